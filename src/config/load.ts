@@ -1,0 +1,240 @@
+// Loads settings (env > config file > default); runs in every wrapper process, so it stays cheap.
+import { readFileSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { describeError, KacheError } from "../util/errors";
+import { convertValue } from "./convert";
+import { expandPath } from "./expand";
+import {
+  defaultValue,
+  type Env,
+  homeDir,
+  SETTINGS,
+  type SettingRow,
+  type Settings,
+  type SettingValue,
+  setField,
+} from "./settings";
+import { findKeyLine, findSyntaxErrorLine } from "./toml-location";
+
+export interface ConfigIssue {
+  file: string | null;
+  line: number | null;
+  /** Dotted TOML key, env var name, or "" for a file-wide problem. */
+  key: string;
+  message: string;
+  hint: string;
+}
+
+export interface LoadOptions {
+  cwd?: string;
+  env?: Env;
+}
+
+export interface LoadResult {
+  settings: Settings;
+  /** The config file that was read, or null when none applies. */
+  file: string | null;
+  errors: ConfigIssue[];
+}
+
+interface ConfigFile {
+  path: string;
+  text: string;
+  values: Map<string, unknown>;
+}
+
+const FILE_KEYS = new Set(SETTINGS.flatMap((row) => (row.key ? [row.key] : [])));
+const FILE_TABLES = new Set(
+  [...FILE_KEYS].flatMap((key) =>
+    key
+      .split(".")
+      .slice(0, -1)
+      .map((_, i, parts) => parts.slice(0, i + 1).join(".")),
+  ),
+);
+
+export function loadSettings(opts: LoadOptions = {}): LoadResult {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const errors: ConfigIssue[] = [];
+  const path = locateConfigFile(cwd, env, errors);
+  const file = path === null ? null : readConfigFile(path, errors);
+  const settings = { remote: {} } as Settings;
+  for (const row of SETTINGS) setField(settings, row.field, resolveRow(row, file, env, cwd, errors));
+  return { settings, file: file?.path ?? null, errors };
+}
+
+/** One line: `~/proj/.kache.toml:3: cache.local_max_size: invalid size "lots" (use ...)`. */
+export function formatIssue(issue: ConfigIssue): string {
+  const home = homedir();
+  const shown = issue.file?.startsWith(`${home}/`) ? `~${issue.file.slice(home.length)}` : issue.file;
+  const where = shown ? `${shown}${issue.line ? `:${issue.line}` : ""}: ` : "";
+  const key = issue.key ? `${issue.key}: ` : "";
+  return `${where}${key}${issue.message}${issue.hint ? ` (${issue.hint})` : ""}`;
+}
+
+function isFile(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
+}
+
+function locateConfigFile(cwd: string, env: Env, errors: ConfigIssue[]): string | null {
+  if (env.KACHE_CONFIG) {
+    const path = resolve(cwd, expandPath(env.KACHE_CONFIG, env).value);
+    if (isFile(path)) return path;
+    const hint = "create the file or unset KACHE_CONFIG";
+    errors.push({ file: path, line: null, key: "KACHE_CONFIG", message: "config file not found", hint });
+    return null;
+  }
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    const candidate = join(dir, ".kache.toml");
+    if (isFile(candidate)) return candidate;
+    if (dirname(dir) === dir) break;
+  }
+  const configHome = env.XDG_CONFIG_HOME?.startsWith("/")
+    ? env.XDG_CONFIG_HOME
+    : join(homeDir(env), ".config");
+  const global = join(configHome, "kache", "config.toml");
+  return isFile(global) ? global : null;
+}
+
+function readConfigFile(path: string, errors: ConfigIssue[]): ConfigFile {
+  const file: ConfigFile = { path, text: "", values: new Map() };
+  try {
+    file.text = readFileSync(path, "utf8");
+  } catch (error) {
+    errors.push({
+      file: path,
+      line: null,
+      key: "",
+      message: `cannot read: ${describeError(error)}`,
+      hint: "check the file's permissions",
+    });
+    return file;
+  }
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = Bun.TOML.parse(file.text) as Record<string, unknown>;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const line = findSyntaxErrorLine(file.text, message);
+    const shown = `invalid TOML: ${message.replace(/^TOML Parse error:\s*/, "")}`;
+    errors.push({
+      file: path,
+      line,
+      key: "",
+      message: shown,
+      hint: "fix the syntax; kache ignores this file until then",
+    });
+    return file;
+  }
+  collectValues(parsed, "", file, errors);
+  return file;
+}
+
+function isTable(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype;
+}
+
+/** Records known keys in `file.values` and reports everything else with its line. */
+function collectValues(
+  table: Record<string, unknown>,
+  prefix: string,
+  file: ConfigFile,
+  errors: ConfigIssue[],
+): void {
+  for (const [name, value] of Object.entries(table)) {
+    const key = prefix ? `${prefix}.${name}` : name;
+    if (FILE_KEYS.has(key)) file.values.set(key, value);
+    else if (FILE_TABLES.has(key) && isTable(value)) collectValues(value, key, file, errors);
+    else if (FILE_TABLES.has(key))
+      errors.push(fileIssue(file, key, new KacheError("expected a table", `write it as [${key}]`)));
+    else errors.push(fileIssue(file, key, new KacheError("unknown key", suggestKey(key))));
+  }
+}
+
+function toIssue(error: unknown, file: string | null, line: number | null, key: string): ConfigIssue {
+  const hint = error instanceof KacheError ? (error.hint ?? "") : "";
+  const message = error instanceof Error ? error.message : String(error);
+  return { file, line, key, message, hint };
+}
+
+function fileIssue(file: ConfigFile, key: string, error: unknown): ConfigIssue {
+  return toIssue(error, file.path, findKeyLine(file.text, key), key);
+}
+
+/** Env beats file beats default; a bad value is reported and the layer below it is kept. */
+function resolveRow(
+  row: SettingRow,
+  file: ConfigFile | null,
+  env: Env,
+  cwd: string,
+  errors: ConfigIssue[],
+): SettingValue {
+  let value = defaultValue(row, env);
+  if (row.key && file?.values.has(row.key)) {
+    try {
+      const raw = convertValue(row, file.values.get(row.key), "file");
+      value = finishValue(row, raw, env, dirname(file.path));
+    } catch (error) {
+      errors.push(fileIssue(file, row.key, error));
+    }
+  }
+  const fromEnv = row.env ? env[row.env] : undefined;
+  if (row.env && fromEnv) {
+    try {
+      value = finishValue(row, convertValue(row, fromEnv, "env"), env, cwd);
+    } catch (error) {
+      errors.push(toIssue(error, null, null, row.env));
+    }
+  }
+  return value;
+}
+
+/** Path settings get `~`/`$VAR` expanded; a relative cache dir is taken from where it was written. */
+function finishValue(row: SettingRow, value: SettingValue, env: Env, baseDir: string): SettingValue {
+  if (row.field === "cacheDir" && typeof value === "string")
+    return resolve(baseDir, expandOrThrow(value, env));
+  if (row.field === "exclude" && Array.isArray(value))
+    return value.map((pattern) => expandOrThrow(pattern, env));
+  return value;
+}
+
+function expandOrThrow(text: string, env: Env): string {
+  const { value, missing } = expandPath(text, env);
+  if (missing.length > 0) {
+    throw new KacheError(
+      `"${text}" uses $${missing[0]}, which is not set`,
+      `set ${missing[0]} or write the path out`,
+    );
+  }
+  return value;
+}
+
+/** Suggests the known key whose last part is closest to the unknown one's. */
+function suggestKey(key: string): string {
+  const last = key.slice(key.lastIndexOf(".") + 1);
+  let best: { key: string; distance: number } | null = null;
+  for (const known of FILE_KEYS) {
+    const distance = editDistance(last, known.slice(known.lastIndexOf(".") + 1));
+    if (!best || distance < best.distance) best = { key: known, distance };
+  }
+  if (best && best.distance <= Math.max(2, Math.floor(last.length / 3))) return `did you mean ${best.key}?`;
+  return "remove it; `kache config list` shows the known keys";
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}

@@ -1,0 +1,260 @@
+// The one settings table (env var, TOML key, type, default): loading, `kache config list` and the docs all read it.
+import { homedir } from "node:os";
+import { join } from "node:path";
+import type { LogLevel } from "../util/log";
+
+export type Env = Record<string, string | undefined>;
+export type SettingType = "string" | "size" | "bool" | "int" | "duration" | "string-list" | "enum";
+export type SettingValue = string | number | boolean | string[] | undefined;
+export type ProgressMode = "always" | "never" | "auto";
+
+export interface RemoteSettings {
+  bucket?: string;
+  endpoint?: string;
+  region: string;
+  prefix: string;
+  profile?: string;
+  accessKey?: string;
+  secretKey?: string;
+}
+
+export interface Settings {
+  cacheDir: string;
+  /** Bytes. */
+  maxSize: number;
+  remote: RemoteSettings;
+  cacheExecutables: boolean;
+  cleanIncremental: boolean;
+  /** Source-path globs that bypass kache, with `~` and `$VAR` already expanded. */
+  exclude: string[];
+  compressionLevel: number;
+  s3Concurrency: number;
+  /** 0 means the daemon never exits on its own. */
+  daemonIdleTimeoutSecs: number;
+  keySalt: string;
+  disabled: boolean;
+  logLevel: LogLevel;
+  progress: ProgressMode;
+}
+
+/** Where a row's value lands in `Settings`; "remote.x" is `settings.remote.x`. */
+export type SettingField = Exclude<keyof Settings, "remote"> | `remote.${keyof RemoteSettings & string}`;
+
+export interface SettingRow {
+  /** Environment variable, or null for file-only settings. */
+  env: string | null;
+  /** Dotted TOML key, or null for env-only settings. */
+  key: string | null;
+  field: SettingField;
+  type: SettingType;
+  /** A function when the default depends on the platform or environment. */
+  default: SettingValue | ((env: Env) => SettingValue);
+  /** How the default reads in docs when it is computed. */
+  defaultLabel?: string;
+  description: string;
+  values?: readonly string[];
+  min?: number;
+  max?: number;
+}
+
+export function homeDir(env: Env): string {
+  return env.HOME || homedir();
+}
+
+export function defaultCacheDir(env: Env, platform: NodeJS.Platform = process.platform): string {
+  if (platform === "darwin") return join(homeDir(env), "Library", "Caches", "kache");
+  // XDG says relative values are invalid and must be ignored.
+  const xdg = env.XDG_CACHE_HOME;
+  if (xdg?.startsWith("/")) return join(xdg, "kache");
+  return join(homeDir(env), ".cache", "kache");
+}
+
+export const SETTINGS: readonly SettingRow[] = [
+  {
+    env: "KACHE_CACHE_DIR",
+    key: "cache.local_store",
+    field: "cacheDir",
+    type: "string",
+    default: (env) => defaultCacheDir(env),
+    defaultLabel: "~/.cache/kache (Linux, or $XDG_CACHE_HOME/kache), ~/Library/Caches/kache (macOS)",
+    description: "cache directory",
+  },
+  {
+    env: "KACHE_MAX_SIZE",
+    key: "cache.local_max_size",
+    field: "maxSize",
+    type: "size",
+    default: 50 * 1024 ** 3,
+    defaultLabel: "50GiB",
+    description: "store size limit (50GiB, 10GB, 512MiB)",
+  },
+  {
+    env: "KACHE_S3_BUCKET",
+    key: "cache.remote.bucket",
+    field: "remote.bucket",
+    type: "string",
+    default: undefined,
+    description: "S3 bucket; setting it enables the remote cache",
+  },
+  {
+    env: "KACHE_S3_ENDPOINT",
+    key: "cache.remote.endpoint",
+    field: "remote.endpoint",
+    type: "string",
+    default: undefined,
+    description: "S3 endpoint for R2/Ceph/MinIO (path-style)",
+  },
+  {
+    env: "KACHE_S3_REGION",
+    key: "cache.remote.region",
+    field: "remote.region",
+    type: "string",
+    default: "us-east-1",
+    description: "S3 region",
+  },
+  {
+    env: "KACHE_S3_PREFIX",
+    key: "cache.remote.prefix",
+    field: "remote.prefix",
+    type: "string",
+    default: "artifacts",
+    description: "key prefix in the bucket",
+  },
+  {
+    env: "KACHE_S3_PROFILE",
+    key: "cache.remote.profile",
+    field: "remote.profile",
+    type: "string",
+    default: undefined,
+    description: "AWS credentials profile",
+  },
+  {
+    env: "KACHE_S3_ACCESS_KEY",
+    key: null,
+    field: "remote.accessKey",
+    type: "string",
+    default: undefined,
+    description: "explicit S3 access key (with KACHE_S3_SECRET_KEY)",
+  },
+  {
+    env: "KACHE_S3_SECRET_KEY",
+    key: null,
+    field: "remote.secretKey",
+    type: "string",
+    default: undefined,
+    description: "explicit S3 secret key (with KACHE_S3_ACCESS_KEY)",
+  },
+  {
+    env: "KACHE_CACHE_EXECUTABLES",
+    key: "cache.cache_executables",
+    field: "cacheExecutables",
+    type: "bool",
+    default: () => process.platform === "linux" || process.platform === "darwin",
+    defaultLabel: "true (Linux/macOS)",
+    description: "also cache executables and shared objects",
+  },
+  {
+    env: "KACHE_CLEAN_INCREMENTAL",
+    key: "cache.clean_incremental",
+    field: "cleanIncremental",
+    type: "bool",
+    default: true,
+    description: "GC removes incremental dirs",
+  },
+  {
+    env: null,
+    key: "cache.exclude",
+    field: "exclude",
+    type: "string-list",
+    default: [],
+    description:
+      "source-path globs that bypass kache (~ and $VAR expanded; $CARGO_HOME defaults to ~/.cargo)",
+  },
+  {
+    env: "KACHE_COMPRESSION_LEVEL",
+    key: "cache.compression_level",
+    field: "compressionLevel",
+    type: "int",
+    default: 3,
+    min: 1,
+    max: 22,
+    description: "zstd level for remote archives",
+  },
+  {
+    env: "KACHE_S3_CONCURRENCY",
+    key: "cache.s3_concurrency",
+    field: "s3Concurrency",
+    type: "int",
+    default: 16,
+    min: 1,
+    max: 1024,
+    description: "parallel S3 operations",
+  },
+  {
+    env: "KACHE_DAEMON_IDLE_TIMEOUT",
+    key: "cache.daemon_idle_timeout_secs",
+    field: "daemonIdleTimeoutSecs",
+    type: "duration",
+    default: 600,
+    defaultLabel: "600 (10m)",
+    description: "daemon exits after this many idle seconds (or a duration like 10m); 0 = never",
+  },
+  {
+    env: "KACHE_KEY_SALT",
+    key: "cache.key_salt",
+    field: "keySalt",
+    type: "string",
+    default: "",
+    description: "folded into every cache key",
+  },
+  {
+    env: "KACHE_DISABLED",
+    key: null,
+    field: "disabled",
+    type: "bool",
+    default: false,
+    description: "pure pass-through (incremental still stripped)",
+  },
+  {
+    env: "KACHE_LOG",
+    key: null,
+    field: "logLevel",
+    type: "enum",
+    values: ["error", "warn", "info", "debug"],
+    default: "warn",
+    description: "stderr log level",
+  },
+  {
+    env: "KACHE_PROGRESS",
+    key: null,
+    field: "progress",
+    type: "enum",
+    values: ["always", "never", "auto"],
+    default: "auto",
+    description: "progress line on stderr",
+  },
+];
+
+export function defaultValue(row: SettingRow, env: Env): SettingValue {
+  const value = typeof row.default === "function" ? row.default(env) : row.default;
+  return Array.isArray(value) ? [...value] : value;
+}
+
+/** How the default reads in `kache config list` and the README. */
+export function describeDefault(row: SettingRow): string {
+  if (row.defaultLabel) return row.defaultLabel;
+  if (row.default === undefined) return "—";
+  if (Array.isArray(row.default)) return JSON.stringify(row.default);
+  return String(row.default);
+}
+
+/** Writes one row's value into a settings object; `undefined` leaves optional fields absent. */
+export function setField(settings: Settings, field: SettingField, value: SettingValue): void {
+  const target = settings as unknown as Record<string, unknown>;
+  if (field.startsWith("remote.")) {
+    const remote = settings.remote as unknown as Record<string, unknown>;
+    if (value === undefined) delete remote[field.slice(7)];
+    else remote[field.slice(7)] = value;
+  } else if (value === undefined) delete target[field];
+  else target[field] = value;
+}

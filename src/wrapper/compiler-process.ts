@@ -1,0 +1,92 @@
+// Runs the real compiler: pass-through with inherited stdio, or streamed to cargo while captured for replay.
+import { writeSync } from "node:fs";
+
+export interface CapturedRun {
+  exitCode: number;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Writes everything, retrying on a full non-blocking pipe: cargo must see every byte in order. */
+export function writeAllSync(fd: number, data: Uint8Array | string): void {
+  let bytes = typeof data === "string" ? Buffer.from(data) : data;
+  while (bytes.byteLength > 0) {
+    try {
+      const written = writeSync(fd, bytes);
+      bytes = bytes.subarray(written);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EAGAIN") throw error;
+      Bun.sleepSync(1);
+    }
+  }
+}
+
+type StdioSlot = "inherit" | "pipe" | "ignore" | number;
+
+/**
+ * Cargo hands rustc its jobserver as inherited fds named in CARGO_MAKEFLAGS; Bun passes only
+ * fds 0-2 unless told, so the same fds are listed again at the same positions.
+ */
+export function withJobserverFds(
+  first3: StdioSlot[],
+  env: Record<string, string | undefined> = process.env,
+): StdioSlot[] {
+  const flags = env.CARGO_MAKEFLAGS ?? env.MAKEFLAGS ?? "";
+  const match = /--jobserver-(?:fds|auth)=(\d+),(\d+)/.exec(flags);
+  if (!match) return first3;
+  const fds = new Set([Number(match[1]), Number(match[2])]);
+  const stdio = [...first3];
+  for (let fd = 3; fd <= Math.max(...fds); fd++) stdio.push(fds.has(fd) ? fd : "ignore");
+  return stdio;
+}
+
+async function pump(stream: ReadableStream<Uint8Array>, fd: number, chunks: Uint8Array[]): Promise<void> {
+  for await (const chunk of stream) {
+    chunks.push(chunk);
+    writeAllSync(fd, chunk);
+  }
+}
+
+export async function runCaptured(cmd: string[], cwd: string): Promise<CapturedRun> {
+  const started = performance.now();
+  const child = Bun.spawn({ cmd, cwd, stdio: withJobserverFds(["inherit", "pipe", "pipe"]) as never });
+  const out: Uint8Array[] = [];
+  const err: Uint8Array[] = [];
+  const streams = child as unknown as {
+    stdout: ReadableStream<Uint8Array>;
+    stderr: ReadableStream<Uint8Array>;
+  };
+  await Promise.all([pump(streams.stdout, 1, out), pump(streams.stderr, 2, err), child.exited]);
+  return {
+    exitCode: child.exitCode ?? 1,
+    signal: child.signalCode ? String(child.signalCode) : null,
+    stdout: Buffer.concat(out).toString("utf8"),
+    stderr: Buffer.concat(err).toString("utf8"),
+    ms: performance.now() - started,
+  };
+}
+
+/** Runs the compiler exactly as given, sharing our stdio; returns its exit status. */
+export function runPassthrough(cmd: string[], cwd: string): { exitCode: number; signal: string | null } {
+  const result = Bun.spawnSync({
+    cmd,
+    cwd,
+    stdio: withJobserverFds(["inherit", "inherit", "inherit"]) as never,
+  });
+  return { exitCode: result.exitCode ?? 1, signal: result.signalCode ? String(result.signalCode) : null };
+}
+
+/** Ends this process the way the compiler ended: same exit code, or the same signal. */
+export function exitLike(status: { exitCode: number; signal: string | null }): never {
+  if (status.signal) {
+    try {
+      process.kill(process.pid, status.signal as NodeJS.Signals);
+    } catch {
+      // fall through to a plain exit
+    }
+    process.exit(128 + 1);
+  }
+  process.exit(status.exitCode);
+}

@@ -1,0 +1,69 @@
+// Which files a rustc invocation writes into its out-dir, predicted from the args and found afterwards.
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { RustcArgs } from "./rustc-args";
+
+const EXECUTABLE_CRATE_TYPES = new Set(["bin", "dylib", "cdylib", "proc-macro"]);
+const DYLIB_SUFFIX = process.platform === "darwin" ? ".dylib" : ".so";
+
+export function producesExecutable(args: RustcArgs): boolean {
+  if (!args.emit.includes("link") && args.emit.length > 0) return false;
+  return args.isTest || args.crateTypes.some((type) => EXECUTABLE_CRATE_TYPES.has(type));
+}
+
+export function fileStem(args: RustcArgs): string {
+  const extra = args.codegen.findLast(([key]) => key === "extra-filename")?.[1] ?? "";
+  return `${args.crateName}${extra}`;
+}
+
+/** The outputs rustc will write, by emit kind and crate type. */
+export function expectedOutputs(args: RustcArgs): string[] {
+  const stem = fileStem(args);
+  const names = new Set<string>();
+  const emits = args.emit.length ? args.emit : ["link"];
+  if (emits.includes("dep-info")) names.add(`${stem}.d`);
+  if (emits.includes("metadata")) names.add(`lib${stem}.rmeta`);
+  if (emits.includes("link")) {
+    if (args.isTest) names.add(stem);
+    for (const type of args.crateTypes) {
+      if (type === "bin") names.add(stem);
+      else if (type === "lib" || type === "rlib") names.add(`lib${stem}.rlib`);
+      else if (type === "staticlib") names.add(`lib${stem}.a`);
+      else names.add(`lib${stem}${DYLIB_SUFFIX}`);
+    }
+  }
+  return [...names];
+}
+
+/**
+ * Everything the compile left in the out-dir for this unit: the expected files plus any other
+ * `<stem>.*` file written since it started (e.g. `.dwp`). A directory (`.dSYM`) cannot be stored.
+ */
+export function collectOutputs(
+  args: RustcArgs,
+  outDir: string,
+  startedMs: number,
+): { files: string[]; storable: boolean; why?: string } {
+  const stem = fileStem(args);
+  const expected = expectedOutputs(args);
+  const found = new Set<string>();
+  for (const name of expected) {
+    try {
+      if (!statSync(join(outDir, name)).isFile())
+        return { files: [], storable: false, why: `${name} is not a file` };
+      found.add(name);
+    } catch {
+      return { files: [], storable: false, why: `expected output ${name} is missing` };
+    }
+  }
+  for (const name of readdirSync(outDir)) {
+    if (found.has(name) || !(name.startsWith(`${stem}.`) || name.startsWith(`lib${stem}.`))) continue;
+    if (name.includes(".kache-tmp-")) continue;
+    const stat = statSync(join(outDir, name));
+    // The filesystem clock may lag the wall clock by a tick; older files are leftovers.
+    if (stat.mtimeMs + 50 < startedMs) continue;
+    if (!stat.isFile()) return { files: [], storable: false, why: `${name} is a directory` };
+    found.add(name);
+  }
+  return { files: [...found].sort(), storable: true };
+}

@@ -1,0 +1,108 @@
+// Machine-local path roots and the sentinels that replace them, so keys and stored text are portable.
+import { homedir, tmpdir } from "node:os";
+import { basename, dirname, isAbsolute, resolve } from "node:path";
+
+export type RootName = "WORKSPACE" | "TARGET" | "CARGO_HOME" | "RUSTUP_HOME" | "HOME" | "TMPDIR";
+
+export interface PathRoot {
+  name: RootName;
+  path: string;
+}
+
+/** Roots whose literal presence in an output means the artifact is bound to this location. */
+const BINDING_ROOTS: ReadonlySet<RootName> = new Set([
+  "WORKSPACE",
+  "TARGET",
+  "CARGO_HOME",
+  "RUSTUP_HOME",
+  "HOME",
+]);
+
+function clean(path: string | undefined): string | null {
+  if (!path) return null;
+  const resolved = resolve(path);
+  return resolved === "/" ? null : resolved.replace(/\/+$/, "");
+}
+
+/**
+ * The target dir from rustc's `--out-dir`: `<target>/[<triple>/]<profile>/{deps,examples}` or
+ * `<target>/[<triple>/]<profile>/build/<unit>` for build scripts.
+ */
+export function targetDirFromOutDir(outDir: string | null, triple: string | null): string | null {
+  if (!outDir) return null;
+  const dir = resolve(outDir);
+  let profileDir: string;
+  if (["deps", "examples"].includes(basename(dir))) profileDir = dirname(dir);
+  else if (basename(dirname(dir)) === "build") profileDir = dirname(dirname(dir));
+  else return null;
+  let target = dirname(profileDir);
+  if (triple && basename(target) === triple) target = dirname(target);
+  return target;
+}
+
+export function detectRoots(
+  cwd: string,
+  outDir: string | null,
+  triple: string | null,
+  env: Record<string, string | undefined>,
+): PathRoot[] {
+  const home = env.HOME || homedir();
+  const candidates: [RootName, string | null][] = [
+    ["WORKSPACE", clean(cwd)],
+    ["TARGET", clean(targetDirFromOutDir(outDir ? resolve(cwd, outDir) : null, triple) ?? undefined)],
+    ["CARGO_HOME", clean(env.CARGO_HOME || `${home}/.cargo`)],
+    ["RUSTUP_HOME", clean(env.RUSTUP_HOME || `${home}/.rustup`)],
+    ["HOME", clean(home)],
+    ["TMPDIR", clean(env.TMPDIR || tmpdir())],
+  ];
+  const roots = candidates.filter((c): c is [RootName, string] => c[1] !== null && c[1].length > 1);
+  // Longest first so the most specific root claims a path (a target dir inside the workspace).
+  return roots.map(([name, path]) => ({ name, path })).sort((a, b) => b.path.length - a.path.length);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** Replaces roots by sentinels and back, only at path boundaries (`/root` never matches `/rootfs`). */
+export class PathNormaliser {
+  private readonly toSentinel: RegExp | null;
+  private readonly fromSentinel = /<(WORKSPACE|TARGET|CARGO_HOME|RUSTUP_HOME|HOME|TMPDIR)>/g;
+  private readonly byName: Map<RootName, string>;
+  private readonly byPath: Map<string, RootName>;
+
+  constructor(readonly roots: PathRoot[]) {
+    this.byName = new Map(roots.map((r) => [r.name, r.path]));
+    this.byPath = new Map(roots.map((r) => [r.path, r.name]));
+    const alternatives = roots.map((r) => escapeRegExp(r.path)).join("|");
+    this.toSentinel = alternatives ? new RegExp(`(${alternatives})(?=[/\\\\"'\\s:;,)\\]]|$)`, "gm") : null;
+  }
+
+  normalise(text: string): string {
+    if (!this.toSentinel) return text;
+    return text.replace(this.toSentinel, (match) => `<${this.byPath.get(match)}>`);
+  }
+
+  denormalise(text: string): string {
+    return text.replace(this.fromSentinel, (match, name: RootName) => this.byName.get(name) ?? match);
+  }
+
+  /** A path as the key sees it: relative paths stay relative to the workspace (cwd). */
+  normalisePath(path: string): string {
+    return isAbsolute(path) ? this.normalise(resolve(path)) : path;
+  }
+
+  /** `--remap-path-prefix` args, least specific first because rustc applies the last match. */
+  remapArgs(): string[] {
+    return [...this.roots].reverse().map((r) => `--remap-path-prefix=${r.path}=<${r.name}>`);
+  }
+
+  /** Local root paths to look for in outputs; a hit means the artifact is not portable. */
+  bindingNeedles(): string[] {
+    return this.roots.filter((r) => BINDING_ROOTS.has(r.name) && r.path.length >= 4).map((r) => r.path);
+  }
+
+  rootsSignature(): string {
+    return this.roots.map((r) => `${r.name}=${r.path}`).join("\n");
+  }
+}

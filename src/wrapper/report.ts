@@ -1,0 +1,112 @@
+// The progress line on stderr (a public format, SPEC §2) and the events.jsonl record of each invocation.
+import { appendFileSync, closeSync, constants, fstatSync, openSync } from "node:fs";
+import { join } from "node:path";
+import { isatty } from "node:tty";
+import { formatBytes, formatDuration } from "../util/size";
+import { writeAllSync } from "./compiler-process";
+import type { Outcome, PassthroughReason } from "./outcomes";
+
+export type ProgressMode = "always" | "never" | "auto";
+
+export interface Phases {
+  key?: number;
+  lookup?: number;
+  restore?: number;
+  compile?: number;
+  store?: number;
+  prepass?: number;
+}
+
+export interface InvocationEvent {
+  crate: string;
+  outcome: Outcome;
+  elapsedMs: number;
+  /** Compile time of the entry: on a hit, the time saved. */
+  compileMs: number;
+  size: number;
+  key: string | null;
+  phases: Phases;
+  reason?: PassthroughReason;
+  detail?: string;
+  prepass: boolean;
+  outDir?: string | null;
+}
+
+export function progressLine(event: InvocationEvent): string {
+  const crate = event.crate || "rustc";
+  if (event.outcome === "passthrough") return `[kache] ${crate}: passthrough (${event.reason ?? "unknown"})`;
+  return `[kache] ${crate}: ${event.outcome} (${formatDuration(event.elapsedMs)}, ${formatBytes(event.size)})`;
+}
+
+/**
+ * Cargo stores every stderr line of rustc and replays it when the unit is fresh, so a line written
+ * to our own stderr would come back on every no-op build. On Linux the line goes straight to
+ * cargo's stderr instead, when that is a pipe or terminal (never a regular file: no offsets to race).
+ */
+function openParentStderr(): number | null {
+  if (process.platform !== "linux") return null;
+  try {
+    const fd = openSync(
+      `/proc/${process.ppid}/fd/2`,
+      constants.O_WRONLY | constants.O_APPEND | constants.O_NOCTTY,
+    );
+    const stat = fstatSync(fd);
+    if (stat.isFIFO() || stat.isCharacterDevice() || stat.isSocket()) return fd;
+    closeSync(fd);
+  } catch {
+    // not permitted or gone: fall back to our own stderr
+  }
+  return null;
+}
+
+/** Where the progress line goes, or null for none. `auto` prints when the user's stderr is no terminal. */
+export function progressTarget(mode: ProgressMode): number | null {
+  if (mode === "never") return null;
+  const parent = openParentStderr();
+  const userIsTerminal = parent !== null ? isatty(parent) : process.stderr.isTTY;
+  if (mode === "auto" && userIsTerminal) {
+    if (parent !== null) closeSync(parent);
+    return null;
+  }
+  return parent ?? 2;
+}
+
+/** One line per invocation, appended with a single write so hundreds of writers never interleave. */
+export function appendEvent(cacheDir: string, event: InvocationEvent): void {
+  const record = {
+    time: new Date().toISOString(),
+    crate: event.crate,
+    outcome: event.outcome,
+    elapsed_ms: Math.round(event.elapsedMs * 10) / 10,
+    compile_ms: Math.round(event.compileMs),
+    saved_ms: event.outcome.endsWith("hit") ? Math.round(event.compileMs) : 0,
+    size: event.size,
+    key: event.key,
+    phases: Object.fromEntries(Object.entries(event.phases).map(([k, v]) => [k, Math.round(v * 100) / 100])),
+    prepass: event.prepass,
+    reason: event.reason ?? null,
+    detail: event.detail ?? null,
+    out_dir: event.outDir ?? null,
+    pid: process.pid,
+  };
+  appendFileSync(join(cacheDir, "events.jsonl"), `${JSON.stringify(record)}\n`);
+}
+
+export function report(cacheDir: string | null, mode: ProgressMode, event: InvocationEvent): void {
+  const fd = progressTarget(mode);
+  if (fd !== null) {
+    try {
+      writeAllSync(fd, `${progressLine(event)}\n`);
+    } catch {
+      // cargo went away; nothing to tell
+    } finally {
+      if (fd !== 2) closeSync(fd);
+    }
+  }
+  if (!cacheDir) return;
+  try {
+    appendEvent(cacheDir, event);
+  } catch {
+    // a read-only or full cache dir loses the event, never the build
+  }
+}

@@ -1,0 +1,153 @@
+// Wrapper mode entry: decide cache or pass-through, run the flow, and turn any kache failure into a plain compile.
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import { formatIssue, loadSettings } from "../config/load";
+import type { Settings } from "../config/settings";
+import { describeError } from "../util/errors";
+import { log, setLogLevel } from "../util/log";
+import { cachedCompile, type FlowState, type Invocation, unlinkOutputs } from "./cached-compile";
+import { exitLike, runPassthrough, writeAllSync } from "./compiler-process";
+import { compilerName } from "./detect";
+import type { PassthroughReason } from "./outcomes";
+import { producesExecutable } from "./output-files";
+import { report } from "./report";
+import { parseRustcArgs, type RustcArgs, stripIncremental } from "./rustc-args";
+
+interface CommandLine {
+  command: string[];
+  compiler: string;
+  wrapper: string | null;
+  rest: string[];
+  unknownWrapper: boolean;
+}
+
+/** Splits `[clippy-driver] rustc args...` or `<other wrapper> rustc args...` into command and args. */
+function splitCommandLine(argv: string[]): CommandLine {
+  const first = argv[0]!;
+  if (compilerName(first) === "rustc")
+    return { command: [first], compiler: first, wrapper: null, rest: argv.slice(1), unknownWrapper: false };
+  const secondIsRustc = compilerName(argv[1]) === "rustc";
+  if (compilerName(first) === "clippy-driver") {
+    return secondIsRustc
+      ? {
+          command: [first, argv[1]!],
+          compiler: argv[1]!,
+          wrapper: first,
+          rest: argv.slice(2),
+          unknownWrapper: false,
+        }
+      : { command: [first], compiler: first, wrapper: first, rest: argv.slice(1), unknownWrapper: false };
+  }
+  return {
+    command: [first, argv[1]!],
+    compiler: argv[1]!,
+    wrapper: first,
+    rest: argv.slice(2),
+    unknownWrapper: true,
+  };
+}
+
+function globMatches(pattern: string, path: string): boolean {
+  try {
+    return new Bun.Glob(pattern).match(path);
+  } catch {
+    return false;
+  }
+}
+
+/** Why this call must not be cached, or null when it can be. */
+function passthroughReason(
+  cmd: CommandLine,
+  args: RustcArgs,
+  settings: Settings,
+  cwd: string,
+): PassthroughReason | null {
+  if (settings.disabled) return "disabled";
+  if (cmd.unknownWrapper) return "unknown-wrapper";
+  if (args.passthrough) return args.passthrough;
+  if (!args.crateName || !args.outDir || (args.crateTypes.length === 0 && !args.isTest))
+    return "unsupported-flag";
+  const split = args.codegen.findLast(([k]) => k === "split-debuginfo")?.[1];
+  if (split && split !== "off" && process.platform !== "darwin") return "split-debuginfo";
+  if (producesExecutable(args) && !settings.cacheExecutables) return "executables-disabled";
+  const source = args.input!.startsWith("/") ? args.input! : `${cwd}/${args.input}`;
+  if (settings.exclude.some((pattern) => globMatches(pattern, source))) return "excluded";
+  return null;
+}
+
+function passThrough(
+  cmd: CommandLine,
+  cwd: string,
+  settings: Settings | null,
+  reason: PassthroughReason,
+  args: RustcArgs | null,
+): never {
+  const started = performance.now();
+  // Outputs restored earlier may be hardlinks into the store: never let the compiler write through them.
+  if (args?.outDir && args.crateName) unlinkOutputs(args, resolve(cwd, args.outDir));
+  const status = runPassthrough([...cmd.command, ...stripIncremental(cmd.rest)], cwd);
+  // Cargo's own probes (`rustc -vV`, `- --print ...`) are recorded but not announced.
+  const probe = reason === "no-input" || reason === "stdin-input" || reason === "print";
+  if (settings && args?.crateName && !probe) {
+    report(settings.cacheDir, settings.progress, {
+      crate: args.crateName,
+      outcome: "passthrough",
+      reason,
+      detail: args.passthroughDetail,
+      elapsedMs: performance.now() - started,
+      compileMs: performance.now() - started,
+      size: 0,
+      key: null,
+      phases: {},
+      prepass: false,
+    });
+  }
+  exitLike(status);
+}
+
+export async function runWrapper(argv: string[]): Promise<never> {
+  const cwd = process.cwd();
+  const cmd = splitCommandLine(argv);
+  let settings: Settings | null = null;
+  let args: RustcArgs | null = null;
+  const state: FlowState = { compiled: false };
+  try {
+    const loaded = loadSettings({ cwd });
+    settings = loaded.settings;
+    setLogLevel(settings.logLevel);
+    for (const issue of loaded.errors) log.warn(`config: ${formatIssue(issue)}`);
+    args = parseRustcArgs(cmd.rest);
+    const reason = passthroughReason(cmd, args, settings, cwd);
+    if (reason) passThrough(cmd, cwd, settings, reason, args);
+    try {
+      mkdirSync(settings.cacheDir, { recursive: true });
+    } catch {
+      // the flow reports the real problem
+    }
+    const invocation: Invocation = {
+      command: cmd.command,
+      compiler: cmd.compiler,
+      wrapper: cmd.wrapper,
+      args,
+      cwd,
+      env: process.env,
+      settings,
+    };
+    const result = await cachedCompile(invocation, state);
+    report(settings.cacheDir, settings.progress, result.event);
+    if (result.replay) {
+      writeAllSync(1, result.replay.stdout);
+      writeAllSync(2, result.replay.stderr);
+    }
+    exitLike(result.status);
+  } catch (error) {
+    // Transparency: whatever went wrong inside kache, the build gets the real compiler's answer.
+    if (state.compiled) {
+      log.warn(`internal error after compiling (${describeError(error)}); the compiler's result stands`);
+      exitLike(state.status ?? { exitCode: 1, signal: null });
+    }
+    log.warn(`cache unavailable (${describeError(error)}); running the compiler directly`);
+    log.debug((error as Error)?.stack ?? "");
+    passThrough(cmd, cwd, settings, "cache-error", args);
+  }
+}

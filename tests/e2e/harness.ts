@@ -1,0 +1,211 @@
+// Helpers for e2e tests: copy fixtures, run real cargo through dist/kache, parse its progress lines and events.
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative, resolve, sep } from "node:path";
+import { hashFile } from "../../src/util/hash";
+import type { Outcome } from "../../src/wrapper/outcomes";
+
+export const REPO_ROOT = resolve(import.meta.dir, "../..");
+export const KACHE_BIN = join(REPO_ROOT, "dist", "kache");
+export const FIXTURES_DIR = join(REPO_ROOT, "tests", "fixtures");
+
+const tempDirs: string[] = [];
+let configHome: string | undefined; // empty XDG_CONFIG_HOME, so the user's ~/.config/kache stays out
+
+/** A fresh directory under the system temp dir (or `base`), removed by `removeTempDirs`. */
+export function makeTempDir(prefix = "kache-e2e-", base = tmpdir()): string {
+  mkdirSync(base, { recursive: true });
+  const dir = mkdtempSync(join(base, prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+/** Call from `afterAll`; set KACHE_E2E_KEEP=1 to keep the dirs for debugging. */
+export function removeTempDirs(): void {
+  if (process.env.KACHE_E2E_KEEP === "1") return;
+  configHome = undefined;
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+export interface CopyFixtureOptions {
+  /** Extra path segments between the temp dir and the fixture, e.g. "a/b/c" → <tmp>/a/b/c/<name>. */
+  under?: string;
+  /** Parent for the temp dir instead of the system temp dir (e.g. a dir outside TMPDIR). */
+  base?: string;
+}
+
+/** Copies tests/fixtures/<name> (without any target/) into a fresh temp dir; returns the copy's path. */
+export function copyFixture(name: string, options: CopyFixtureOptions = {}): string {
+  const source = join(FIXTURES_DIR, name);
+  if (!existsSync(source)) throw new Error(`no fixture named ${name} in ${FIXTURES_DIR}`);
+  const destination = join(makeTempDir("kache-e2e-", options.base), options.under ?? "", name);
+  cpSync(source, destination, {
+    recursive: true,
+    filter: (path) => relative(source, path).split(sep)[0] !== "target",
+  });
+  return destination;
+}
+
+export function newCacheDir(): string {
+  return makeTempDir("kache-e2e-cache-");
+}
+
+export interface ProgressLine {
+  crate: string;
+  outcome: Outcome;
+  /** Text inside the parentheses: "2ms, 1.2 MB" or a pass-through reason; "" when absent. */
+  detail: string;
+}
+
+export interface CargoOptions {
+  cwd: string;
+  cacheDir: string;
+  /** Overrides; a value of undefined removes the variable. */
+  env?: Record<string, string | undefined>;
+  /** Run through RUSTC_WRAPPER=dist/kache (default true). */
+  wrapper?: boolean;
+  /** rustup toolchain, passed as `cargo +<toolchain>`. */
+  toolchain?: string;
+}
+
+export interface CargoResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  lines: ProgressLine[];
+  outcomes: Record<Outcome, number>;
+  /** Packages cargo reported as `Compiling`/`Checking` (once per package, not per rustc call). */
+  compiled: string[];
+}
+
+// Variables from the caller's shell that would change what cargo or kache do.
+const SCRUBBED_ENV = [
+  "CARGO_INCREMENTAL",
+  "CARGO_TARGET_DIR",
+  "CARGO_BUILD_TARGET_DIR",
+  "CARGO_BUILD_RUSTC_WRAPPER",
+  "CARGO_BUILD_RUSTC_WORKSPACE_WRAPPER",
+  "RUSTC_WRAPPER",
+  "RUSTC_WORKSPACE_WRAPPER",
+  "RUSTFLAGS",
+  "CARGO_ENCODED_RUSTFLAGS",
+  "RUSTUP_TOOLCHAIN",
+];
+
+function cargoEnv(options: CargoOptions): Record<string, string> {
+  const env: Record<string, string | undefined> = { ...process.env };
+  for (const name of Object.keys(env)) {
+    if (name.startsWith("KACHE_") || SCRUBBED_ENV.includes(name)) delete env[name];
+  }
+  configHome ??= makeTempDir("kache-e2e-config-");
+  Object.assign(env, {
+    XDG_CONFIG_HOME: configHome,
+    KACHE_CACHE_DIR: options.cacheDir,
+    KACHE_PROGRESS: "always",
+    CARGO_TERM_COLOR: "never",
+  });
+  if (options.wrapper ?? true) env.RUSTC_WRAPPER = KACHE_BIN;
+  Object.assign(env, options.env);
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+}
+
+/** Runs real cargo (through kache unless `wrapper: false`) and parses what it printed. */
+export async function cargo(args: string[], options: CargoOptions): Promise<CargoResult> {
+  if ((options.wrapper ?? true) && !existsSync(KACHE_BIN)) {
+    throw new Error(`${KACHE_BIN} is missing: run \`bun run build.ts\` (npm test does) first`);
+  }
+  const command = ["cargo", ...(options.toolchain ? [`+${options.toolchain}`] : []), ...args];
+  const child = Bun.spawn(command, {
+    cwd: options.cwd,
+    env: cargoEnv(options),
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited,
+  ]);
+  const lines = parseProgressLines(stderr);
+  return { code, stdout, stderr, lines, outcomes: countOutcomes(lines), compiled: compiledPackages(stderr) };
+}
+
+function emptyCounts(): Record<Outcome, number> {
+  return { "local hit": 0, "remote hit": 0, miss: 0, passthrough: 0 };
+}
+
+const OUTCOME_NAMES = Object.keys(emptyCounts()).join("|");
+const PROGRESS_LINE = new RegExp(`^\\[kache\\] (.+?): (${OUTCOME_NAMES})(?: \\((.*)\\))?$`);
+// biome-ignore lint/suspicious/noControlCharactersInRegex: strips ANSI colour codes
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+/** Parses `[kache] <crate>: <outcome> (<detail>)` lines (SPEC §2) out of cargo's stderr. */
+export function parseProgressLines(stderr: string): ProgressLine[] {
+  const lines: ProgressLine[] = [];
+  for (const raw of stderr.split("\n")) {
+    const match = PROGRESS_LINE.exec(raw.replace(ANSI, "").trimEnd());
+    if (match) lines.push({ crate: match[1]!, outcome: match[2] as Outcome, detail: match[3] ?? "" });
+  }
+  return lines;
+}
+
+export function countOutcomes(lines: ProgressLine[]): Record<Outcome, number> {
+  const counts = emptyCounts();
+  for (const line of lines) counts[line.outcome]++;
+  return counts;
+}
+
+function compiledPackages(stderr: string): string[] {
+  return [...stderr.matchAll(/^\s+(?:Compiling|Checking) (\S+) v/gm)].map((match) => match[1]!);
+}
+
+export type KacheEvent = Record<string, unknown> & { crate?: string; outcome?: string };
+
+/** Reads `<cacheDir>/events.jsonl`; [] when kache has not written it yet. */
+export function readEvents(cacheDir: string): KacheEvent[] {
+  const path = join(cacheDir, "events.jsonl");
+  if (!existsSync(path)) return [];
+  return readFileSync(path, "utf8")
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => JSON.parse(line) as KacheEvent);
+}
+
+/** Relative path → sha256 of every regular file under `dir` that `filter` accepts. */
+export function hashTree(
+  dir: string,
+  filter: (relativePath: string) => boolean = () => true,
+): Record<string, string> {
+  const hashes: Record<string, string> = {};
+  for (const relativePath of readdirSync(dir, { recursive: true, encoding: "utf8" }).sort()) {
+    const path = join(dir, relativePath);
+    if (filter(relativePath) && statSync(path, { throwIfNoEntry: false })?.isFile())
+      hashes[relativePath] = hashFile(path);
+  }
+  return hashes;
+}
+
+/** Runs a built binary and returns its stdout; throws with its stderr when it fails. */
+export function runBinary(path: string, args: string[] = [], env?: Record<string, string>): string {
+  const result = Bun.spawnSync([path, ...args], {
+    env: env ?? { ...process.env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  if (result.exitCode !== 0) {
+    throw new Error(`${path} exited with ${result.exitCode}: ${result.stderr.toString()}`);
+  }
+  return result.stdout.toString();
+}
