@@ -24,6 +24,8 @@ export interface Settings {
   maxSize: number;
   remote: RemoteSettings;
   cacheExecutables: boolean;
+  /** Reuse recorded input lists instead of running the dep-info pre-pass. */
+  directMode: boolean;
   cleanIncremental: boolean;
   /** Source-path globs that bypass kache, with `~` and `$VAR` already expanded. */
   exclude: string[];
@@ -152,6 +154,15 @@ export const SETTINGS: readonly SettingRow[] = [
     default: () => process.platform === "linux" || process.platform === "darwin",
     defaultLabel: "true (Linux/macOS)",
     description: "also cache executables and shared objects",
+  },
+  {
+    env: "KACHE_DIRECT_MODE",
+    key: "cache.direct_mode",
+    field: "directMode",
+    type: "bool",
+    default: true,
+    description:
+      "skip the dep-info pre-pass when a recorded input list still matches; false = pre-pass every call",
   },
   {
     env: "KACHE_CLEAN_INCREMENTAL",

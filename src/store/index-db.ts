@@ -3,10 +3,12 @@ import { Database } from "bun:sqlite";
 import { existsSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { unlinkQuietly } from "../util/atomic-write";
+import { hashBytes } from "../util/hash";
 import { log } from "../util/log";
+import { lockHolderIsDead, tryCreateExclusive } from "./key-lock";
 
 /** Bump whenever the tables change shape; an older index is rebuilt, never misread. */
-export const INDEX_SCHEMA_VERSION = 1;
+export const INDEX_SCHEMA_VERSION = 2;
 
 export interface StoredFile {
   /** File name relative to the out-dir. */
@@ -51,7 +53,10 @@ CREATE TABLE IF NOT EXISTS file_hashes (
   ino TEXT NOT NULL, hash TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS memo (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS manifests (fingerprint TEXT PRIMARY KEY, inputs TEXT NOT NULL, updated INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS manifests (
+  fingerprint TEXT NOT NULL, inputs_hash TEXT NOT NULL, inputs TEXT NOT NULL, updated INTEGER NOT NULL,
+  PRIMARY KEY (fingerprint, inputs_hash)
+);
 `;
 
 interface EntryRow {
@@ -94,13 +99,43 @@ function rowToEntry(row: EntryRow): Entry {
   };
 }
 
-function isCorruption(error: unknown): boolean {
+export function isCorruption(error: unknown): boolean {
   const text = String((error as Error)?.message ?? error);
   return /not a database|malformed|corrupt|file is encrypted/i.test(text);
 }
 
+function isBusy(error: unknown): boolean {
+  return /database is locked|SQLITE_BUSY/i.test(String((error as Error)?.message ?? error));
+}
+
+/**
+ * Switching a new index to WAL takes an exclusive lock and SQLite does not wait on the busy
+ * handler for it, so the hundreds of wrappers a cold build starts retry here instead.
+ */
 function openRaw(path: string): Database {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      return openOnce(path);
+    } catch (error) {
+      if (!isBusy(error) || Date.now() > deadline) throw error;
+      Bun.sleepSync(5 + Math.random() * 20);
+    }
+  }
+}
+
+function openOnce(path: string): Database {
   const db = new Database(path, { create: true, strict: true });
+  try {
+    prepare(db);
+    return db;
+  } catch (error) {
+    db.close(false);
+    throw error;
+  }
+}
+
+function prepare(db: Database): void {
   db.run("PRAGMA busy_timeout = 30000");
   const version = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
   if (version !== INDEX_SCHEMA_VERSION) {
@@ -118,24 +153,51 @@ function openRaw(path: string): Database {
     }).immediate();
   }
   db.run("PRAGMA synchronous = NORMAL");
-  return db;
 }
 
-/** Moves a corrupt index aside (once, under an exclusive marker) and starts a fresh one. */
-function quarantine(path: string): void {
-  const aside = `${path}.corrupt-${Date.now()}-${process.pid}`;
+/** True when the file at `path` opens as a healthy index now (another process may have repaired it). */
+function opensCleanly(path: string): boolean {
   try {
-    renameSync(path, aside);
-    log.warn(`index ${path} was corrupt; moved it to ${aside} and started a new one`);
-  } catch {
-    // another process already moved it
+    const db = openRaw(path);
+    db.query("SELECT count(*) FROM entries").get();
+    db.close(false);
+    return true;
+  } catch (error) {
+    if (isCorruption(error)) return false;
+    throw error;
   }
-  unlinkQuietly(`${path}-wal`);
-  unlinkQuietly(`${path}-shm`);
+}
+
+/**
+ * Moves a corrupt index aside and starts a fresh one. Many wrappers can meet the same corrupt file
+ * at once; an exclusive repair lock plus a re-check under it makes exactly one of them move it.
+ */
+function quarantine(path: string): void {
+  const lockPath = `${path}.repair-lock`;
+  const deadline = Date.now() + 30_000;
+  while (!tryCreateExclusive(lockPath)) {
+    if (Date.now() > deadline || lockHolderIsDead(lockPath)) unlinkQuietly(lockPath);
+    Bun.sleepSync(10);
+  }
+  try {
+    if (!existsSync(path) || opensCleanly(path)) return;
+    const aside = `${path}.corrupt-${Date.now()}-${process.pid}`;
+    renameSync(path, aside);
+    unlinkQuietly(`${path}-wal`);
+    unlinkQuietly(`${path}-shm`);
+    log.warn(`index ${path} was corrupt; moved it to ${aside} and started a new one`);
+  } finally {
+    unlinkQuietly(lockPath);
+  }
 }
 
 export class IndexDb {
   private constructor(readonly db: Database) {}
+
+  /** Moves a corrupt index aside (once, however many processes ask) so the next open starts fresh. */
+  static repair(cacheDir: string): void {
+    quarantine(join(cacheDir, "index.db"));
+  }
 
   static open(cacheDir: string): IndexDb {
     const path = join(cacheDir, "index.db");
@@ -203,6 +265,31 @@ export class IndexDb {
   allEntries(): Entry[] {
     const rows = this.db.query("SELECT * FROM entries WHERE bound_to IS NULL").all() as EntryRow[];
     return rows.map(rowToEntry);
+  }
+
+  /** The recorded input sets of one fingerprint, most recently used first. */
+  getManifests(fingerprint: string, limit: number): string[] {
+    const rows = this.db
+      .query("SELECT inputs FROM manifests WHERE fingerprint = ? ORDER BY updated DESC LIMIT ?")
+      .all(fingerprint, limit) as { inputs: string }[];
+    return rows.map((row) => row.inputs);
+  }
+
+  /** Adds (or refreshes) one input set and keeps only the `keep` most recent for the fingerprint. */
+  putManifest(fingerprint: string, inputs: string, keep: number): void {
+    this.db.transaction(() => {
+      this.db
+        .query(
+          "INSERT OR REPLACE INTO manifests (fingerprint, inputs_hash, inputs, updated) VALUES (?, ?, ?, ?)",
+        )
+        .run(fingerprint, hashBytes(inputs), inputs, Date.now());
+      this.db
+        .query(
+          `DELETE FROM manifests WHERE fingerprint = ?1 AND inputs_hash NOT IN
+             (SELECT inputs_hash FROM manifests WHERE fingerprint = ?1 ORDER BY updated DESC LIMIT ?2)`,
+        )
+        .run(fingerprint, keep);
+    })();
   }
 
   getMemo(name: string): string | null {

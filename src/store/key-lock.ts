@@ -1,18 +1,24 @@
 // Per-key build lock: one process compiles a key, others wait (bounded) and restore its result.
-import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { unlinkQuietly } from "../util/atomic-write";
 
 const POLL_MS = 25;
 
+export function lockHolderIsDead(lockPath: string): boolean {
+  return !holderIsAlive(lockPath);
+}
+
 function holderIsAlive(lockPath: string): boolean {
   let pid: number;
   try {
     pid = Number.parseInt(readFileSync(lockPath, "utf8"), 10);
+    // Created but its pid not written yet: give the holder a moment before calling it dead.
+    if (Number.isNaN(pid)) return Date.now() - statSync(lockPath).mtimeMs < 2000;
   } catch {
     return false;
   }
-  if (!Number.isFinite(pid) || pid <= 0) return false;
+  if (pid <= 0) return false;
   try {
     process.kill(pid, 0);
     return true;
@@ -27,7 +33,8 @@ export interface KeyLock {
   release(): void;
 }
 
-function tryCreate(lockPath: string): boolean {
+/** Creates the lock file holding our pid; false when it already exists. */
+export function tryCreateExclusive(lockPath: string): boolean {
   try {
     const fd = openSync(lockPath, "wx");
     writeSync(fd, String(process.pid));
@@ -50,9 +57,9 @@ export async function acquireKeyLock(cacheDir: string, key: string, maxWaitMs: n
   const deadline = Date.now() + maxWaitMs;
   let waited = false;
   for (;;) {
-    if (tryCreate(lockPath)) return { waited, release: () => unlinkQuietly(lockPath) };
+    if (tryCreateExclusive(lockPath)) return { waited, release: () => unlinkQuietly(lockPath) };
     if (!holderIsAlive(lockPath)) {
-      // A killed holder: remove its lock. Racing breakers are fine, tryCreate decides the winner.
+      // A killed holder: remove its lock. Racing breakers are fine, tryCreateExclusive picks the winner.
       unlinkQuietly(lockPath);
       continue;
     }

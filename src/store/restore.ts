@@ -1,12 +1,9 @@
 // Puts an entry's outputs back into a target dir: clone, else hardlink, else copy; dep-info rewritten fresh.
 import {
   chmodSync,
-  closeSync,
   constants,
   copyFileSync,
-  fstatSync,
   linkSync,
-  openSync,
   readFileSync,
   renameSync,
   statSync,
@@ -14,9 +11,9 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { atomicWrite, tempPathBeside, unlinkQuietly } from "../util/atomic-write";
+import { fileSystemClockNs } from "../util/fs-clock";
 import type { PathNormaliser } from "../wrapper/path-roots";
 import type { BlobStore } from "./blobs";
-import type { FileHashMemo } from "./file-hash-memo";
 import type { Entry, StoredFile } from "./index-db";
 
 export type PlaceMethod = "clone" | "hardlink" | "copy";
@@ -62,18 +59,6 @@ function placeFile(blob: string, dest: string, file: StoredFile): PlaceMethod {
   return method;
 }
 
-/** Reads the filesystem's own clock (it can lag the wall clock by a tick) by creating a file. */
-function fileWriteClock(dir: string): number {
-  const probe = join(dir, `.kache-clock-${process.pid}`);
-  const fd = openSync(probe, "w");
-  try {
-    return nsToSeconds(fstatSync(fd, { bigint: true }).mtimeNs);
-  } finally {
-    closeSync(fd);
-    unlinkQuietly(probe);
-  }
-}
-
 /** utimes takes seconds; a Date would drop everything below the millisecond. */
 function nsToSeconds(ns: bigint): number {
   return Number(ns / 1000n) / 1e6;
@@ -82,6 +67,8 @@ function nsToSeconds(ns: bigint): number {
 export interface RestoreResult {
   bytes: number;
   methods: PlaceMethod[];
+  /** Restored paths with the content hash they now have, for the file-hash memo. */
+  placed: { path: string; hash: string }[];
 }
 
 export function restoreEntry(
@@ -89,7 +76,6 @@ export function restoreEntry(
   entry: Entry,
   outDir: string,
   normaliser: PathNormaliser,
-  memo: FileHashMemo,
 ): RestoreResult {
   for (const file of entry.files) {
     if (!blobs.has(file.blob, file.executable && !file.depInfo, file.size)) {
@@ -112,11 +98,11 @@ export function restoreEntry(
       placed.push(file);
     }
   }
-  stamp ??= fileWriteClock(outDir);
-  for (const file of placed) {
-    const dest = join(outDir, file.name);
-    utimesSync(dest, stamp, stamp);
-    memo.remember(dest, file.blob);
-  }
-  return { bytes, methods };
+  stamp ??= nsToSeconds(fileSystemClockNs(outDir));
+  for (const file of placed) utimesSync(join(outDir, file.name), stamp, stamp);
+  return {
+    bytes,
+    methods,
+    placed: placed.map((file) => ({ path: join(outDir, file.name), hash: file.blob })),
+  };
 }

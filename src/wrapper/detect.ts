@@ -15,5 +15,5 @@ export function compilerName(arg: string | undefined): string | null {
  */
 export function isWrapperInvocation(args: string[]): boolean {
   if (compilerName(args[0])) return true;
-  return args[0] !== undefined && args[0].includes("/") && compilerName(args[1]) === "rustc";
+  return Boolean(args[0]?.includes("/")) && compilerName(args[1]) === "rustc";
 }

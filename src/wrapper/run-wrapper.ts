@@ -3,6 +3,7 @@ import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { formatIssue, loadSettings } from "../config/load";
 import type { Settings } from "../config/settings";
+import { IndexDb, isCorruption } from "../store/index-db";
 import { describeError } from "../util/errors";
 import { log, setLogLevel } from "../util/log";
 import { cachedCompile, type FlowState, type Invocation, unlinkOutputs } from "./cached-compile";
@@ -87,7 +88,7 @@ function passThrough(
   if (args?.outDir && args.crateName) unlinkOutputs(args, resolve(cwd, args.outDir));
   const status = runPassthrough([...cmd.command, ...stripIncremental(cmd.rest)], cwd);
   // Cargo's own probes (`rustc -vV`, `- --print ...`) are recorded but not announced.
-  const probe = reason === "no-input" || reason === "stdin-input" || reason === "print";
+  const probe = args === null || ["no-input", "stdin-input", "print"].includes(args.passthrough ?? "");
   if (settings && args?.crateName && !probe) {
     report(settings.cacheDir, settings.progress, {
       crate: args.crateName,
@@ -103,6 +104,17 @@ function passThrough(
     });
   }
   exitLike(status);
+}
+
+/** An index that opens but fails on its first real query is quarantined, and the call retried once. */
+async function cachedCompileRepairing(invocation: Invocation, state: FlowState) {
+  try {
+    return await cachedCompile(invocation, state);
+  } catch (error) {
+    if (state.compiled || !isCorruption(error)) throw error;
+    IndexDb.repair(invocation.settings.cacheDir);
+    return await cachedCompile(invocation, state);
+  }
 }
 
 export async function runWrapper(argv: string[]): Promise<never> {
@@ -133,7 +145,7 @@ export async function runWrapper(argv: string[]): Promise<never> {
       env: process.env,
       settings,
     };
-    const result = await cachedCompile(invocation, state);
+    const result = await cachedCompileRepairing(invocation, state);
     report(settings.cacheDir, settings.progress, result.event);
     if (result.replay) {
       writeAllSync(1, result.replay.stdout);

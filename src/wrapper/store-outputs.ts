@@ -51,6 +51,7 @@ export function storeOutputs(
     .bindingNeedles()
     .flatMap((p) => [Buffer.from(`${p}/`), Buffer.from(`${p}\0`)]);
   const files: StoredFile[] = [];
+  const remembered: { path: string; hash: string }[] = [];
   let bound = false;
   let size = 0;
   for (const name of collected.files) {
@@ -66,7 +67,7 @@ export function storeOutputs(
     const executable = (statSync(path).mode & 0o111) !== 0;
     bound ||= containsAny(data, needles);
     const blob = parts.blobs.putFile(path, data, executable);
-    parts.memo.remember(path, blob.hash);
+    remembered.push({ path, hash: blob.hash });
     files.push({ name, blob: blob.hash, size: blob.size, executable, depInfo: false });
     size += blob.size;
   }
@@ -91,6 +92,7 @@ export function storeOutputs(
     boundTo: null,
   };
   parts.index.db.transaction(() => {
+    for (const file of remembered) parts.memo.remember(file.path, file.hash);
     parts.index.putEntry(entry);
     // The portable key points at the location-bound one; another checkout computes a different one and misses.
     if (bound) parts.index.putEntry({ ...entry, key: req.key, files: [], boundTo: entryKey, size: 0 });
