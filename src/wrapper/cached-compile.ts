@@ -1,8 +1,6 @@
 // The compile-or-restore flow for one cacheable rustc call: key, lookup, restore or compile and store.
 import { mkdirSync, unlinkSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { collectExtraInputs, readCrateConfig } from "../config/crate-config";
-import { formatIssue } from "../config/load";
 import type { Settings } from "../config/settings";
 import { BlobStore } from "../store/blobs";
 import { FileHashMemo } from "../store/file-hash-memo";
@@ -10,17 +8,25 @@ import { type Entry, IndexDb } from "../store/index-db";
 import { acquireKeyLock } from "../store/key-lock";
 import { restoreEntry } from "../store/restore";
 import { describeError } from "../util/errors";
+import { fileSystemClockNs } from "../util/fs-clock";
 import { log } from "../util/log";
-import { digestKey, type KeyComponents, locationBoundKey } from "./cache-key";
+import { locationBoundKey } from "./cache-key";
 import { type CapturedRun, runCaptured } from "./compiler-process";
-import { runPrepass } from "./dep-info";
-import { buildKeyComponents } from "./key-components";
-import { expectedOutputs, producesExecutable } from "./output-files";
+import {
+  type Keyed,
+  type KeyPlan,
+  keyFromCompile,
+  keyFromManifest,
+  planKey,
+  remapWanted,
+  type Stores,
+} from "./compute-key";
+import { inputModifiedSince } from "./direct-mode";
+import { expectedOutputs } from "./output-files";
 import { detectRoots, PathNormaliser } from "./path-roots";
 import type { InvocationEvent, Phases } from "./report";
 import type { RustcArgs } from "./rustc-args";
 import { storeOutputs } from "./store-outputs";
-import { compilerIdentity, toolVersion } from "./tool-identity";
 
 /** How long a second process waits for another compiling the same key before compiling itself. */
 const LOCK_WAIT_MS = 10 * 60_000;
@@ -51,49 +57,6 @@ export interface FlowState {
   status?: { exitCode: number; signal: string | null };
 }
 
-interface Stores {
-  index: IndexDb;
-  blobs: BlobStore;
-  memo: FileHashMemo;
-}
-
-function keyFor(inv: Invocation, stores: Stores, normaliser: PathNormaliser) {
-  const { args } = inv;
-  const compiler = compilerIdentity(stores.index, inv.compiler);
-  const prepass = runPrepass(inv.command, args.compileArgs, inv.cwd);
-  if (!prepass.depInfo) return { prepassMs: prepass.ms, key: null };
-  const crateDir = inv.env.CARGO_MANIFEST_DIR;
-  const crateConfig = crateDir ? readCrateConfig(crateDir) : { extraInputs: [], issues: [] };
-  for (const issue of crateConfig.issues) log.warn(formatIssue(issue));
-  const extra =
-    crateDir && crateConfig.extraInputs.length ? collectExtraInputs(crateDir, crateConfig.extraInputs) : null;
-  for (const warning of extra?.warnings ?? []) log.warn(warning);
-  const linker = args.codegen.findLast(([k]) => k === "linker")?.[1] ?? "cc";
-  const components = buildKeyComponents({
-    args,
-    cwd: inv.cwd,
-    env: inv.env,
-    compiler,
-    wrapperVersion: inv.wrapper ? toolVersion(stores.index, inv.wrapper) : null,
-    normaliser,
-    depInfo: prepass.depInfo,
-    memo: stores.memo,
-    linkerVersion: producesExecutable(args) ? toolVersion(stores.index, linker) : null,
-    remapApplied: remapWanted(args),
-    salt: inv.settings.keySalt,
-    extraInputs: { patterns: crateConfig.extraInputs, files: extra?.files ?? [] },
-  });
-  return { prepassMs: prepass.ms, key: digestKey(components), components, target: compiler.host };
-}
-
-/** Coverage instrumentation needs real source paths, so remapping is skipped (and recorded in the key). */
-function remapWanted(args: RustcArgs): boolean {
-  return (
-    !args.codegen.some(([k]) => k === "instrument-coverage") &&
-    !args.otherFlags.some((f) => f.includes("instrument-coverage"))
-  );
-}
-
 function lookup(index: IndexDb, key: string, normaliser: PathNormaliser): Entry | null {
   const entry = index.getEntry(key);
   if (!entry?.boundTo) return entry;
@@ -103,9 +66,13 @@ function lookup(index: IndexDb, key: string, normaliser: PathNormaliser): Entry 
 /** Restores a hit (replay comes later); null when the entry turned out damaged (it is dropped, we compile). */
 function tryRestore(entry: Entry, outDir: string, stores: Stores, normaliser: PathNormaliser): number | null {
   try {
-    const { bytes } = restoreEntry(stores.blobs, entry, outDir, normaliser, stores.memo);
+    const { bytes, placed } = restoreEntry(stores.blobs, entry, outDir, normaliser);
     try {
-      stores.index.recordHit(entry.key, Date.now());
+      // One write transaction per hit: with many wrappers at once, each extra one can wait on the lock.
+      stores.index.db.transaction(() => {
+        stores.index.recordHit(entry.key, Date.now());
+        for (const file of placed) stores.memo.remember(file.path, file.hash);
+      })();
     } catch (error) {
       log.debug(`could not record the hit: ${describeError(error)}`);
     }
@@ -132,106 +99,149 @@ export function unlinkOutputs(args: RustcArgs, outDir: string): void {
   }
 }
 
+interface Flow {
+  inv: Invocation;
+  state: FlowState;
+  stores: Stores;
+  normaliser: PathNormaliser;
+  outDir: string;
+  phases: Phases;
+  started: number;
+}
+
+function baseEvent(flow: Flow, keyed: Keyed | null) {
+  return {
+    crate: flow.inv.args.crateName ?? "",
+    prepass: keyed?.usedPrepass ?? false,
+    outDir: flow.outDir,
+    phases: flow.phases,
+  };
+}
+
+/** Looks the key up and restores a hit; null on a miss or a damaged entry. */
+function lookupAndRestore(flow: Flow, keyed: Keyed): FlowResult | null {
+  const lookupStarted = performance.now();
+  const entry = lookup(flow.stores.index, keyed.key, flow.normaliser);
+  flow.phases.lookup = performance.now() - lookupStarted;
+  if (!entry) return null;
+  const restoreStarted = performance.now();
+  const bytes = tryRestore(entry, flow.outDir, flow.stores, flow.normaliser);
+  flow.phases.restore = performance.now() - restoreStarted;
+  if (bytes === null) return null;
+  return {
+    status: { exitCode: 0, signal: null },
+    replay: {
+      stdout: flow.normaliser.denormalise(entry.stdout),
+      stderr: flow.normaliser.denormalise(entry.stderr),
+    },
+    compiled: false,
+    event: {
+      ...baseEvent(flow, keyed),
+      outcome: "local hit",
+      elapsedMs: performance.now() - flow.started,
+      compileMs: entry.compileMs,
+      size: bytes,
+      key: keyed.key,
+    },
+  };
+}
+
+/** A lookup without a local manifest can only hit a remote entry: only then is the pre-pass worth it. */
+function prepassWhenUnknown(inv: Invocation): boolean {
+  return Boolean(inv.settings.remote.bucket);
+}
+
 export async function cachedCompile(inv: Invocation, state: FlowState): Promise<FlowResult> {
   const started = performance.now();
   const { args, settings } = inv;
   const outDir = resolve(inv.cwd, args.outDir!);
-  const phases: Phases = {};
   mkdirSync(settings.cacheDir, { recursive: true });
   const index = IndexDb.open(settings.cacheDir);
   const stores: Stores = { index, blobs: new BlobStore(settings.cacheDir), memo: new FileHashMemo(index) };
   const normaliser = new PathNormaliser(detectRoots(inv.cwd, outDir, args.target, inv.env));
-  const keyed = keyFor(inv, stores, normaliser);
-  phases.prepass = keyed.prepassMs;
-  phases.key = performance.now() - started;
-  const base = { crate: args.crateName ?? "", prepass: true, outDir, phases };
-  if (!keyed.key) {
-    return passthroughCompile(inv, state, { ...base, key: null }, "prepass-failed");
+  const flow: Flow = { inv, state, stores, normaliser, outDir, phases: {}, started };
+  const plan = planKey(inv, stores, normaliser, prepassWhenUnknown(inv), fileSystemClockNs(outDir));
+  if (plan.keyed?.usedPrepass) flow.phases.prepass = plan.keyed.prepassMs;
+  flow.phases.key = performance.now() - started;
+  if (plan.prepassFailed) return passthroughCompile(flow, "prepass-failed");
+  if (plan.keyed) {
+    const hit = lookupAndRestore(flow, plan.keyed);
+    if (hit) return hit;
   }
-  const key = keyed.key;
-  const hit = (entry: Entry, bytes: number): FlowResult => ({
-    status: { exitCode: 0, signal: null },
-    replay: { stdout: normaliser.denormalise(entry.stdout), stderr: normaliser.denormalise(entry.stderr) },
-    compiled: false,
-    event: {
-      ...base,
-      outcome: "local hit",
-      elapsedMs: performance.now() - started,
-      compileMs: entry.compileMs,
-      size: bytes,
-      key,
-    },
-  });
-  let lookupStarted = performance.now();
-  let entry = lookup(index, key, normaliser);
-  phases.lookup = performance.now() - lookupStarted;
-  if (entry) {
-    const restoreStarted = performance.now();
-    const bytes = tryRestore(entry, outDir, stores, normaliser);
-    phases.restore = performance.now() - restoreStarted;
-    if (bytes !== null) return hit(entry, bytes);
-  }
-  const lock = await acquireKeyLock(settings.cacheDir, key, LOCK_WAIT_MS);
+  // Without a key yet, the fingerprint serialises identical calls: the second one finds the
+  // manifest the first recorded and restores its entry.
+  const lockName = plan.keyed?.key ?? `fingerprint-${plan.fingerprint}`;
+  const lock = await acquireKeyLock(settings.cacheDir, lockName, LOCK_WAIT_MS);
   try {
     if (lock.waited) {
-      lookupStarted = performance.now();
-      entry = lookup(index, key, normaliser);
-      const bytes = entry ? tryRestore(entry, outDir, stores, normaliser) : null;
-      phases.restore = performance.now() - lookupStarted;
-      if (entry && bytes !== null) return hit(entry, bytes);
+      plan.keyed ??= keyFromManifest(plan, stores);
+      const hit = plan.keyed ? lookupAndRestore(flow, plan.keyed) : null;
+      if (hit) return hit;
     }
-    unlinkOutputs(args, outDir);
-    const compileCmd = [
-      ...inv.command,
-      ...(remapWanted(args) ? normaliser.remapArgs() : []),
-      ...args.compileArgs,
-    ];
-    const startedWallMs = Date.now();
-    state.compiled = true;
-    const run = await runCaptured(compileCmd, inv.cwd);
-    state.status = { exitCode: run.exitCode, signal: run.signal };
-    phases.compile = run.ms;
-    const size =
-      run.exitCode === 0 && !run.signal
-        ? storeAfterMiss(inv, stores, normaliser, keyed, run, startedWallMs, phases)
-        : 0;
-    const failed = run.exitCode !== 0 || run.signal !== null;
-    return {
-      status: { exitCode: run.exitCode, signal: run.signal },
-      compiled: true,
-      event: {
-        ...base,
-        outcome: failed ? "passthrough" : "miss",
-        reason: failed ? "compile-failed" : undefined,
-        elapsedMs: performance.now() - started,
-        compileMs: run.ms,
-        size,
-        key,
-      },
-    };
+    return await compileAndStore(flow, plan);
   } finally {
     lock.release();
   }
 }
 
+async function compileAndStore(flow: Flow, plan: KeyPlan): Promise<FlowResult> {
+  const { inv, normaliser, outDir } = flow;
+  unlinkOutputs(inv.args, outDir);
+  const compileCmd = [
+    ...inv.command,
+    ...(remapWanted(inv.args) ? normaliser.remapArgs() : []),
+    ...inv.args.compileArgs,
+  ];
+  const startedWallMs = Date.now();
+  flow.state.compiled = true;
+  const run = await runCaptured(compileCmd, inv.cwd);
+  flow.state.status = { exitCode: run.exitCode, signal: run.signal };
+  flow.phases.compile = run.ms;
+  const failed = run.exitCode !== 0 || run.signal !== null;
+  let keyed = plan.keyed;
+  let size = 0;
+  if (!failed) {
+    keyed ??= keyFromCompile(plan, flow.stores, outDir);
+    if (keyed) size = storeAfterMiss(flow, keyed, run, startedWallMs, plan.callStartNs);
+    else log.info(`${inv.args.crateName}: not cached: the compile wrote no readable dep-info`);
+  }
+  return {
+    status: { exitCode: run.exitCode, signal: run.signal },
+    compiled: true,
+    event: {
+      ...baseEvent(flow, keyed),
+      outcome: failed ? "passthrough" : "miss",
+      reason: failed ? "compile-failed" : undefined,
+      elapsedMs: performance.now() - flow.started,
+      compileMs: run.ms,
+      size,
+      key: keyed?.key ?? null,
+    },
+  };
+}
+
 function storeAfterMiss(
-  inv: Invocation,
-  stores: Stores,
-  normaliser: PathNormaliser,
-  keyed: { key: string | null; components?: KeyComponents; target?: string },
+  flow: Flow,
+  keyed: Keyed,
   run: CapturedRun,
   startedWallMs: number,
-  phases: Phases,
+  callStartNs: bigint,
 ): number {
+  const { inv, stores, normaliser } = flow;
   const storeStarted = performance.now();
   try {
+    const changed = inputModifiedSince(keyed.sources, inv.cwd, callStartNs);
+    if (changed !== null) {
+      log.info(`${inv.args.crateName}: not cached: ${changed} changed while compiling`);
+      return 0;
+    }
     const result = storeOutputs(
       {
         args: inv.args,
         outDir: resolve(inv.cwd, inv.args.outDir!),
-        key: keyed.key!,
-        components: keyed.components!,
-        target: inv.args.target ?? keyed.target ?? "",
+        key: keyed.key,
+        components: keyed.components,
+        target: inv.args.target ?? keyed.target,
         stdout: run.stdout,
         stderr: run.stderr,
         compileMs: run.ms,
@@ -248,22 +258,27 @@ function storeAfterMiss(
     );
     return 0;
   } finally {
-    phases.store = performance.now() - storeStarted;
+    flow.phases.store = performance.now() - storeStarted;
   }
 }
 
-async function passthroughCompile(
-  inv: Invocation,
-  state: FlowState,
-  base: Omit<InvocationEvent, "outcome" | "elapsedMs" | "compileMs" | "size">,
-  reason: "prepass-failed",
-): Promise<FlowResult> {
-  state.compiled = true;
+async function passthroughCompile(flow: Flow, reason: "prepass-failed"): Promise<FlowResult> {
+  const { inv } = flow;
+  flow.state.compiled = true;
   const run = await runCaptured([...inv.command, ...inv.args.compileArgs], inv.cwd);
-  state.status = { exitCode: run.exitCode, signal: run.signal };
+  flow.state.status = { exitCode: run.exitCode, signal: run.signal };
   return {
     status: { exitCode: run.exitCode, signal: run.signal },
     compiled: true,
-    event: { ...base, outcome: "passthrough", reason, elapsedMs: run.ms, compileMs: run.ms, size: 0 },
+    event: {
+      ...baseEvent(flow, null),
+      prepass: true,
+      outcome: "passthrough",
+      reason,
+      elapsedMs: run.ms,
+      compileMs: run.ms,
+      size: 0,
+      key: null,
+    },
   };
 }

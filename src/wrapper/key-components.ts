@@ -38,7 +38,6 @@ export interface KeyContext {
   /** `--version` of clippy-driver or another wrapper before rustc, when present. */
   wrapperVersion: string | null;
   normaliser: PathNormaliser;
-  depInfo: DepInfo;
   memo: FileHashMemo;
   linkerVersion: string | null;
   remapApplied: boolean;
@@ -46,14 +45,36 @@ export interface KeyContext {
   extraInputs: { patterns: string[]; files: { path: string; hash: string }[] };
 }
 
-function hashOf(ctx: KeyContext, path: string): string {
+export function hashOf(ctx: KeyContext, path: string): string {
   return ctx.memo.hash(resolve(ctx.cwd, path)) ?? "missing";
 }
 
-function envValue(ctx: KeyContext, name: string, value: string | null): string {
+/** An env-dep as the key and the direct-mode manifest record it. */
+export function envDepLine(normaliser: PathNormaliser, name: string, value: string | null): string {
   if (value === null) return name;
   const pathValued = PATH_VALUED_ENV.has(name) || name.startsWith("CARGO_BIN_EXE_");
-  return `${name}=${pathValued ? ctx.normaliser.normalise(value) : value}`;
+  return `${name}=${pathValued ? normaliser.normalise(value) : value}`;
+}
+
+/** A source as the key records it: its path as rustc names it (absolute ones normalised) and its hash. */
+export function sourcePath(normaliser: PathNormaliser, path: string): string {
+  return isAbsolute(path) ? normaliser.normalisePath(path) : path;
+}
+
+/** Fills the two components that come from dep-info (SPEC §3 items 7 and 8). */
+export function withDepInfo(
+  components: KeyComponents,
+  ctx: KeyContext,
+  depInfo: DepInfo,
+  hashes: Map<string, string>,
+): KeyComponents {
+  return {
+    ...components,
+    sources: depInfo.sources
+      .map((path) => `${sourcePath(ctx.normaliser, path)}=${hashes.get(path) ?? hashOf(ctx, path)}`)
+      .sort(),
+    env_deps: depInfo.envDeps.map(([name, value]) => envDepLine(ctx.normaliser, name, value)),
+  };
 }
 
 function externLines(ctx: KeyContext): string[] {
@@ -109,6 +130,7 @@ function clippyConfigLines(ctx: KeyContext): string[] {
   return [];
 }
 
+/** Every component except sources and env-deps, which `withDepInfo` adds. */
 export function buildKeyComponents(ctx: KeyContext): KeyComponents {
   const { args, normaliser, env } = ctx;
   const n = (text: string) => normaliser.normalise(text);
@@ -134,10 +156,8 @@ export function buildKeyComponents(ctx: KeyContext): KeyComponents {
       ...args.otherFlags.map(n),
     ],
     cfg: [...args.cfgs].sort(),
-    sources: ctx.depInfo.sources
-      .map((path) => `${isAbsolute(path) ? normaliser.normalisePath(path) : path}=${hashOf(ctx, path)}`)
-      .sort(),
-    env_deps: ctx.depInfo.envDeps.map(([name, value]) => envValue(ctx, name, value)),
+    sources: [],
+    env_deps: [],
     externs: externLines(ctx),
     native_libs: nativeLibLines(ctx),
     rustflags: ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS"].map((name) => `${name}=${n(env[name] ?? "")}`),

@@ -85,6 +85,8 @@ export interface CargoResult {
   outcomes: Record<Outcome, number>;
   /** Packages cargo reported as `Compiling`/`Checking` (once per package, not per rustc call). */
   compiled: string[];
+  /** events.jsonl records this run appended, without cargo's probes (`rustc -vV`, `--print`, stdin). */
+  events: KacheEvent[];
 }
 
 // Variables from the caller's shell that would change what cargo or kache do.
@@ -125,7 +127,12 @@ export async function cargo(args: string[], options: CargoOptions): Promise<Carg
   if ((options.wrapper ?? true) && !existsSync(KACHE_BIN)) {
     throw new Error(`${KACHE_BIN} is missing: run \`bun run build.ts\` (npm test does) first`);
   }
-  const command = ["cargo", ...(options.toolchain ? [`+${options.toolchain}`] : []), ...args];
+  const eventsBefore = readEvents(options.cacheDir).length;
+  // Bun's "pipe" is a socketpair; kache cannot open a socket through /proc/<cargo>/fd/2 and falls
+  // back to writing through cargo (which then replays the line on fresh units). Give cargo a real
+  // pipe for stderr, as shells and CI runners do.
+  const cargoCommand = ["cargo", ...(options.toolchain ? [`+${options.toolchain}`] : []), ...args];
+  const command = ["bash", "-c", 'exec "$@" 2> >(cat >&2)', "bash", ...cargoCommand];
   const child = Bun.spawn(command, {
     cwd: options.cwd,
     env: cargoEnv(options),
@@ -139,7 +146,11 @@ export async function cargo(args: string[], options: CargoOptions): Promise<Carg
     child.exited,
   ]);
   const lines = parseProgressLines(stderr);
-  return { code, stdout, stderr, lines, outcomes: countOutcomes(lines), compiled: compiledPackages(stderr) };
+  const events = readEvents(options.cacheDir)
+    .slice(eventsBefore)
+    .filter((event) => !PROBE_REASONS.includes(String(event.reason)));
+  const compiled = compiledPackages(stderr);
+  return { code, stdout, stderr, lines, outcomes: countOutcomes(lines), compiled, events };
 }
 
 function emptyCounts(): Record<Outcome, number> {
@@ -147,11 +158,14 @@ function emptyCounts(): Record<Outcome, number> {
 }
 
 const OUTCOME_NAMES = Object.keys(emptyCounts()).join("|");
-const PROGRESS_LINE = new RegExp(`^\\[kache\\] (.+?): (${OUTCOME_NAMES})(?: \\((.*)\\))?$`);
+const PROGRESS_LINE = new RegExp(`\\[kache\\] (.+?): (${OUTCOME_NAMES})(?: \\((.*)\\))?$`);
 // biome-ignore lint/suspicious/noControlCharactersInRegex: strips ANSI colour codes
 const ANSI = /\x1b\[[0-9;]*m/g;
 
-/** Parses `[kache] <crate>: <outcome> (<detail>)` lines (SPEC §2) out of cargo's stderr. */
+/**
+ * Parses `[kache] <crate>: <outcome> (<detail>)` lines (SPEC §2) out of cargo's stderr. kache writes
+ * straight to cargo's stderr, so a line can land after a fragment cargo was writing: match anywhere.
+ */
 export function parseProgressLines(stderr: string): ProgressLine[] {
   const lines: ProgressLine[] = [];
   for (const raw of stderr.split("\n")) {
@@ -170,6 +184,8 @@ export function countOutcomes(lines: ProgressLine[]): Record<Outcome, number> {
 function compiledPackages(stderr: string): string[] {
   return [...stderr.matchAll(/^\s+(?:Compiling|Checking) (\S+) v/gm)].map((match) => match[1]!);
 }
+
+const PROBE_REASONS = ["no-input", "stdin-input", "print"];
 
 export type KacheEvent = Record<string, unknown> & { crate?: string; outcome?: string };
 
@@ -208,4 +224,22 @@ export function runBinary(path: string, args: string[] = [], env?: Record<string
     throw new Error(`${path} exited with ${result.exitCode}: ${result.stderr.toString()}`);
   }
   return result.stdout.toString();
+}
+
+/** `<crate>: <outcome>` per event, sorted, for order-free comparisons. */
+export function summarise(events: KacheEvent[]): string[] {
+  return events.map((event) => `${event.crate}: ${event.outcome}`).sort();
+}
+
+/** The rustc units of path-ws as kache names them (sorted). */
+export const PATH_WS_UNITS = [
+  "build_script_build",
+  "fixture_app",
+  "fixture_core",
+  "fixture_macros",
+  "fixture_noisy",
+];
+
+export function removeTarget(workspace: string): void {
+  rmSync(join(workspace, "target"), { recursive: true, force: true });
 }
