@@ -21,6 +21,7 @@ import {
   remapWanted,
   type Stores,
 } from "./compute-key";
+import { daemonWanted, handOffUpload, remoteCheck } from "./daemon-hooks";
 import { inputModifiedSince } from "./direct-mode";
 import { expectedOutputs } from "./output-files";
 import { detectRoots, PathNormaliser } from "./path-roots";
@@ -148,7 +149,19 @@ function lookupAndRestore(flow: Flow, keyed: Keyed): FlowResult | null {
 
 /** A lookup without a local manifest can only hit a remote entry: only then is the pre-pass worth it. */
 function prepassWhenUnknown(inv: Invocation): boolean {
-  return Boolean(inv.settings.remote.bucket);
+  return daemonWanted(inv.settings);
+}
+
+/** Asks the daemon to bring the entry from the remote cache; restores it when it did. */
+async function remoteHit(flow: Flow, keyed: Keyed): Promise<FlowResult | null> {
+  if (!daemonWanted(flow.inv.settings)) return null;
+  const started = performance.now();
+  const fetched = await remoteCheck(flow.inv.settings, keyed.key, flow.inv.args.crateName ?? "");
+  flow.phases.remote = performance.now() - started;
+  if (!fetched) return null;
+  const hit = lookupAndRestore(flow, keyed);
+  if (hit) hit.event.outcome = "remote hit";
+  return hit;
 }
 
 export async function cachedCompile(inv: Invocation, state: FlowState): Promise<FlowResult> {
@@ -165,7 +178,7 @@ export async function cachedCompile(inv: Invocation, state: FlowState): Promise<
   flow.phases.key = performance.now() - started;
   if (plan.prepassFailed) return passthroughCompile(flow, "prepass-failed");
   if (plan.keyed) {
-    const hit = lookupAndRestore(flow, plan.keyed);
+    const hit = lookupAndRestore(flow, plan.keyed) ?? (await remoteHit(flow, plan.keyed));
     if (hit) return hit;
   }
   // Without a key yet, the fingerprint serialises identical calls: the second one finds the
@@ -203,6 +216,8 @@ async function compileAndStore(flow: Flow, plan: KeyPlan): Promise<FlowResult> {
   if (!failed) {
     keyed ??= keyFromCompile(plan, flow.stores, outDir);
     if (keyed) size = storeAfterMiss(flow, keyed, run, startedWallMs, plan.callStartNs);
+    if (keyed && size > 0 && daemonWanted(inv.settings))
+      await handOffUpload(inv.settings, keyed.key, inv.args.crateName ?? "");
     else log.info(`${inv.args.crateName}: not cached: the compile wrote no readable dep-info`);
   }
   return {

@@ -15,6 +15,8 @@ export interface Phases {
   compile?: number;
   store?: number;
   prepass?: number;
+  /** Waiting for the daemon's remote check. */
+  remote?: number;
 }
 
 export interface InvocationEvent {

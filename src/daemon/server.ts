@@ -1,0 +1,257 @@
+// The daemon: one per cache dir, a Unix socket speaking the line protocol, idle timeout, graceful stop.
+import { chmodSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
+import type { Socket } from "bun";
+import type { Settings } from "../config/settings";
+import { callDaemon } from "../ipc/client";
+import { daemonPaths, ownEpoch } from "../ipc/daemon-paths";
+import {
+  type DaemonStats,
+  type DaemonStatus,
+  encode,
+  MAX_MESSAGE_BYTES,
+  PROTOCOL_VERSION,
+  REQUEST_TYPES,
+  type Request,
+  type Response,
+} from "../ipc/protocol";
+import { lockHolderIsDead, tryCreateExclusive } from "../store/key-lock";
+import { unlinkQuietly } from "../util/atomic-write";
+import { KacheError } from "../util/errors";
+import { VERSION } from "../version";
+
+export interface DaemonLogger {
+  info(message: string): void;
+  warn(message: string): void;
+  close(): void;
+}
+
+interface ConnectionState {
+  buffered: string;
+}
+
+/** No remote storage is wired in yet: the slots answer honestly so callers carry on locally. */
+const NO_REMOTE = "no remote storage in this kache build";
+
+export class DaemonServer {
+  private readonly paths;
+  private readonly startedAt = Date.now();
+  private readonly epoch = ownEpoch();
+  private lastActivity = Date.now();
+  private inflight = 0;
+  private stopping: Promise<void> | null = null;
+  private listener: ReturnType<typeof Bun.listen<ConnectionState>> | null = null;
+  private idleTimer: ReturnType<typeof setInterval> | null = null;
+  private readonly stats: DaemonStats = {
+    requests: {},
+    remoteChecks: { hits: 0, misses: 0, errors: 0 },
+    uploads: { queued: 0, done: 0, failed: 0 },
+    prefetches: 0,
+  };
+  /** Resolves when the daemon has stopped; the caller exits with code 0. */
+  readonly stopped: Promise<void>;
+  private resolveStopped!: () => void;
+
+  constructor(
+    private readonly settings: Settings,
+    private readonly log: DaemonLogger,
+  ) {
+    this.paths = daemonPaths(settings.cacheDir);
+    this.stopped = new Promise((resolve) => {
+      this.resolveStopped = resolve;
+    });
+  }
+
+  /** Takes the one-per-cache-dir lock, clears a stale socket and starts listening. */
+  async start(): Promise<void> {
+    mkdirSync(this.settings.cacheDir, { recursive: true, mode: 0o700 });
+    this.takeInstanceLock();
+    try {
+      await this.clearStaleSocket();
+      this.listen();
+    } catch (error) {
+      unlinkQuietly(this.paths.lock);
+      throw error;
+    }
+    this.armIdleTimer();
+    this.log.info(
+      `daemon ${VERSION} started: pid ${process.pid}, epoch ${this.epoch}, socket ${this.paths.socket}`,
+    );
+  }
+
+  private takeInstanceLock(): void {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      if (tryCreateExclusive(this.paths.lock)) return;
+      if (lockHolderIsDead(this.paths.lock)) {
+        unlinkQuietly(this.paths.lock);
+        continue;
+      }
+      throw new KacheError(
+        `a kache daemon is already running for ${this.settings.cacheDir}`,
+        "see `kache daemon` for its status, or `kache daemon stop`",
+      );
+    }
+    throw new KacheError(
+      `could not take the daemon lock ${this.paths.lock}`,
+      "remove it if no daemon is running",
+    );
+  }
+
+  /** A socket file left by a killed daemon makes listen fail with EADDRINUSE: remove it once nobody answers. */
+  private async clearStaleSocket(): Promise<void> {
+    if (!existsSync(this.paths.socket)) return;
+    try {
+      await callDaemon(this.paths.socket, { type: "ping" }, { ackTimeoutMs: 300 });
+      throw new KacheError(
+        `another daemon answers on ${this.paths.socket}`,
+        "stop it with `kache daemon stop`",
+      );
+    } catch (error) {
+      if (error instanceof KacheError) throw error;
+      unlinkSync(this.paths.socket);
+      this.log.info(`removed a stale socket left by a previous daemon`);
+    }
+  }
+
+  private listen(): void {
+    this.listener = Bun.listen<ConnectionState>({
+      unix: this.paths.socket,
+      socket: {
+        open: (socket) => {
+          socket.data = { buffered: "" };
+        },
+        data: (socket, chunk) => this.onData(socket, chunk.toString()),
+        error: (_socket, error) => this.log.warn(`connection error: ${error.message}`),
+      },
+    });
+    chmodSync(this.paths.socket, 0o600);
+  }
+
+  private onData(socket: Socket<ConnectionState>, text: string): void {
+    socket.data.buffered += text;
+    let newline = socket.data.buffered.indexOf("\n");
+    while (newline !== -1) {
+      const line = socket.data.buffered.slice(0, newline);
+      socket.data.buffered = socket.data.buffered.slice(newline + 1);
+      if (!this.onLine(socket, line)) return;
+      newline = socket.data.buffered.indexOf("\n");
+    }
+    if (socket.data.buffered.length > MAX_MESSAGE_BYTES) {
+      this.log.warn("closed a connection that sent an oversized message");
+      socket.end();
+    }
+  }
+
+  /** Handles one line; false when the connection was closed because the line was garbage. */
+  private onLine(socket: Socket<ConnectionState>, line: string): boolean {
+    let request: Request;
+    try {
+      request = JSON.parse(line) as Request;
+      if (typeof request !== "object" || request === null || typeof request.id !== "number")
+        throw new Error();
+    } catch {
+      this.log.warn("closed a connection that sent a line that is not a request");
+      socket.end(encode({ v: PROTOCOL_VERSION, id: 0, ok: false, error: "not a JSON request line" }));
+      return false;
+    }
+    this.lastActivity = Date.now();
+    this.inflight += 1;
+    this.handle(socket, request)
+      .catch((error: Error) =>
+        reply(socket, { v: PROTOCOL_VERSION, id: request.id, ok: false, error: error.message }),
+      )
+      .finally(() => {
+        this.inflight -= 1;
+        this.lastActivity = Date.now();
+      });
+    return true;
+  }
+
+  private async handle(socket: Socket<ConnectionState>, request: Request): Promise<void> {
+    const base = { v: PROTOCOL_VERSION, id: request.id };
+    if (typeof request.v !== "number" || request.v > PROTOCOL_VERSION) {
+      reply(socket, {
+        ...base,
+        ok: false,
+        error: `protocol version ${request.v} is newer than this daemon's (${PROTOCOL_VERSION})`,
+        hint: "restart the daemon with `kache daemon restart`",
+      });
+      return;
+    }
+    if (!REQUEST_TYPES.includes(request.type)) {
+      reply(socket, { ...base, ok: false, error: `unknown request type ${JSON.stringify(request.type)}` });
+      return;
+    }
+    this.stats.requests[request.type] = (this.stats.requests[request.type] ?? 0) + 1;
+    reply(socket, this.answer(request, base));
+    if (request.type === "shutdown") void this.stop("shutdown requested");
+  }
+
+  private answer(request: Request, base: { v: number; id: number }): Response {
+    switch (request.type) {
+      case "ping":
+        return { ...base, ok: true, type: "pong", epoch: this.epoch, version: VERSION, pid: process.pid };
+      case "status":
+        return { ...base, ok: true, type: "status", status: this.status() };
+      case "stats":
+        return { ...base, ok: true, type: "stats", stats: this.stats };
+      case "shutdown":
+        return { ...base, ok: true, type: "shutdown" };
+      case "remote-check":
+        this.stats.remoteChecks.misses += 1;
+        return { ...base, ok: true, type: "remote-check", result: "miss", reason: NO_REMOTE };
+      case "upload":
+      case "prefetch":
+        return { ...base, ok: true, type: request.type, queued: false, reason: NO_REMOTE };
+    }
+  }
+
+  status(): DaemonStatus {
+    const requests = Object.values(this.stats.requests).reduce((sum, n) => sum + n, 0);
+    return {
+      pid: process.pid,
+      version: VERSION,
+      epoch: this.epoch,
+      protocol: PROTOCOL_VERSION,
+      startedAt: this.startedAt,
+      uptimeMs: Date.now() - this.startedAt,
+      socket: this.paths.socket,
+      cacheDir: this.settings.cacheDir,
+      requests,
+      idleTimeoutSecs: this.settings.daemonIdleTimeoutSecs,
+    };
+  }
+
+  private armIdleTimer(): void {
+    const timeoutMs = this.settings.daemonIdleTimeoutSecs * 1000;
+    if (timeoutMs <= 0) return;
+    this.idleTimer = setInterval(
+      () => {
+        if (this.inflight === 0 && Date.now() - this.lastActivity >= timeoutMs)
+          void this.stop("idle timeout");
+      },
+      Math.min(1000, timeoutMs),
+    );
+  }
+
+  /** Stops accepting, lets in-flight requests finish (bounded), removes the socket and the lock. */
+  stop(reason: string): Promise<void> {
+    this.stopping ??= (async () => {
+      this.log.info(`stopping: ${reason}`);
+      if (this.idleTimer) clearInterval(this.idleTimer);
+      this.listener?.stop(false);
+      const deadline = Date.now() + 10_000;
+      while (this.inflight > 0 && Date.now() < deadline) await Bun.sleep(10);
+      this.listener?.stop(true);
+      unlinkQuietly(this.paths.socket);
+      unlinkQuietly(this.paths.lock);
+      this.log.info("stopped");
+      this.log.close();
+      this.resolveStopped();
+    })();
+    return this.stopping;
+  }
+}
+
+function reply(socket: Socket<ConnectionState>, response: Response): void {
+  socket.write(encode(response));
+}

@@ -1,0 +1,70 @@
+// The daemon's socket protocol: one JSON object per line, each carrying the protocol version.
+
+/** Bump when a request or response changes shape; a daemon answers newer versions with an error. */
+export const PROTOCOL_VERSION = 1;
+
+/** A line longer than this closes the connection: no request needs more. */
+export const MAX_MESSAGE_BYTES = 1024 * 1024;
+
+export const REQUEST_TYPES = [
+  "ping",
+  "status",
+  "stats",
+  "shutdown",
+  "remote-check",
+  "upload",
+  "prefetch",
+] as const;
+export type RequestType = (typeof REQUEST_TYPES)[number];
+
+export interface RequestBase {
+  v: number;
+  id: number;
+  type: RequestType;
+  /** The caller's build epoch (its executable's mtime), so the daemon can tell it is outdated. */
+  epoch?: number;
+}
+
+export type Request =
+  | (RequestBase & { type: "ping" | "status" | "stats" | "shutdown" })
+  | (RequestBase & { type: "remote-check"; key: string; crate: string })
+  | (RequestBase & { type: "upload"; key: string; crate: string })
+  | (RequestBase & { type: "prefetch"; crates: string[] });
+
+export interface DaemonStatus {
+  pid: number;
+  version: string;
+  epoch: number;
+  protocol: number;
+  startedAt: number;
+  uptimeMs: number;
+  socket: string;
+  cacheDir: string;
+  requests: number;
+  idleTimeoutSecs: number;
+}
+
+export interface DaemonStats {
+  requests: Record<string, number>;
+  remoteChecks: { hits: number; misses: number; errors: number };
+  uploads: { queued: number; done: number; failed: number };
+  prefetches: number;
+}
+
+/**
+ * Replies: `ok` with a result, or an error with a hint. Slow requests (remote-check) first get an
+ * `ack` so a caller can tell a busy daemon from one that accepts and never answers.
+ */
+export type Response =
+  | { v: number; id: number; type: "ack" }
+  | { v: number; id: number; ok: true; type: "pong"; epoch: number; version: string; pid: number }
+  | { v: number; id: number; ok: true; type: "status"; status: DaemonStatus }
+  | { v: number; id: number; ok: true; type: "stats"; stats: DaemonStats }
+  | { v: number; id: number; ok: true; type: "shutdown" }
+  | { v: number; id: number; ok: true; type: "remote-check"; result: "hit" | "miss"; reason?: string }
+  | { v: number; id: number; ok: true; type: "upload" | "prefetch"; queued: boolean; reason?: string }
+  | { v: number; id: number; ok: false; error: string; hint?: string };
+
+export function encode(message: Request | Response): string {
+  return `${JSON.stringify(message)}\n`;
+}
