@@ -1,6 +1,6 @@
 // Builds dist/kache: one self-contained executable for the host (bun build --compile).
-import { $ } from "bun";
 import { chmodSync, mkdirSync, renameSync } from "node:fs";
+import { $ } from "bun";
 
 const outfile = "dist/kache";
 const temp = `dist/.kache-build-${process.pid}`;
