@@ -7,6 +7,7 @@ import { FileHashMemo } from "../store/file-hash-memo";
 import { type Entry, IndexDb } from "../store/index-db";
 import { acquireKeyLock } from "../store/key-lock";
 import { restoreEntry } from "../store/restore";
+import { unlinkQuietly } from "../util/atomic-write";
 import { describeError } from "../util/errors";
 import { fileSystemClockNs } from "../util/fs-clock";
 import { log } from "../util/log";
@@ -197,14 +198,19 @@ export async function cachedCompile(inv: Invocation, state: FlowState): Promise<
   }
 }
 
+function dropLinesWith(text: string, needle: string): string {
+  return text
+    .split("\n")
+    .filter((line) => !line.includes(needle))
+    .join("\n");
+}
+
 async function compileAndStore(flow: Flow, plan: KeyPlan): Promise<FlowResult> {
   const { inv, normaliser, outDir } = flow;
   unlinkOutputs(inv.args, outDir);
-  const compileCmd = [
-    ...inv.command,
-    ...(remapWanted(inv.args) ? normaliser.remapArgs() : []),
-    ...inv.args.compileArgs,
-  ];
+  const remaps = remapWanted(inv.args) ? normaliser.remapArgs() : [];
+  const sideDepInfo = plan.sideDepInfo ? [`--emit=dep-info=${plan.sideDepInfo}`] : [];
+  const compileCmd = [...inv.command, ...remaps, ...inv.args.compileArgs, ...sideDepInfo];
   const startedWallMs = Date.now();
   flow.state.compiled = true;
   const run = await runCaptured(compileCmd, inv.cwd);
@@ -213,12 +219,16 @@ async function compileAndStore(flow: Flow, plan: KeyPlan): Promise<FlowResult> {
   const failed = run.exitCode !== 0 || run.signal !== null;
   let keyed = plan.keyed;
   let size = 0;
-  if (!failed) {
-    keyed ??= keyFromCompile(plan, flow.stores, outDir);
-    if (keyed) size = storeAfterMiss(flow, keyed, run, startedWallMs, plan.callStartNs);
-    if (keyed && size > 0 && daemonWanted(inv.settings))
+  if (!failed) keyed ??= keyFromCompile(plan, flow.stores, outDir);
+  if (plan.sideDepInfo) unlinkQuietly(plan.sideDepInfo);
+  if (!failed && !keyed)
+    log.info(`${inv.args.crateName}: not cached: the compile wrote no readable dep-info`);
+  if (!failed && keyed) {
+    // The side dep-info's artifact notice names a temp file; cargo ignores it, replays need not carry it.
+    const stored = plan.sideDepInfo ? { ...run, stderr: dropLinesWith(run.stderr, plan.sideDepInfo) } : run;
+    size = storeAfterMiss(flow, keyed, stored, startedWallMs, plan.callStartNs);
+    if (size > 0 && daemonWanted(inv.settings))
       await handOffUpload(inv.settings, keyed.key, inv.args.crateName ?? "");
-    else log.info(`${inv.args.crateName}: not cached: the compile wrote no readable dep-info`);
   }
   return {
     status: { exitCode: run.exitCode, signal: run.signal },

@@ -1,5 +1,6 @@
 // Computes the cache key for one call: direct-mode manifest first, then the pre-pass or the compile's own dep-info.
 import { readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { collectExtraInputs, readCrateConfig } from "../config/crate-config";
 import { formatIssue } from "../config/load";
@@ -76,6 +77,11 @@ export interface KeyPlan {
   prepassFailed: boolean;
   /** The filesystem clock when the call started: inputs changed at or after it are untrusted. */
   callStartNs: bigint;
+  /**
+   * Compiling first without a dep-info output of its own (e.g. a build script's `--emit=metadata`
+   * probe): the compile also writes dep-info here, outside the out-dir, for the key.
+   */
+  sideDepInfo: string | null;
 }
 
 function finishKey(plan: KeyPlan, inputs: KnownInputs, prepassMs: number, usedPrepass: boolean): Keyed {
@@ -129,10 +135,17 @@ export function planKey(
     keyed: null,
     prepassFailed: false,
     callStartNs,
+    sideDepInfo: null,
   };
   const direct = inv.settings.directMode;
   plan.keyed = direct ? keyFromManifest(plan, stores) : null;
-  if (plan.keyed || (direct && !prepassWhenUnknown && inv.args.emit.includes("dep-info"))) return plan;
+  if (plan.keyed) return plan;
+  if (direct && !prepassWhenUnknown) {
+    if (!inv.args.emit.includes("dep-info")) {
+      plan.sideDepInfo = join(tmpdir(), `kache-depinfo-${process.pid}-${Date.now()}.d`);
+    }
+    return plan;
+  }
   const prepass = runPrepass(inv.command, inv.args.compileArgs, inv.cwd);
   if (!prepass.depInfo) {
     plan.prepassFailed = true;
@@ -148,7 +161,9 @@ export function planKey(
 export function keyFromCompile(plan: KeyPlan, stores: Stores, outDir: string): Keyed | null {
   let depInfo: DepInfo;
   try {
-    depInfo = parseDepInfo(readFileSync(join(outDir, `${fileStem(plan.inv.args)}.d`), "utf8"));
+    depInfo = parseDepInfo(
+      readFileSync(plan.sideDepInfo ?? join(outDir, `${fileStem(plan.inv.args)}.d`), "utf8"),
+    );
   } catch {
     return null;
   }

@@ -97,9 +97,19 @@ export class PathNormaliser {
     return [...this.roots].reverse().map((r) => `--remap-path-prefix=${r.path}=<${r.name}>`);
   }
 
-  /** Local root paths to look for in outputs; a hit means the artifact is not portable. */
+  /**
+   * Local root paths to look for in outputs; a match means the artifact is not portable. Matched
+   * bare, because a string baked by `env!` sits in rodata with no separator after it. A root that
+   * starts with another root is found by searching the shorter one.
+   */
   bindingNeedles(): string[] {
-    return this.roots.filter((r) => BINDING_ROOTS.has(r.name) && r.path.length >= 4).map((r) => r.path);
+    const candidates = this.roots
+      .filter((r) => BINDING_ROOTS.has(r.name) && r.path.length >= 4)
+      .map((r) => r.path)
+      .sort((a, b) => a.length - b.length);
+    return candidates.filter(
+      (path, i) => !candidates.slice(0, i).some((shorter) => path.startsWith(shorter)),
+    );
   }
 
   rootsSignature(): string {

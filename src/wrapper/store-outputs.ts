@@ -46,10 +46,8 @@ export function storeOutputs(
   const collected = collectOutputs(args, outDir, req.startedWallMs);
   if (!collected.storable) return { stored: false, size: 0, why: collected.why };
   const depInfoName = `${fileStem(args)}.d`;
-  // A local root followed by a separator inside an artifact means it embeds this checkout's paths.
-  const needles = parts.normaliser
-    .bindingNeedles()
-    .flatMap((p) => [Buffer.from(`${p}/`), Buffer.from(`${p}\0`)]);
+  // A local root inside an artifact (after remapping) means it embeds this checkout's paths.
+  const needles = parts.normaliser.bindingNeedles().map((root) => Buffer.from(root));
   const files: StoredFile[] = [];
   const remembered: { path: string; hash: string }[] = [];
   let bound = false;
