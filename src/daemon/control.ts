@@ -6,6 +6,7 @@ import { callDaemon, DaemonUnavailable } from "../ipc/client";
 import { daemonPaths, ownEpoch, selfCommand } from "../ipc/daemon-paths";
 import type { DaemonStatus } from "../ipc/protocol";
 import { KacheError } from "../util/errors";
+import { processIsAlive } from "../util/process-alive";
 import { tailLines } from "./daemon-log";
 
 const START_TIMEOUT_MS = 5000;
@@ -25,15 +26,6 @@ export async function daemonStatus(settings: Settings): Promise<DaemonStatus | n
   }
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Asks the daemon to stop and waits until its process is gone. Returns the pid it stopped, or null. */
 export async function stopDaemon(settings: Settings): Promise<number | null> {
   const status = await daemonStatus(settings);
@@ -44,7 +36,7 @@ export async function stopDaemon(settings: Settings): Promise<number | null> {
     // it may close the connection as it goes
   }
   const deadline = Date.now() + STOP_TIMEOUT_MS;
-  while (pidAlive(status.pid)) {
+  while (processIsAlive(status.pid)) {
     if (Date.now() > deadline)
       throw new KacheError(`daemon pid ${status.pid} did not stop`, `kill it with: kill ${status.pid}`);
     await Bun.sleep(20);

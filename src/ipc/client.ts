@@ -1,7 +1,15 @@
 // Talks to the daemon over its Unix socket with tight timeouts; a dead or silent daemon costs milliseconds.
 import { PROTOCOL_VERSION, type Request, type Response } from "./protocol";
 
-export class DaemonUnavailable extends Error {}
+export class DaemonUnavailable extends Error {
+  /** The errno code when connecting failed (ENOENT: no socket, ECONNREFUSED: nobody listening). */
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(code && !message.includes(code) ? `${message} (${code})` : message);
+  }
+}
 
 export interface CallOptions {
   /** How long the daemon has to answer (or acknowledge a slow request) before we give up. */
@@ -73,9 +81,12 @@ export function callDaemon(socketPath: string, request: Outgoing, options: CallO
           finish(() => reject(new DaemonUnavailable(error.message)));
         },
         connectError(_s, error) {
-          finish(() => reject(new DaemonUnavailable(error.message)));
+          const code = (error as NodeJS.ErrnoException).code;
+          finish(() => reject(new DaemonUnavailable(error.message, code)));
         },
       },
-    }).catch((error: Error) => finish(() => reject(new DaemonUnavailable(error.message))));
+    }).catch((error: NodeJS.ErrnoException) =>
+      finish(() => reject(new DaemonUnavailable(error.message, error.code))),
+    );
   });
 }

@@ -2,6 +2,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { unlinkQuietly } from "../util/atomic-write";
+import { processIsAlive } from "../util/process-alive";
 
 const POLL_MS = 25;
 
@@ -18,13 +19,7 @@ function holderIsAlive(lockPath: string): boolean {
   } catch {
     return false;
   }
-  if (pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
+  return processIsAlive(pid);
 }
 
 export interface KeyLock {

@@ -3,7 +3,7 @@
 import { statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Settings } from "../config/settings";
-import { callDaemon } from "../ipc/client";
+import { callDaemon, DaemonUnavailable } from "../ipc/client";
 import { daemonPaths, selfCommand } from "../ipc/daemon-paths";
 import { log } from "../util/log";
 
@@ -19,9 +19,7 @@ export function daemonWanted(settings: Settings): boolean {
 }
 
 function isNoDaemon(error: unknown): boolean {
-  return /ENOENT|ECONNREFUSED|No such file|Connection refused/i.test(
-    String((error as Error)?.message ?? error),
-  );
+  return error instanceof DaemonUnavailable && (error.code === "ENOENT" || error.code === "ECONNREFUSED");
 }
 
 /**

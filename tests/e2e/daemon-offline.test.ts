@@ -1,0 +1,193 @@
+// Offline behaviour (SPEC §7): with a remote configured, a wrapper that finds no daemon (or a silent one)
+// keeps building locally at full speed, starts at most one daemon in the background, and never hangs.
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Socket } from "bun";
+import { daemonPaths } from "../../src/ipc/daemon-paths";
+import {
+  cleanUpDaemons,
+  daemonPids,
+  kache,
+  lockPid,
+  median,
+  privateKache,
+  track,
+  waitFor,
+} from "./daemon-support";
+import { plainAppOutput } from "./fault-support";
+import {
+  type CargoResult,
+  cargo,
+  copyFixture,
+  newCacheDir,
+  PATH_WS_UNITS,
+  removeTarget,
+  removeTempDirs,
+  runBinary,
+} from "./harness";
+
+const TIMEOUT = 600_000;
+const REMOTE = { KACHE_S3_BUCKET: "x" };
+
+afterEach(cleanUpDaemons);
+afterAll(removeTempDirs);
+
+let bin: string;
+function kacheBin(): string {
+  bin ??= privateKache();
+  return bin;
+}
+
+async function build(workspace: string, cacheDir: string, env: Record<string, string> = {}) {
+  const started = performance.now();
+  const result = await cargo(["build", "--locked"], {
+    cwd: workspace,
+    cacheDir,
+    env: { RUSTC_WRAPPER: kacheBin(), ...env },
+  });
+  if (result.code !== 0) throw new Error(`cargo build failed:\n${result.stderr}`);
+  return { ...result, ms: performance.now() - started };
+}
+
+async function expectCorrectApp(workspace: string): Promise<void> {
+  expect(runBinary(join(workspace, "target", "debug", "fixture_app"))).toBe(await plainAppOutput());
+}
+
+/** Starts a daemon and SIGKILLs it: the socket file stays, nobody listens on it. */
+async function leaveDeadSocket(cacheDir: string): Promise<void> {
+  track(kacheBin(), cacheDir);
+  expect((await kache(kacheBin(), ["daemon", "start"], cacheDir)).code).toBe(0);
+  const pid = lockPid(cacheDir)!;
+  process.kill(pid, "SIGKILL");
+  await waitFor("the killed daemon to be reaped", () => !existsSync(`/proc/${pid}`));
+  expect(existsSync(daemonPaths(cacheDir).socket)).toBe(true);
+}
+
+const startsLogged = (cacheDir: string) =>
+  (readFileSync(daemonPaths(cacheDir).log, "utf8").match(/ started: pid /g) ?? []).length;
+
+describe("no daemon listening (killed, stale socket)", () => {
+  test(
+    "a cold build succeeds and starts exactly one daemon in the background",
+    async () => {
+      const cacheDir = newCacheDir();
+      await leaveDeadSocket(cacheDir);
+      const workspace = copyFixture("path-ws");
+      const result = await build(workspace, cacheDir, REMOTE);
+      expect(result.outcomes.miss).toBe(PATH_WS_UNITS.length);
+      await expectCorrectApp(workspace);
+      // Every miss found no daemon; the autostart marker lets only one of them spawn `kache daemon start`.
+      const [pid] = await waitFor(
+        "a daemon started by the wrapper",
+        () => daemonPids(cacheDir).length > 0 && daemonPids(cacheDir),
+      );
+      await Bun.sleep(1000);
+      expect(daemonPids(cacheDir)).toEqual([pid!]);
+      expect(lockPid(cacheDir)).toBe(pid!);
+      expect(startsLogged(cacheDir)).toBe(2); // the killed one, then the wrapper's
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "a warm build gives all local hits, correct output, and is about as fast as without a remote",
+    async () => {
+      const cacheDir = newCacheDir();
+      const workspace = copyFixture("path-ws");
+      await build(workspace, cacheDir); // fills the cache
+      await leaveDeadSocket(cacheDir);
+      const times: Record<"with" | "without", number[]> = { with: [], without: [] };
+      for (let round = 0; round < 2; round++) {
+        for (const mode of ["with", "without"] as const) {
+          removeTarget(workspace);
+          const result = await build(workspace, cacheDir, mode === "with" ? REMOTE : {});
+          expect(result.outcomes).toMatchObject({
+            "local hit": PATH_WS_UNITS.length,
+            miss: 0,
+            passthrough: 0,
+          });
+          await expectCorrectApp(workspace);
+          times[mode].push(result.ms);
+        }
+      }
+      const withRemote = Math.min(...times.with);
+      const without = Math.min(...times.without);
+      console.log(
+        `warm path-ws build, no daemon: with KACHE_S3_BUCKET ${times.with.map(Math.round).join("/")} ms, ` +
+          `without ${times.without.map(Math.round).join("/")} ms (best ${Math.round(withRemote)} vs ${Math.round(without)})`,
+      );
+      expect(withRemote).toBeLessThan(2 * without + 1000);
+      expect(daemonPids(cacheDir).length).toBeLessThanOrEqual(1);
+    },
+    TIMEOUT,
+  );
+});
+
+describe("a silent daemon (accepts, never replies)", () => {
+  /** Listens on the cache dir's daemon socket, holds every connection open and never writes. */
+  function silentServer(cacheDir: string) {
+    const held: Socket<undefined>[] = [];
+    const server = Bun.listen({
+      unix: daemonPaths(cacheDir).socket,
+      socket: { open: (s) => void held.push(s), data: () => {} },
+    });
+    return {
+      connections: () => held.length,
+      stop: () => server.stop(true),
+    };
+  }
+
+  test(
+    "a cold build completes; each miss's remote check gives up after about 10 ms",
+    async () => {
+      const cacheDir = newCacheDir();
+      track(kacheBin(), cacheDir);
+      const server = silentServer(cacheDir);
+      let result: CargoResult;
+      try {
+        const workspace = copyFixture("path-ws");
+        result = await build(workspace, cacheDir, REMOTE);
+        await expectCorrectApp(workspace);
+        expect(server.connections()).toBeGreaterThan(0);
+      } finally {
+        server.stop();
+      }
+      const misses = result.events.filter((event) => event.outcome === "miss");
+      expect(misses.length).toBe(PATH_WS_UNITS.length);
+      const remote = misses.map((event) => (event.phases as Record<string, number>).remote!);
+      console.log(
+        `silent daemon: phases.remote per miss (ms): ${remote.join(", ")}; median ${median(remote)}`,
+      );
+      for (const ms of remote) {
+        expect(ms).toBeGreaterThanOrEqual(9);
+        expect(ms).toBeLessThan(50);
+      }
+      expect(median(remote)).toBeLessThan(25);
+      // A timeout is not "no daemon": nothing may be started to fight over the socket.
+      expect(daemonPids(cacheDir)).toEqual([]);
+    },
+    TIMEOUT,
+  );
+
+  test(
+    "`kache daemon` reports stopped instead of hanging",
+    async () => {
+      const cacheDir = newCacheDir();
+      track(kacheBin(), cacheDir);
+      const server = silentServer(cacheDir);
+      try {
+        const status = await kache(kacheBin(), ["daemon"], cacheDir, { timeoutMs: 20_000 });
+        console.log(`kache daemon with a silent daemon took ${Math.round(status.ms)} ms`);
+        expect(status.code).toBe(0);
+        expect(status.stdout).toContain("daemon: stopped");
+        expect(status.ms).toBeLessThan(5000);
+        const json = await kache(kacheBin(), ["daemon", "--json"], cacheDir, { timeoutMs: 20_000 });
+        expect(JSON.parse(json.stdout)).toMatchObject({ running: false });
+      } finally {
+        server.stop();
+      }
+    },
+    TIMEOUT,
+  );
+});
