@@ -1,5 +1,4 @@
 // Starting, stopping and asking the daemon from the CLI, including replacing one from an older build.
-import { spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import type { Settings } from "../config/settings";
 import { callDaemon, DaemonUnavailable } from "../ipc/client";
@@ -50,6 +49,7 @@ async function spawnDaemon(settings: Settings): Promise<DaemonStatus> {
   mkdirSync(settings.cacheDir, { recursive: true, mode: 0o700 });
   const logFd = openSync(paths.stderrLog, "a");
   try {
+    const { spawn } = await import("node:child_process");
     const [command, ...rest] = selfCommand();
     const child = spawn(command!, [...rest, "daemon", "run", "--background"], {
       detached: true,
