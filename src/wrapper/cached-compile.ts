@@ -187,11 +187,10 @@ export async function cachedCompile(inv: Invocation, state: FlowState): Promise<
   const lockName = plan.keyed?.key ?? `fingerprint-${plan.fingerprint}`;
   const lock = await acquireKeyLock(settings.cacheDir, lockName, LOCK_WAIT_MS);
   try {
-    if (lock.waited) {
-      plan.keyed ??= keyFromManifest(plan, stores);
-      const hit = plan.keyed ? lookupAndRestore(flow, plan.keyed) : null;
-      if (hit) return hit;
-    }
+    // Look again under the lock, waited or not: the holder may have stored it just before we took it.
+    if (settings.directMode) plan.keyed ??= keyFromManifest(plan, stores);
+    const hit = plan.keyed ? lookupAndRestore(flow, plan.keyed) : null;
+    if (hit) return hit;
     return await compileAndStore(flow, plan);
   } finally {
     lock.release();

@@ -90,7 +90,7 @@ test("cold: every unit misses, proc-macro serde_derive and the build scripts inc
   expect(crates.filter((crate) => crate === "build_script_build").length).toBe(WITH_BUILD_SCRIPTS);
   expect(cold.outcomes["local hit"]).toBe(0);
   expect(cold.events.filter((event) => event.crate === PROBE_CRATE).map((event) => event.reason)).toEqual([
-    "prepass-failed",
+    "compile-failed",
   ]);
   expect(cold.compiled.length).toBe(11);
   coldOutput = runBinary(binary());
