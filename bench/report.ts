@@ -1,0 +1,189 @@
+// Turns the measurements into the markdown report: machine, versions, table, micro-figures, targets.
+
+import type { EventFigures, StartupFigures } from "./micro";
+import type { ModeName } from "./modes";
+import type { Measurements, ScenarioName } from "./scenarios";
+import { formatMilliseconds, formatRatio, formatSeconds, median, ratio } from "./stats";
+
+export interface Context {
+  date: string;
+  rounds: number;
+  machine: string[];
+  versions: string[];
+  packages: number;
+  members: string[];
+}
+
+interface Target {
+  name: string;
+  pass: boolean;
+  measured: string;
+}
+
+const scenarioLabels: [ScenarioName, string][] = [
+  ["cold", "cold build (empty cache)"],
+  ["warm", "warm rebuild after `rm -rf target`"],
+  ["noop", "no-op build"],
+  ["edit", "one leaf crate edited"],
+  ["warmDirectOff", "warm rebuild, `KACHE_DIRECT_MODE=0`"],
+];
+
+function medians(measurements: Measurements): Record<ModeName, Record<ScenarioName, number>> {
+  const result = {} as Record<ModeName, Record<ScenarioName, number>>;
+  for (const [mode, scenarios] of Object.entries(measurements.seconds)) {
+    result[mode as ModeName] = Object.fromEntries(
+      Object.entries(scenarios).map(([scenario, values]) => [scenario, median(values)]),
+    ) as Record<ScenarioName, number>;
+  }
+  return result;
+}
+
+export function resultTable(measurements: Measurements): string {
+  const value = medians(measurements);
+  const lines = [
+    "| scenario | no cache | sccache | kache | kache / none | kache / sccache | sccache / none |",
+    "|---|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const [scenario, label] of scenarioLabels) {
+    const none = scenario === "warmDirectOff" ? value.none.warm : value.none[scenario];
+    const sccache = scenario === "warmDirectOff" ? value.sccache.warm : value.sccache[scenario];
+    const kache = value.kache[scenario];
+    const cells =
+      scenario === "warmDirectOff" ? ["(warm)", "(warm)"] : [formatSeconds(none), formatSeconds(sccache)];
+    lines.push(
+      `| ${label} | ${cells.join(" | ")} | ${formatSeconds(kache)} | ${formatRatio(ratio(kache, none))} | ` +
+        `${formatRatio(ratio(kache, sccache))} | ${scenario === "warmDirectOff" ? "" : formatRatio(ratio(sccache, none))} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+export function targets(measurements: Measurements, startup: StartupFigures, events: EventFigures): Target[] {
+  const value = medians(measurements);
+  const warmVsSccache = ratio(value.kache.warm, value.sccache.warm);
+  const warmVsNone = ratio(value.kache.warm, value.none.warm);
+  const coldRatio = ratio(value.kache.cold, value.none.cold);
+  const noopRatio = ratio(value.kache.noop, value.none.noop);
+  const passthrough = startup.rustcThroughKacheMs - startup.rustcDirectMs;
+  const prepassWhere = events.prepassCrates.length ? `: ${events.prepassCrates.join(", ")}` : "";
+  return [
+    {
+      name: "warm rebuild ≤ 0.5× sccache's warm and ≤ 0.3× no cache",
+      pass: warmVsSccache <= 0.5 && warmVsNone <= 0.3,
+      measured: `${formatRatio(warmVsSccache)} sccache, ${formatRatio(warmVsNone)} no cache`,
+    },
+    {
+      name: "zero dep-info pre-passes on a warm rebuild of an unchanged tree",
+      pass: events.prepassesPerWarm === 0,
+      measured: `${events.prepassesPerWarm} per warm rebuild${prepassWhere}`,
+    },
+    {
+      name: "per-hit overhead (key + lookup, without restore) median ≤ 10 ms",
+      pass: events.keyLookupMedianMs <= 10,
+      measured: `${formatMilliseconds(events.keyLookupMedianMs)} (p95 ${formatMilliseconds(events.keyLookupP95Ms)})`,
+    },
+    {
+      name: "cold build with an empty cache ≤ 1.10× no cache",
+      pass: coldRatio <= 1.1,
+      measured: formatRatio(coldRatio),
+    },
+    { name: "no-op build ≤ 1.05× no cache", pass: noopRatio <= 1.05, measured: formatRatio(noopRatio) },
+    {
+      name: "pass-through (`rustc -vV`) ≤ 10 ms over rustc directly",
+      pass: passthrough <= 10,
+      measured: `+${formatMilliseconds(passthrough)}`,
+    },
+  ];
+}
+
+export function targetLines(list: Target[]): string[] {
+  return list.map((target) => `- **${target.pass ? "PASS" : "MISS"}** ${target.name}: ${target.measured}`);
+}
+
+function microLines(measurements: Measurements, startup: StartupFigures, events: EventFigures): string[] {
+  const counts = measurements.sccacheWarmCounts;
+  const sccacheHits = median(counts.map((count) => count.hits));
+  const sccacheMisses = median(counts.map((count) => count.misses));
+  const sccacheNotCached = median(counts.map((count) => count.notCached));
+  const nonHits = events.nonHitOutcomes.length ? ` (${events.nonHitOutcomes.join(", ")})` : "";
+  return [
+    `- \`kache --version\` start-up: ${formatMilliseconds(startup.versionMs)} (median of 30)`,
+    `- \`rustc -vV\`: ${formatMilliseconds(startup.rustcDirectMs)} direct, ` +
+      `${formatMilliseconds(startup.rustcThroughKacheMs)} through kache ` +
+      `(+${formatMilliseconds(startup.rustcThroughKacheMs - startup.rustcDirectMs)}; medians of 30, toolchain binary \`${startup.rustc}\`)`,
+    `- per local hit, over ${events.hits} hits of the warm rebuilds: key + lookup median ` +
+      `${formatMilliseconds(events.keyLookupMedianMs)}, p95 ${formatMilliseconds(events.keyLookupP95Ms)}; ` +
+      `restore median ${formatMilliseconds(events.restoreMedianMs)}; whole call (elapsed_ms) median ` +
+      `${formatMilliseconds(events.elapsedMedianMs)}, measured inside the process: with start-up, a hit costs ` +
+      `about ${formatMilliseconds(startup.versionMs + events.elapsedMedianMs)}`,
+    `- dep-info pre-passes per warm rebuild: ${events.prepassesPerWarm} with direct mode, ` +
+      `${events.prepassesPerDirectOff} with \`KACHE_DIRECT_MODE=0\``,
+    `- kache compile units that were not local hits per warm rebuild: ${events.nonHitsPerWarm}${nonHits}`,
+    `- sccache per warm rebuild: ${sccacheHits} hits, ${sccacheMisses} misses, ${sccacheNotCached} not cacheable ` +
+      "(bins, proc-macros, build scripts)",
+  ];
+}
+
+/** Ratios within each round (one sample per mode per round), which drift between rounds does not skew. */
+function pairedLines(measurements: Measurements): string[] {
+  const { none, sccache, kache } = measurements.seconds;
+  const paired = (top: number[], bottom: number[]) =>
+    top.map((value, index) => formatRatio(ratio(value, bottom[index] ?? Number.NaN))).join(", ");
+  return [
+    `- per round, cold kache / none: ${paired(kache.cold, none.cold)}; sccache / none: ${paired(sccache.cold, none.cold)}`,
+    `- per round, warm kache / sccache: ${paired(kache.warm, sccache.warm)}; kache / none: ${paired(kache.warm, none.warm)}`,
+  ];
+}
+
+function sampleLines(measurements: Measurements): string[] {
+  const lines = [...pairedLines(measurements), "", "| mode | scenario | samples |", "|---|---|---|"];
+  for (const [mode, scenarios] of Object.entries(measurements.seconds)) {
+    for (const [scenario, values] of Object.entries(scenarios)) {
+      if (values.length) lines.push(`| ${mode} | ${scenario} | ${values.map(formatSeconds).join(", ")} |`);
+    }
+  }
+  return lines;
+}
+
+export function markdown(
+  context: Context,
+  measurements: Measurements,
+  startup: StartupFigures,
+  events: EventFigures,
+): string {
+  return [
+    "# kache benchmark results",
+    "",
+    `Written by \`npm run bench\` (bench/run.ts) on ${context.date}, ${context.rounds} rounds; ` +
+      "the figures are medians over rounds, wall time of `cargo build` (dev profile, default -j, " +
+      "`CARGO_INCREMENTAL=0` in every mode).",
+    "",
+    `Workload: bench/workload, a workspace of ${context.members.length} members ` +
+      `(${context.members.join(", ")}) resolving to ${context.packages} packages from Debian's ` +
+      "`librust-*-dev` crates through an offline directory source.",
+    "",
+    "## Machine and versions",
+    "",
+    ...context.machine.map((line) => `- ${line}`),
+    ...context.versions.map((line) => `- ${line}`),
+    "- The machine is shared with other test runs, so single figures can carry their noise; " +
+      "modes alternate within each round to spread it.",
+    "",
+    "## Builds",
+    "",
+    resultTable(measurements),
+    "",
+    "## Micro-figures",
+    "",
+    ...microLines(measurements, startup, events),
+    "",
+    "## Targets",
+    "",
+    ...targetLines(targets(measurements, startup, events)),
+    "",
+    "## Samples",
+    "",
+    ...sampleLines(measurements),
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,142 @@
+// The timed builds: per round and mode, cold, warm after rm -rf target, no-op, and a leaf edit.
+
+import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type Mode, type ModeName, modeNames, type SccacheCounts, takeSccacheCounts } from "./modes";
+import { formatSeconds } from "./stats";
+
+export type ScenarioName = "cold" | "warm" | "noop" | "edit" | "warmDirectOff";
+
+export const scenarioNames: ScenarioName[] = ["cold", "warm", "noop", "edit", "warmDirectOff"];
+
+/** One line of kache's events.jsonl (the fields the benchmark reads). */
+export interface KacheEvent {
+  crate: string;
+  outcome: string;
+  elapsed_ms: number;
+  phases: { prepass?: number; key?: number; lookup?: number; restore?: number; compile?: number };
+  prepass: boolean;
+  reason: string | null;
+}
+
+export interface Measurements {
+  seconds: Record<ModeName, Record<ScenarioName, number[]>>;
+  /** kache's events, one list per warm rebuild (direct mode on, then off). */
+  kacheWarmEvents: KacheEvent[][];
+  kacheDirectOffEvents: KacheEvent[][];
+  sccacheWarmCounts: SccacheCounts[];
+}
+
+/** The leaf crate: only the bin depends on it. The edit changes a string in it. */
+const leafFile = join("banner", "src", "lib.rs");
+const leafText = "counting words in parallel";
+/** No-op builds are short and noisy: several per round. */
+const noopRepeats = 3;
+
+async function timeCargo(mode: Mode, extraEnv: Record<string, string> = {}): Promise<number> {
+  const started = performance.now();
+  const cargo = Bun.spawn(["cargo", "build"], {
+    cwd: mode.workspace,
+    env: { ...mode.env, ...extraEnv },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [output, errors, exitCode] = await Promise.all([
+    new Response(cargo.stdout).text(),
+    new Response(cargo.stderr).text(),
+    cargo.exited,
+  ]);
+  const seconds = (performance.now() - started) / 1000;
+  if (exitCode !== 0)
+    throw new Error(`cargo build (${mode.name}) failed with ${exitCode}:\n${output}${errors}`);
+  return seconds;
+}
+
+function removeTarget(mode: Mode): void {
+  rmSync(join(mode.workspace, "target"), { recursive: true, force: true });
+}
+
+function writeLeaf(mode: Mode, original: string, round: number | null): void {
+  const text = round === null ? original : original.replace(leafText, `${leafText} (edit ${round})`);
+  writeFileSync(join(mode.workspace, leafFile), text);
+}
+
+/** Reads the events kache appended since `offset`; returns them and the new offset. */
+function eventsSince(cacheDirectory: string, offset: number): [KacheEvent[], number] {
+  const path = join(cacheDirectory, "events.jsonl");
+  let size = 0;
+  try {
+    size = statSync(path).size;
+  } catch {
+    return [[], offset];
+  }
+  const text = readFileSync(path).subarray(offset, size).toString();
+  const events = text
+    .split("\n")
+    .filter((line) => line.trim())
+    .map((line) => JSON.parse(line) as KacheEvent);
+  return [events, size];
+}
+
+function emptyMeasurements(): Measurements {
+  const perMode = () =>
+    Object.fromEntries(scenarioNames.map((name) => [name, [] as number[]])) as Record<ScenarioName, number[]>;
+  return {
+    seconds: Object.fromEntries(modeNames.map((name) => [name, perMode()])) as Measurements["seconds"],
+    kacheWarmEvents: [],
+    kacheDirectOffEvents: [],
+    sccacheWarmCounts: [],
+  };
+}
+
+async function runMode(mode: Mode, round: number, measurements: Measurements, original: string) {
+  const seconds = measurements.seconds[mode.name];
+  const cacheDirectory = mode.env.KACHE_CACHE_DIR ?? "";
+  const record = (scenario: ScenarioName, value: number) => {
+    seconds[scenario].push(value);
+    console.log(`  ${mode.name.padEnd(8)} ${scenario.padEnd(14)} ${formatSeconds(value)}`);
+  };
+  mode.resetCache();
+  writeLeaf(mode, original, null);
+  removeTarget(mode);
+  record("cold", await timeCargo(mode));
+  if (mode.name === "sccache") takeSccacheCounts(mode);
+  let [, offset] = eventsSince(cacheDirectory, 0);
+
+  removeTarget(mode);
+  record("warm", await timeCargo(mode));
+  if (mode.name === "sccache") measurements.sccacheWarmCounts.push(takeSccacheCounts(mode));
+  if (mode.name === "kache") {
+    const [events, next] = eventsSince(cacheDirectory, offset);
+    measurements.kacheWarmEvents.push(events);
+    offset = next;
+  }
+
+  for (let repeat = 0; repeat < noopRepeats; repeat++) record("noop", await timeCargo(mode));
+
+  writeLeaf(mode, original, round);
+  record("edit", await timeCargo(mode));
+
+  if (mode.name === "kache") {
+    // What direct mode saves: the same warm rebuild with a dep-info pre-pass on every call.
+    writeLeaf(mode, original, null);
+    removeTarget(mode);
+    [, offset] = eventsSince(cacheDirectory, offset);
+    record("warmDirectOff", await timeCargo(mode, { KACHE_DIRECT_MODE: "0" }));
+    measurements.kacheDirectOffEvents.push(eventsSince(cacheDirectory, offset)[0]);
+  }
+}
+
+/** Alternates the modes within each round, rotating their order so drift spreads evenly. */
+export async function runRounds(modes: Mode[], rounds: number, repository: string): Promise<Measurements> {
+  const original = readFileSync(join(repository, "bench", "workload", leafFile), "utf8");
+  if (!original.includes(leafText)) throw new Error(`${leafFile} no longer contains "${leafText}"`);
+  const measurements = emptyMeasurements();
+  for (let round = 1; round <= rounds; round++) {
+    console.log(`round ${round}/${rounds}`);
+    const shift = (round - 1) % modes.length;
+    const order = [...modes.slice(shift), ...modes.slice(0, shift)];
+    for (const mode of order) await runMode(mode, round, measurements, original);
+  }
+  return measurements;
+}
