@@ -119,6 +119,10 @@ function microLines(measurements: Measurements, startup: StartupFigures, events:
     `- dep-info pre-passes per warm rebuild: ${events.prepassesPerWarm} with direct mode, ` +
       `${events.prepassesPerDirectOff} with \`KACHE_DIRECT_MODE=0\``,
     `- kache compile units that were not local hits per warm rebuild: ${events.nonHitsPerWarm}${nonHits}`,
+    `- kache calls during the no-op builds, per round: ${measurements.kacheNoopCalls.join(", ")}` +
+      (measurements.kacheNoopCalls.every((calls) => calls === 0)
+        ? " (cargo found every unit fresh and never ran the wrapper, so a no-op difference is noise)"
+        : ""),
     `- sccache per warm rebuild: ${sccacheHits} hits, ${sccacheMisses} misses, ${sccacheNotCached} not cacheable ` +
       "(bins, proc-macros, build scripts)",
   ];

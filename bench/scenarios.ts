@@ -24,6 +24,8 @@ export interface Measurements {
   /** kache's events, one list per warm rebuild (direct mode on, then off). */
   kacheWarmEvents: KacheEvent[][];
   kacheDirectOffEvents: KacheEvent[][];
+  /** kache calls (events of any kind) during each round's no-op builds: cargo should call none. */
+  kacheNoopCalls: number[];
   sccacheWarmCounts: SccacheCounts[];
 }
 
@@ -85,6 +87,7 @@ function emptyMeasurements(): Measurements {
     seconds: Object.fromEntries(modeNames.map((name) => [name, perMode()])) as Measurements["seconds"],
     kacheWarmEvents: [],
     kacheDirectOffEvents: [],
+    kacheNoopCalls: [],
     sccacheWarmCounts: [],
   };
 }
@@ -113,6 +116,11 @@ async function runMode(mode: Mode, round: number, measurements: Measurements, or
   }
 
   for (let repeat = 0; repeat < noopRepeats; repeat++) record("noop", await timeCargo(mode));
+  if (mode.name === "kache") {
+    const [events, next] = eventsSince(cacheDirectory, offset);
+    measurements.kacheNoopCalls.push(events.length);
+    offset = next;
+  }
 
   writeLeaf(mode, original, round);
   record("edit", await timeCargo(mode));

@@ -1,35 +1,15 @@
 // Bad input to kache (SPEC §2, §5, §6): malformed config files, a rustc flag kache does not model,
 // KACHE_DISABLED. The build always compiles; kache says once per call, on one line, what was wrong.
 import { afterAll, expect, test } from "bun:test";
-import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { kacheLogLines, plainAppOutput } from "./fault-support";
-import {
-  type CargoResult,
-  cargo,
-  copyFixture,
-  newCacheDir,
-  readEvents,
-  removeTempDirs,
-  runBinary,
-} from "./harness";
+import { cleanBuild, kacheLogLines } from "./fault-support";
+import { type CargoResult, cargo, copyFixture, newCacheDir, readEvents, removeTempDirs } from "./harness";
 
 afterAll(removeTempDirs);
 
 const TIMEOUT = 180_000;
 const UNITS = 5;
-
-async function build(
-  workspace: string,
-  cacheDir: string,
-  env?: Record<string, string>,
-): Promise<CargoResult> {
-  rmSync(join(workspace, "target"), { recursive: true, force: true });
-  const result = await cargo(["build", "--locked"], { cwd: workspace, cacheDir, env });
-  expect(result.code, result.stderr).toBe(0);
-  expect(runBinary(join(workspace, "target", "debug", "fixture_app"))).toBe(await plainAppOutput());
-  return result;
-}
 
 /** kache's log lines, each once: the same problem is reported by every wrapper call. */
 function distinctLogLines(result: CargoResult): string[] {
@@ -64,7 +44,7 @@ for (const bad of CONFIG_CASES) {
       const workspace = copyFixture("path-ws");
       const file = join(workspace, ".kache.toml");
       writeFileSync(file, bad.text);
-      const result = await build(workspace, newCacheDir());
+      const result = await cleanBuild(workspace, newCacheDir());
       const lines = distinctLogLines(result);
       expect(lines.length, result.stderr).toBe(1);
       expect(lines[0]).toStartWith(`kache warn: config: ${file}:${bad.line}: `);
@@ -82,7 +62,7 @@ test(
     const workspace = copyFixture("path-ws");
     const file = join(workspace, "core", "kache.toml");
     writeFileSync(file, '# inputs rustc cannot see\nextra_input = ["data/**"]\n');
-    const result = await build(workspace, newCacheDir());
+    const result = await cleanBuild(workspace, newCacheDir());
     const lines = distinctLogLines(result);
     expect(lines.length, result.stderr).toBe(1);
     expect(lines[0]).toStartWith(`kache warn: ${file}:2: extra_input: unknown key`);
@@ -100,7 +80,7 @@ test(
     const workspace = copyFixture("path-ws");
     const cacheDir = newCacheDir();
     for (let round = 0; round < 2; round++) {
-      const result = await build(workspace, cacheDir, { RUSTFLAGS: UNKNOWN_FLAG });
+      const result = await cleanBuild(workspace, cacheDir, { RUSTFLAGS: UNKNOWN_FLAG });
       expect(result.lines.length, result.stderr).toBe(UNITS);
       for (const line of result.lines)
         expect(line).toMatchObject({ outcome: "passthrough", detail: "unsupported-flag" });
@@ -142,7 +122,7 @@ test(
       { KACHE_DISABLED: "1", CARGO_INCREMENTAL: "1" },
     ];
     for (const env of runs) {
-      const result = await build(workspace, cacheDir, env);
+      const result = await cleanBuild(workspace, cacheDir, env);
       expect(result.lines.length, result.stderr).toBe(UNITS);
       for (const line of result.lines)
         expect(line).toMatchObject({ outcome: "passthrough", detail: "disabled" });

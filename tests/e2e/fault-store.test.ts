@@ -11,27 +11,14 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { blobPath, corruptBlobs, indexEntries, kacheLogLines, plainAppOutput } from "./fault-support";
-import { type CargoResult, cargo, copyFixture, newCacheDir, removeTempDirs, runBinary } from "./harness";
+import { blobPath, cleanBuild, corruptBlobs, indexEntries, kacheLogLines } from "./fault-support";
+import { type CargoResult, copyFixture, newCacheDir, removeTempDirs } from "./harness";
 
 afterAll(removeTempDirs);
 
 const TIMEOUT = 180_000;
 /** Wrapped rustc calls of a path-ws build: build_script_build, fixture_macros, fixture_noisy, fixture_core, fixture_app. */
 const UNITS = 5;
-
-/** `rm -rf target && cargo build`; asserts success and the plain build's program output. */
-async function cleanBuild(
-  workspace: string,
-  cacheDir: string,
-  env?: Record<string, string>,
-): Promise<CargoResult> {
-  rmSync(join(workspace, "target"), { recursive: true, force: true });
-  const result = await cargo(["build", "--locked"], { cwd: workspace, cacheDir, env });
-  expect(result.code, result.stderr).toBe(0);
-  expect(runBinary(join(workspace, "target", "debug", "fixture_app"))).toBe(await plainAppOutput());
-  return result;
-}
 
 /** A path-ws copy and a cache from which a clean build is all local hits. */
 async function warmCache(): Promise<{ workspace: string; cacheDir: string }> {

@@ -1,8 +1,18 @@
 // Shared helpers of the fault-* and concurrency-* e2e tests: store inspection, recorded rustc calls, reference output.
 import { Database } from "bun:sqlite";
-import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { expect } from "bun:test";
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cargo, copyFixture, hashTree, KACHE_BIN, makeTempDir, newCacheDir, runBinary } from "./harness";
+import {
+  type CargoResult,
+  cargo,
+  copyFixture,
+  hashTree,
+  KACHE_BIN,
+  makeTempDir,
+  newCacheDir,
+  runBinary,
+} from "./harness";
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: strips ANSI colour codes
 const ANSI = /\x1b\[[0-9;]*m/g;
@@ -206,4 +216,17 @@ export function killWrapper(pid: number): void {
   const children = descendants(pid);
   sigkill(pid);
   for (const child of children) sigkill(child);
+}
+
+/** `rm -rf target && cargo build`; asserts success and the plain build's program output. */
+export async function cleanBuild(
+  workspace: string,
+  cacheDir: string,
+  env?: Record<string, string>,
+): Promise<CargoResult> {
+  rmSync(join(workspace, "target"), { recursive: true, force: true });
+  const result = await cargo(["build", "--locked"], { cwd: workspace, cacheDir, env });
+  expect(result.code, result.stderr).toBe(0);
+  expect(runBinary(join(workspace, "target", "debug", "fixture_app"))).toBe(await plainAppOutput());
+  return result;
 }
