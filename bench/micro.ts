@@ -8,6 +8,8 @@ export interface StartupFigures {
   versionMs: number;
   rustcDirectMs: number;
   rustcThroughKacheMs: number;
+  /** Median of the per-pair differences (through kache minus direct): steadier than two medians apart. */
+  passthroughOverheadMs: number;
   rustc: string;
 }
 
@@ -27,7 +29,7 @@ export interface EventFigures {
   prepassesPerDirectOff: number;
 }
 
-const samples = 30;
+const samples = 60;
 
 function timeSpawn(command: string[], env: Record<string, string>): number {
   const started = performance.now();
@@ -62,6 +64,7 @@ export function measureStartup(kache: string, env: Record<string, string>): Star
     versionMs: median(version),
     rustcDirectMs: median(direct),
     rustcThroughKacheMs: median(through),
+    passthroughOverheadMs: median(through.map((ms, i) => ms - direct[i]!)),
     rustc,
   };
 }

@@ -64,7 +64,7 @@ export function targets(measurements: Measurements, startup: StartupFigures, eve
   const warmVsNone = ratio(value.kache.warm, value.none.warm);
   const coldRatio = ratio(value.kache.cold, value.none.cold);
   const noopRatio = ratio(value.kache.noop, value.none.noop);
-  const passthrough = startup.rustcThroughKacheMs - startup.rustcDirectMs;
+  const passthrough = startup.passthroughOverheadMs;
   const prepassWhere = events.prepassCrates.length ? `: ${events.prepassCrates.join(", ")}` : "";
   return [
     {
@@ -107,10 +107,11 @@ function microLines(measurements: Measurements, startup: StartupFigures, events:
   const sccacheNotCached = median(counts.map((count) => count.notCached));
   const nonHits = events.nonHitOutcomes.length ? ` (${events.nonHitOutcomes.join(", ")})` : "";
   return [
-    `- \`kache --version\` start-up: ${formatMilliseconds(startup.versionMs)} (median of 30)`,
+    `- \`kache --version\` start-up: ${formatMilliseconds(startup.versionMs)} (median of 60)`,
     `- \`rustc -vV\`: ${formatMilliseconds(startup.rustcDirectMs)} direct, ` +
       `${formatMilliseconds(startup.rustcThroughKacheMs)} through kache ` +
-      `(+${formatMilliseconds(startup.rustcThroughKacheMs - startup.rustcDirectMs)}; medians of 30, toolchain binary \`${startup.rustc}\`)`,
+      `(+${formatMilliseconds(startup.passthroughOverheadMs)}, the median of 60 back-to-back pairs; ` +
+      `toolchain binary \`${startup.rustc}\`)`,
     `- per local hit, over ${events.hits} hits of the warm rebuilds: key + lookup median ` +
       `${formatMilliseconds(events.keyLookupMedianMs)}, p95 ${formatMilliseconds(events.keyLookupP95Ms)}; ` +
       `restore median ${formatMilliseconds(events.restoreMedianMs)}; whole call (elapsed_ms) median ` +
