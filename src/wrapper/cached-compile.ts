@@ -49,8 +49,6 @@ export interface FlowResult {
   /** Compiler output of a hit, written after the progress line so the line never splits a diagnostic. */
   replay?: { stdout: string; stderr: string };
   event: InvocationEvent;
-  /** True once the real compiler has run: a later failure must not run it again. */
-  compiled: boolean;
 }
 
 /** The flow reports through this so the caller knows whether the compiler ran when an error escapes. */
@@ -136,7 +134,6 @@ function lookupAndRestore(flow: Flow, keyed: Keyed): FlowResult | null {
       stdout: flow.normaliser.denormalise(entry.stdout),
       stderr: flow.normaliser.denormalise(entry.stderr),
     },
-    compiled: false,
     event: {
       ...baseEvent(flow, keyed),
       outcome: "local hit",
@@ -231,7 +228,6 @@ async function compileAndStore(flow: Flow, plan: KeyPlan): Promise<FlowResult> {
   }
   return {
     status: { exitCode: run.exitCode, signal: run.signal },
-    compiled: true,
     event: {
       ...baseEvent(flow, keyed),
       outcome: failed ? "passthrough" : "miss",
@@ -293,7 +289,6 @@ async function passthroughCompile(flow: Flow, reason: "prepass-failed"): Promise
   flow.state.status = { exitCode: run.exitCode, signal: run.signal };
   return {
     status: { exitCode: run.exitCode, signal: run.signal },
-    compiled: true,
     event: {
       ...baseEvent(flow, null),
       prepass: true,
