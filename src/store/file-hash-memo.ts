@@ -14,7 +14,11 @@ interface MemoRow {
   hash: string;
 }
 
+type PendingRow = [path: string, size: number, mtimeNs: string, ctimeNs: string, ino: string, hash: string];
+
 export class FileHashMemo {
+  private pending: PendingRow[] = [];
+
   constructor(private readonly index: IndexDb) {}
 
   /** The file's sha256, or null when it does not exist. */
@@ -54,15 +58,38 @@ export class FileHashMemo {
     }
   }
 
+  /**
+   * Writes the rows gathered since the last flush in one transaction. A crate with hundreds of
+   * sources would otherwise pay one write transaction (and its lock) per file.
+   */
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const rows = this.pending;
+    this.pending = [];
+    try {
+      const insert = this.index.db.query(
+        "INSERT OR REPLACE INTO file_hashes (path, size, mtime_ns, ctime_ns, ino, hash) VALUES (?, ?, ?, ?, ?, ?)",
+      );
+      this.index.db.transaction(() => {
+        for (const row of rows) insert.run(...row);
+      })();
+    } catch {
+      // the memo is an optimisation; losing it costs a re-hash
+    }
+  }
+
   private write(
     path: string,
     stat: { size: bigint; mtimeNs: bigint; ctimeNs: bigint; ino: bigint },
     hash: string,
   ) {
-    this.index.db
-      .query(
-        "INSERT OR REPLACE INTO file_hashes (path, size, mtime_ns, ctime_ns, ino, hash) VALUES (?, ?, ?, ?, ?, ?)",
-      )
-      .run(path, Number(stat.size), String(stat.mtimeNs), String(stat.ctimeNs), String(stat.ino), hash);
+    this.pending.push([
+      path,
+      Number(stat.size),
+      String(stat.mtimeNs),
+      String(stat.ctimeNs),
+      String(stat.ino),
+      hash,
+    ]);
   }
 }

@@ -72,6 +72,7 @@ function tryRestore(entry: Entry, outDir: string, stores: Stores, normaliser: Pa
       stores.index.db.transaction(() => {
         stores.index.recordHit(entry.key, Date.now());
         for (const file of placed) stores.memo.remember(file.path, file.hash);
+        stores.memo.flush();
       })();
     } catch (error) {
       log.debug(`could not record the hit: ${describeError(error)}`);
@@ -171,6 +172,16 @@ export async function cachedCompile(inv: Invocation, state: FlowState): Promise<
   const stores: Stores = { index, blobs: new BlobStore(settings.cacheDir), memo: new FileHashMemo(index) };
   const normaliser = new PathNormaliser(detectRoots(inv.cwd, outDir, args.target, inv.env));
   const flow: Flow = { inv, state, stores, normaliser, outDir, phases: {}, started };
+  try {
+    return await runFlow(flow);
+  } finally {
+    stores.memo.flush();
+  }
+}
+
+async function runFlow(flow: Flow): Promise<FlowResult> {
+  const { inv, stores, normaliser, outDir, started } = flow;
+  const { settings } = inv;
   const plan = planKey(inv, stores, normaliser, prepassWhenUnknown(inv), fileSystemClockNs(outDir));
   if (plan.keyed?.usedPrepass) flow.phases.prepass = plan.keyed.prepassMs;
   flow.phases.key = performance.now() - started;
@@ -215,7 +226,11 @@ async function compileAndStore(flow: Flow, plan: KeyPlan): Promise<FlowResult> {
   const failed = run.exitCode !== 0 || run.signal !== null;
   let keyed = plan.keyed;
   let size = 0;
-  if (!failed) keyed ??= keyFromCompile(plan, flow.stores, outDir);
+  if (!failed && !keyed) {
+    const keyStarted = performance.now();
+    keyed = keyFromCompile(plan, flow.stores, outDir);
+    flow.phases.key = (flow.phases.key ?? 0) + (performance.now() - keyStarted);
+  }
   if (plan.sideDepInfo) unlinkQuietly(plan.sideDepInfo);
   if (!failed && !keyed)
     log.info(`${inv.args.crateName}: not cached: the compile wrote no readable dep-info`);

@@ -91,6 +91,7 @@ export function storeOutputs(
   };
   parts.index.db.transaction(() => {
     for (const file of remembered) parts.memo.remember(file.path, file.hash);
+    parts.memo.flush();
     parts.index.putEntry(entry);
     // The portable key points at the location-bound one; another checkout computes a different one and misses.
     if (bound) parts.index.putEntry({ ...entry, key: req.key, files: [], boundTo: entryKey, size: 0 });
