@@ -33,6 +33,16 @@ function tryClone(blob: string, temp: string): boolean {
   }
 }
 
+/** A target dir on another filesystem than the store (EXDEV), or a link limit, means copying. */
+function tryLink(blob: string, temp: string): boolean {
+  try {
+    linkSync(blob, temp);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * A hardlink shares one inode, and so one mtime, with every other link. Cargo decides freshness
  * from mtimes, so a blob already linked into another target dir is copied instead: restoring
@@ -43,10 +53,8 @@ function placeFile(blob: string, dest: string, file: StoredFile): PlaceMethod {
   let method: PlaceMethod;
   try {
     if (tryClone(blob, temp)) method = "clone";
-    else if (statSync(blob).nlink === 1) {
-      linkSync(blob, temp);
-      method = "hardlink";
-    } else {
+    else if (statSync(blob).nlink === 1 && tryLink(blob, temp)) method = "hardlink";
+    else {
       copyFileSync(blob, temp);
       method = "copy";
     }

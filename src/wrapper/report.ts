@@ -45,7 +45,8 @@ export function progressLine(event: InvocationEvent): string {
  * cargo's stderr instead, when that is a pipe or terminal (never a regular file: no offsets to race).
  */
 function openParentStderr(): number | null {
-  if (process.platform !== "linux") return null;
+  // An orphaned wrapper's parent is init: its stderr is nobody's build log.
+  if (process.platform !== "linux" || process.ppid <= 1) return null;
   try {
     const fd = openSync(
       `/proc/${process.ppid}/fd/2`,
