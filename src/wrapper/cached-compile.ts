@@ -19,11 +19,12 @@ import {
   keyFromCompile,
   keyFromManifest,
   planKey,
+  recordCompiledInputs,
   remapWanted,
   type Stores,
 } from "./compute-key";
 import { daemonWanted, handOffUpload, remoteCheck } from "./daemon-hooks";
-import { inputModifiedSince } from "./direct-mode";
+import { inputModifiedSince, type KnownInputs } from "./direct-mode";
 import { expectedOutputs } from "./output-files";
 import { detectRoots, PathNormaliser } from "./path-roots";
 import type { InvocationEvent, Phases } from "./report";
@@ -224,11 +225,14 @@ async function compileAndStore(flow: Flow, plan: KeyPlan): Promise<FlowResult> {
   flow.state.status = { exitCode: run.exitCode, signal: run.signal };
   flow.phases.compile = run.ms;
   const failed = run.exitCode !== 0 || run.signal !== null;
-  let keyed = plan.keyed;
+  let keyed: Keyed | null = plan.keyed;
+  let compiledInputs: KnownInputs | null = null;
   let size = 0;
   if (!failed && !keyed) {
     const keyStarted = performance.now();
-    keyed = keyFromCompile(plan, flow.stores, outDir);
+    const fromCompile = keyFromCompile(plan, outDir);
+    keyed = fromCompile;
+    compiledInputs = fromCompile?.inputs ?? null;
     flow.phases.key = (flow.phases.key ?? 0) + (performance.now() - keyStarted);
   }
   if (plan.sideDepInfo) unlinkQuietly(plan.sideDepInfo);
@@ -238,6 +242,7 @@ async function compileAndStore(flow: Flow, plan: KeyPlan): Promise<FlowResult> {
     // The side dep-info's artifact notice names a temp file; cargo ignores it, replays need not carry it.
     const stored = plan.sideDepInfo ? { ...run, stderr: dropLinesWith(run.stderr, plan.sideDepInfo) } : run;
     size = storeAfterMiss(flow, keyed, stored, startedWallMs, plan.callStartNs);
+    if (size > 0 && compiledInputs) recordCompiledInputs(plan, flow.stores, compiledInputs);
     if (size > 0 && daemonWanted(inv.settings))
       await handOffUpload(inv.settings, keyed.key, inv.args.crateName ?? "");
   }

@@ -157,8 +157,12 @@ export function planKey(
   return plan;
 }
 
-/** After a compile-first miss: the key from the dep-info file the compile itself wrote. */
-export function keyFromCompile(plan: KeyPlan, stores: Stores, outDir: string): Keyed | null {
+/**
+ * After a compile-first miss: the key from the dep-info file the compile itself wrote. Its input
+ * list is kept on the result; `recordCompiledInputs` saves it once the entry is stored, so a
+ * manifest never leads another wrapper to a key whose entry is still being written.
+ */
+export function keyFromCompile(plan: KeyPlan, outDir: string): (Keyed & { inputs: KnownInputs }) | null {
   let depInfo: DepInfo;
   try {
     depInfo = parseDepInfo(
@@ -168,8 +172,11 @@ export function keyFromCompile(plan: KeyPlan, stores: Stores, outDir: string): K
     return null;
   }
   const inputs = { depInfo, hashes: hashSources(plan.ctx, depInfo) };
+  return { ...finishKey(plan, inputs, 0, false), inputs };
+}
+
+export function recordCompiledInputs(plan: KeyPlan, stores: Stores, inputs: KnownInputs): void {
   remember(plan, stores, inputs);
-  return finishKey(plan, inputs, 0, false);
 }
 
 /** Coverage instrumentation needs real source paths, so remapping is skipped (and recorded in the key). */
