@@ -7,6 +7,7 @@ import {
   copyFixture,
   hashTree,
   newCacheDir,
+  PATH_WS_OUTPUT,
   PATH_WS_UNITS,
   removeTarget,
   removeTempDirs,
@@ -14,16 +15,7 @@ import {
   summarise,
 } from "./harness";
 
-const EXPECTED_OUTPUT = [
-  "greeting: Hello from the fixture",
-  "generated: generated-from-alpha",
-  "build value: build-ALPHA",
-  "env: unset",
-  "util: util says hi",
-  "shout: off",
-  "macro: Fixture described by fixture_macros",
-  "noisy: 42",
-].join("\n");
+const EXPECTED_OUTPUT = PATH_WS_OUTPUT.join("\n");
 
 let workspace: string;
 let cacheDir: string;

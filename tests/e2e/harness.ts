@@ -232,6 +232,18 @@ export function summarise(events: KacheEvent[]): string[] {
 }
 
 /** The rustc units of path-ws as kache names them (sorted). */
+/** What path-ws's fixture_app prints when nothing was edited (tests/fixtures/path-ws/README.md). */
+export const PATH_WS_OUTPUT = [
+  "greeting: Hello from the fixture",
+  "generated: generated-from-alpha",
+  "build value: build-ALPHA",
+  "env: unset",
+  "util: util says hi",
+  "shout: off",
+  "macro: Fixture described by fixture_macros",
+  "noisy: 42",
+];
+
 export const PATH_WS_UNITS = [
   "build_script_build",
   "fixture_app",
