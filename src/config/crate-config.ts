@@ -10,6 +10,7 @@ export const CRATE_CONFIG_NAME = "kache.toml";
 export interface ExtraInput {
   /** Crate-relative with forward slashes; starts with "../" when the file is outside the crate. */
   path: string;
+  absolute: string;
   hash: string;
 }
 
@@ -94,5 +95,6 @@ export function collectExtraInputs(
     }
   }
   const paths = [...found.keys()].sort();
-  return { files: paths.map((path) => ({ path, hash: hashFile(found.get(path)!) })), warnings };
+  const files = paths.map((path) => ({ path, absolute: found.get(path)!, hash: hashFile(found.get(path)!) }));
+  return { files, warnings };
 }

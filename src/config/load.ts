@@ -28,6 +28,8 @@ export interface ConfigIssue {
 
 export interface LoadOptions {
   cwd?: string;
+  /** Where the search for `.kache.toml` starts (default: `cwd`); see config/project-dir.ts. */
+  searchFrom?: string;
   env?: Env;
 }
 
@@ -58,10 +60,12 @@ export function loadSettings(opts: LoadOptions = {}): LoadResult {
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
   const errors: ConfigIssue[] = [];
-  const path = locateConfigFile(cwd, env, errors);
+  const path = locateConfigFile(cwd, opts.searchFrom ?? cwd, env, errors);
   const file = path === null ? null : readConfigFile(path, errors);
   const settings = { remote: {} } as Settings;
-  for (const row of SETTINGS) setField(settings, row.field, resolveRow(row, file, env, cwd, errors));
+  // A relative path in the environment means the same place for every unit of the build.
+  const envBase = resolve(cwd, opts.searchFrom ?? cwd);
+  for (const row of SETTINGS) setField(settings, row.field, resolveRow(row, file, env, envBase, errors));
   return { settings, file: file?.path ?? null, errors };
 }
 
@@ -78,15 +82,15 @@ function isFile(path: string): boolean {
   return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
 }
 
-function locateConfigFile(cwd: string, env: Env, errors: ConfigIssue[]): string | null {
+function locateConfigFile(cwd: string, searchFrom: string, env: Env, errors: ConfigIssue[]): string | null {
   if (env.KACHE_CONFIG) {
-    const path = resolve(cwd, expandPath(env.KACHE_CONFIG, env).value);
+    const path = resolve(cwd, searchFrom, expandPath(env.KACHE_CONFIG, env).value);
     if (isFile(path)) return path;
     const hint = "create the file or unset KACHE_CONFIG";
     errors.push({ file: path, line: null, key: "KACHE_CONFIG", message: "config file not found", hint });
     return null;
   }
-  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+  for (let dir = resolve(cwd, searchFrom); ; dir = dirname(dir)) {
     const candidate = join(dir, ".kache.toml");
     if (isFile(candidate)) return candidate;
     if (dirname(dir) === dir) break;

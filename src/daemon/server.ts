@@ -1,5 +1,5 @@
 // The daemon: one per cache dir, a Unix socket speaking the line protocol, idle timeout, graceful stop.
-import { chmodSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, unlinkSync, writeFileSync } from "node:fs";
 import type { Socket } from "bun";
 import type { Settings } from "../config/settings";
 import { callDaemon } from "../ipc/client";
@@ -14,7 +14,7 @@ import {
   type Request,
   type Response,
 } from "../ipc/protocol";
-import { lockHolderIsDead, tryCreateExclusive } from "../store/key-lock";
+import { type HeldLock, tryKernelLock } from "../store/kernel-lock";
 import { unlinkQuietly } from "../util/atomic-write";
 import { KacheError } from "../util/errors";
 import { VERSION } from "../version";
@@ -41,6 +41,7 @@ export class DaemonServer {
   private stopping: Promise<void> | null = null;
   private listener: ReturnType<typeof Bun.listen<ConnectionState>> | null = null;
   private idleTimer: ReturnType<typeof setInterval> | null = null;
+  private instanceLock: HeldLock | null = null;
   private readonly stats: DaemonStats = {
     requests: {},
     remoteChecks: { hits: 0, misses: 0, errors: 0 },
@@ -69,7 +70,7 @@ export class DaemonServer {
       await this.clearStaleSocket();
       this.listen();
     } catch (error) {
-      unlinkQuietly(this.paths.lock);
+      this.releaseInstanceLock();
       throw error;
     }
     this.armIdleTimer();
@@ -78,22 +79,27 @@ export class DaemonServer {
     );
   }
 
+  /**
+   * One daemon per cache dir: a lock the kernel drops when this process dies, so a pid in a stale
+   * lock file (reused, or from another container) can never keep a new daemon out. The file
+   * only tells `kache daemon` and the tests which pid holds it.
+   */
   private takeInstanceLock(): void {
-    for (let attempt = 0; attempt < 50; attempt++) {
-      if (tryCreateExclusive(this.paths.lock)) return;
-      if (lockHolderIsDead(this.paths.lock)) {
-        unlinkQuietly(this.paths.lock);
-        continue;
-      }
+    const lock = tryKernelLock(`${this.settings.cacheDir}\0daemon`, `${this.paths.lock}.flock`);
+    if (lock === null) {
       throw new KacheError(
         `a kache daemon is already running for ${this.settings.cacheDir}`,
         "see `kache daemon` for its status, or `kache daemon stop`",
       );
     }
-    throw new KacheError(
-      `could not take the daemon lock ${this.paths.lock}`,
-      "remove it if no daemon is running",
-    );
+    this.instanceLock = lock ?? null;
+    writeFileSync(this.paths.lock, String(process.pid), { mode: 0o600 });
+  }
+
+  private releaseInstanceLock(): void {
+    unlinkQuietly(this.paths.lock);
+    this.instanceLock?.release();
+    this.instanceLock = null;
   }
 
   /** A socket file left by a killed daemon makes listen fail with EADDRINUSE: remove it once nobody answers. */
@@ -243,7 +249,7 @@ export class DaemonServer {
       while (this.inflight > 0 && Date.now() < deadline) await Bun.sleep(10);
       this.listener?.stop(true);
       unlinkQuietly(this.paths.socket);
-      unlinkQuietly(this.paths.lock);
+      this.releaseInstanceLock();
       this.log.info("stopped");
       this.log.close();
       this.resolveStopped();

@@ -1,10 +1,12 @@
-// Content-addressed blobs under store/ab/<sha256>: written by temp-then-rename, read-only once named.
+// Content-addressed blobs under store/ab/<sha256>: written by temp-then-rename, never written again.
 import { chmodSync, copyFileSync, linkSync, mkdirSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { unlinkQuietly } from "../util/atomic-write";
 import { hashBytes } from "../util/hash";
 
 let tempCounter = 0;
+
+export const BLOB_NAME = /^[0-9a-f]{64}$/;
 
 export class BlobStore {
   readonly root: string;
@@ -13,7 +15,7 @@ export class BlobStore {
     this.root = join(cacheDir, "store");
   }
 
-  /** Executables live under their own name so a blob's mode never has to change. */
+  /** Executables live under their own name: they are never shared with a tree (see putFile). */
   path(hash: string, executable: boolean): string {
     return join(this.root, hash.slice(0, 2), executable ? `${hash}.x` : hash);
   }
@@ -28,25 +30,32 @@ export class BlobStore {
   }
 
   /**
-   * Stores a freshly compiled output. The data is hashed from memory; the blob is then made by
-   * hardlinking the output itself (no extra disk) or, across filesystems, by copying it.
+   * Stores a freshly compiled output whose bytes were hashed from memory. The output itself keeps
+   * its mode: kache never chmods a file in a target dir.
+   * - An executable (binaries, build scripts, proc-macros, shared objects) is copied: tools such
+   *   as strip, objcopy, chrpath and codesign rewrite those in place, and must never reach a blob.
+   * - Anything else (rlib, rmeta) becomes the blob by a hardlink, costing no disk. Whatever writes
+   *   it in place is caught by the content check on every restore.
    */
   putFile(sourcePath: string, data: Uint8Array, executable: boolean): { hash: string; size: number } {
     const hash = hashBytes(data);
     const size = data.byteLength;
     if (this.has(hash, executable, size)) return { hash, size };
-    const finalPath = this.path(hash, executable);
     const temp = this.tempPath(hash);
     mkdirSync(join(this.root, hash.slice(0, 2)), { recursive: true });
     try {
-      try {
-        linkSync(sourcePath, temp);
-      } catch {
+      if (executable) {
         copyFileSync(sourcePath, temp);
+        chmodSync(temp, 0o555);
+      } else {
+        try {
+          linkSync(sourcePath, temp);
+        } catch {
+          copyFileSync(sourcePath, temp); // another filesystem than the target dir
+        }
       }
       if (statSync(temp).size !== size) throw new Error(`output ${sourcePath} changed while being stored`);
-      chmodSync(temp, executable ? 0o555 : 0o444);
-      renameSync(temp, finalPath);
+      renameSync(temp, this.path(hash, executable));
     } finally {
       unlinkQuietly(temp);
     }
@@ -67,6 +76,11 @@ export class BlobStore {
       unlinkQuietly(temp);
     }
     return { hash, size: data.byteLength };
+  }
+
+  /** Takes a blob whose content failed its check out of the store, so the next store writes it anew. */
+  discard(hash: string, executable: boolean): void {
+    unlinkQuietly(this.path(hash, executable));
   }
 
   private tempPath(hash: string): string {

@@ -1,20 +1,35 @@
 // The SQLite index (bun:sqlite, WAL): entries, file-hash memo, tool-identity memo, manifests.
 import { Database } from "bun:sqlite";
 import { existsSync, renameSync } from "node:fs";
-import { join } from "node:path";
-import { unlinkQuietly } from "../util/atomic-write";
+import { dirname, join } from "node:path";
+import { KacheError } from "../util/errors";
 import { hashBytes } from "../util/hash";
 import { log } from "../util/log";
-import { lockHolderIsDead, tryCreateExclusive } from "./key-lock";
+import { acquireKeyLockSync } from "./key-lock";
 
-/** Bump whenever the tables change shape; an older index is rebuilt, never misread. */
-export const INDEX_SCHEMA_VERSION = 2;
+/**
+ * Bump whenever the tables or the entry format change shape. An older index is rebuilt, never
+ * misread; a newer one (another kache installed beside this one) is left alone.
+ */
+export const INDEX_SCHEMA_VERSION = 3;
+
+/** The index was written by a newer kache: this one must neither read nor rebuild it. */
+export class NewerIndexError extends KacheError {
+  constructor(path: string, found: number) {
+    super(
+      `${path} has index schema ${found}, newer than this kache understands (${INDEX_SCHEMA_VERSION})`,
+      "upgrade this kache, or give it its own KACHE_CACHE_DIR; the index is left as it is",
+    );
+  }
+}
 
 export interface StoredFile {
   /** File name relative to the out-dir. */
   name: string;
   blob: string;
   size: number;
+  /** `contentCheck` of the blob's bytes: every restore verifies what it placed against it. */
+  check: string;
   executable: boolean;
   /** Dep-info files are stored normalised and written back as fresh files, never linked. */
   depInfo: boolean;
@@ -36,7 +51,10 @@ export interface Entry {
   created: number;
   lastUsed: number;
   components: Record<string, unknown>;
-  /** Set on a marker row: the outputs embed local paths, look under this location-bound key. */
+  /**
+   * Set on a marker row: the outputs embed these local roots (comma-separated names such as
+   * `CARGO_HOME,HOME`); the entry itself is under the key bound to their paths here.
+   */
   boundTo: string | null;
 }
 
@@ -127,7 +145,7 @@ function openRaw(path: string): Database {
 function openOnce(path: string): Database {
   const db = new Database(path, { create: true, strict: true });
   try {
-    prepare(db);
+    prepare(db, path);
     return db;
   } catch (error) {
     db.close(false);
@@ -135,15 +153,21 @@ function openOnce(path: string): Database {
   }
 }
 
-function prepare(db: Database): void {
+function schemaVersion(db: Database): number {
+  return (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+}
+
+function prepare(db: Database, path: string): void {
   db.run("PRAGMA busy_timeout = 30000");
-  const version = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+  const version = schemaVersion(db);
+  if (version > INDEX_SCHEMA_VERSION) throw new NewerIndexError(path, version);
   if (version !== INDEX_SCHEMA_VERSION) {
     db.run("PRAGMA journal_mode = WAL");
     // Re-read inside an immediate transaction: hundreds of wrappers may open a new index at once.
     db.transaction(() => {
-      const current = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+      const current = schemaVersion(db);
       if (current === INDEX_SCHEMA_VERSION) return;
+      if (current > INDEX_SCHEMA_VERSION) throw new NewerIndexError(path, current);
       if (current !== 0) {
         for (const table of ["entries", "file_hashes", "memo", "manifests"])
           db.run(`DROP TABLE IF EXISTS ${table}`);
@@ -168,26 +192,31 @@ function opensCleanly(path: string): boolean {
   }
 }
 
+function renameIfPresent(from: string, to: string): void {
+  try {
+    renameSync(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+}
+
 /**
  * Moves a corrupt index aside and starts a fresh one. Many wrappers can meet the same corrupt file
  * at once; an exclusive repair lock plus a re-check under it makes exactly one of them move it.
+ * The WAL and shared-memory files go first: once the database itself is moved, other wrappers
+ * create a fresh index with files of the same names, which must never be taken from under them.
  */
 function quarantine(path: string): void {
-  const lockPath = `${path}.repair-lock`;
-  const deadline = Date.now() + 30_000;
-  while (!tryCreateExclusive(lockPath)) {
-    if (Date.now() > deadline || lockHolderIsDead(lockPath)) unlinkQuietly(lockPath);
-    Bun.sleepSync(10);
-  }
+  const lock = acquireKeyLockSync(dirname(path), "index-repair", 30_000);
   try {
     if (!existsSync(path) || opensCleanly(path)) return;
     const aside = `${path}.corrupt-${Date.now()}-${process.pid}`;
+    renameIfPresent(`${path}-wal`, `${aside}-wal`);
+    renameIfPresent(`${path}-shm`, `${aside}-shm`);
     renameSync(path, aside);
-    unlinkQuietly(`${path}-wal`);
-    unlinkQuietly(`${path}-shm`);
     log.warn(`index ${path} was corrupt; moved it to ${aside} and started a new one`);
   } finally {
-    unlinkQuietly(lockPath);
+    lock.release();
   }
 }
 

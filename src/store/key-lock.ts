@@ -1,26 +1,8 @@
-// Per-key build lock: one process compiles a key, others wait (bounded) and restore its result.
-import { closeSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
+// Per-key build lock: one process compiles a key, others wait for it and restore its result.
 import { join } from "node:path";
-import { unlinkQuietly } from "../util/atomic-write";
-import { processIsAlive } from "../util/process-alive";
+import { tryKernelLock } from "./kernel-lock";
 
 const POLL_MS = 25;
-
-export function lockHolderIsDead(lockPath: string): boolean {
-  return !holderIsAlive(lockPath);
-}
-
-function holderIsAlive(lockPath: string): boolean {
-  let pid: number;
-  try {
-    pid = Number.parseInt(readFileSync(lockPath, "utf8"), 10);
-    // Created but its pid not written yet: give the holder a moment before calling it dead.
-    if (Number.isNaN(pid)) return Date.now() - statSync(lockPath).mtimeMs < 2000;
-  } catch {
-    return false;
-  }
-  return processIsAlive(pid);
-}
 
 export interface KeyLock {
   /** True when another process held the lock and this one waited for it. */
@@ -28,38 +10,42 @@ export interface KeyLock {
   release(): void;
 }
 
-/** Creates the lock file holding our pid; false when it already exists. */
-export function tryCreateExclusive(lockPath: string): boolean {
-  try {
-    const fd = openSync(lockPath, "wx");
-    writeSync(fd, String(process.pid));
-    closeSync(fd);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
-    throw error;
-  }
+/** The lock's name and, for the flock backend, its file (under `<cache>/locks`, created on demand). */
+function lockPlace(cacheDir: string, key: string): { name: string; file: string } {
+  return { name: `${cacheDir}\0key\0${key}`, file: join(cacheDir, "locks", `${key}.lock`) };
+}
+
+/** One try: the lock, an unheld stand-in where no lock can be had, or null while another holds it. */
+function attempt(place: { name: string; file: string }, waited: boolean): KeyLock | null {
+  const held = tryKernelLock(place.name, place.file);
+  if (held === undefined) return { waited, release: () => {} };
+  return held ? { waited, release: () => held.release() } : null;
 }
 
 /**
- * Takes the lock for `key`, breaking it when its holder is dead. Gives up after `maxWaitMs`
- * and returns an unheld lock: the caller then compiles on its own, which is always safe.
+ * Takes the lock for `key`. The kernel releases it when its holder exits or is killed, so a waiter
+ * waits exactly as long as the compile it waits for. Gives up after `maxWaitMs` (a holder that
+ * hangs) and returns an unheld lock: the caller then compiles on its own, which is always safe.
  */
 export async function acquireKeyLock(cacheDir: string, key: string, maxWaitMs: number): Promise<KeyLock> {
-  const dir = join(cacheDir, "locks");
-  mkdirSync(dir, { recursive: true });
-  const lockPath = join(dir, `${key}.lock`);
+  const place = lockPlace(cacheDir, key);
   const deadline = Date.now() + maxWaitMs;
-  let waited = false;
-  for (;;) {
-    if (tryCreateExclusive(lockPath)) return { waited, release: () => unlinkQuietly(lockPath) };
-    if (!holderIsAlive(lockPath)) {
-      // A killed holder: remove its lock. Racing breakers are fine, tryCreateExclusive picks the winner.
-      unlinkQuietly(lockPath);
-      continue;
-    }
-    waited = true;
-    if (Date.now() > deadline) return { waited, release: () => {} };
+  for (let waited = false; ; waited = true) {
+    const lock = attempt(place, waited);
+    if (lock) return lock;
+    if (Date.now() > deadline) return { waited: true, release: () => {} };
     await Bun.sleep(POLL_MS);
+  }
+}
+
+/** The same lock, waited for synchronously (short critical sections such as repairing the index). */
+export function acquireKeyLockSync(cacheDir: string, key: string, maxWaitMs: number): KeyLock {
+  const place = lockPlace(cacheDir, key);
+  const deadline = Date.now() + maxWaitMs;
+  for (let waited = false; ; waited = true) {
+    const lock = attempt(place, waited);
+    if (lock) return lock;
+    if (Date.now() > deadline) return { waited: true, release: () => {} };
+    Bun.sleepSync(10);
   }
 }

@@ -1,4 +1,5 @@
-// Puts an entry's outputs back into a target dir: clone, else hardlink, else copy; dep-info rewritten fresh.
+// Puts an entry's outputs back into a target dir, each checked against its recorded content check:
+// executables by clone or copy, other outputs by clone, hardlink or copy; dep-info rewritten fresh.
 import {
   chmodSync,
   constants,
@@ -12,13 +13,15 @@ import {
 import { join } from "node:path";
 import { atomicWrite, tempPathBeside, unlinkQuietly } from "../util/atomic-write";
 import { fileSystemClockNs } from "../util/fs-clock";
-import type { PathNormaliser } from "../wrapper/path-roots";
-import type { BlobStore } from "./blobs";
+import { contentCheck, contentCheckOfFile } from "../util/hash";
+import type { PathNormaliser } from "../util/path-roots";
+import { BLOB_NAME, type BlobStore } from "./blobs";
 import type { Entry, StoredFile } from "./index-db";
 
 export type PlaceMethod = "clone" | "hardlink" | "copy";
 
-export class MissingBlobError extends Error {}
+/** The entry cannot be restored (a blob missing, truncated or changed, or a hostile name): compile instead. */
+export class DamagedEntryError extends Error {}
 
 let cloneUnsupported = false;
 
@@ -43,28 +46,67 @@ function tryLink(blob: string, temp: string): boolean {
   }
 }
 
+/** The modes rustc itself would give the file: kache never leaves one of its own in a target dir. */
+function outputMode(executable: boolean): number {
+  return (executable ? 0o777 : 0o666) & ~process.umask();
+}
+
 /**
  * A hardlink shares one inode, and so one mtime, with every other link. Cargo decides freshness
- * from mtimes, so a blob already linked into another target dir is copied instead: restoring
- * into tree B must never make tree A's outputs look newer.
+ * from mtimes, so a blob already linked into another target dir is copied instead: restoring into
+ * tree B must never make tree A's outputs look newer. Executables are never linked: tools rewrite
+ * them in place (strip, objcopy, codesign). Neither is a blob without write permission (an older
+ * kache's 0444), whose link would hand the tree a mode rustc never gives.
  */
-function placeFile(blob: string, dest: string, file: StoredFile): PlaceMethod {
+function placeInto(temp: string, blob: string, file: StoredFile): PlaceMethod {
+  if (tryClone(blob, temp)) return "clone";
+  if (!file.executable) {
+    const stat = statSync(blob);
+    if (stat.nlink === 1 && (stat.mode & 0o200) !== 0 && tryLink(blob, temp)) return "hardlink";
+  }
+  copyFileSync(blob, temp);
+  return "copy";
+}
+
+/** Places one file, checked: what lands at `dest` has exactly the content the entry recorded. */
+function placeFile(blobs: BlobStore, file: StoredFile, dest: string): PlaceMethod {
+  const blob = blobs.path(file.blob, file.executable);
   const temp = tempPathBeside(dest);
-  let method: PlaceMethod;
   try {
-    if (tryClone(blob, temp)) method = "clone";
-    else if (statSync(blob).nlink === 1 && tryLink(blob, temp)) method = "hardlink";
-    else {
-      copyFileSync(blob, temp);
-      method = "copy";
+    const method = placeInto(temp, blob, file);
+    // A copy is checked as placed; a hardlink is the blob itself, which a tree may have written through.
+    if (statSync(temp).size !== file.size || contentCheckOfFile(temp) !== file.check) {
+      blobs.discard(file.blob, file.executable);
+      throw new DamagedEntryError(`blob ${file.blob} of ${file.name} does not match its content check`);
     }
-    if (method !== "hardlink") chmodSync(temp, file.executable ? 0o755 : 0o644);
+    if (method !== "hardlink") chmodSync(temp, outputMode(file.executable));
     renameSync(temp, dest);
+    return method;
   } catch (error) {
     unlinkQuietly(temp);
     throw error;
   }
-  return method;
+}
+
+function restoreDepInfo(blobs: BlobStore, file: StoredFile, dest: string, normaliser: PathNormaliser): void {
+  const data = readFileSync(blobs.path(file.blob, false));
+  if (data.byteLength !== file.size || contentCheck(data) !== file.check) {
+    blobs.discard(file.blob, false);
+    throw new DamagedEntryError(`blob ${file.blob} of ${file.name} does not match its content check`);
+  }
+  atomicWrite(dest, normaliser.denormalise(data.toString("utf8")), { mode: outputMode(false) });
+}
+
+/** Names come from the index, and soon from a bucket: a name must stay inside the out-dir. */
+function checkNames(entry: Entry): void {
+  for (const file of entry.files) {
+    const name = file.name;
+    const plain = name !== "" && name !== "." && name !== ".." && !/[/\\\0]/.test(name);
+    if (!plain || !BLOB_NAME.test(file.blob) || typeof file.check !== "string")
+      throw new DamagedEntryError(
+        `entry for ${entry.crate} has an unsafe file record ${JSON.stringify(name)}`,
+      );
+  }
 }
 
 /** utimes takes seconds; a Date would drop everything below the millisecond. */
@@ -85,9 +127,10 @@ export function restoreEntry(
   outDir: string,
   normaliser: PathNormaliser,
 ): RestoreResult {
+  checkNames(entry);
   for (const file of entry.files) {
     if (!blobs.has(file.blob, file.executable && !file.depInfo, file.size)) {
-      throw new MissingBlobError(`blob ${file.blob} of ${file.name} is missing or truncated`);
+      throw new DamagedEntryError(`blob ${file.blob} of ${file.name} is missing or truncated`);
     }
   }
   let stamp: number | null = null;
@@ -98,11 +141,10 @@ export function restoreEntry(
     const dest = join(outDir, file.name);
     bytes += file.size;
     if (file.depInfo) {
-      const text = normaliser.denormalise(readFileSync(blobs.path(file.blob, false), "utf8"));
-      atomicWrite(dest, text);
+      restoreDepInfo(blobs, file, dest, normaliser);
       stamp ??= nsToSeconds(statSync(dest, { bigint: true }).mtimeNs);
     } else {
-      methods.push(placeFile(blobs.path(file.blob, file.executable), dest, file));
+      methods.push(placeFile(blobs, file, dest));
       placed.push(file);
     }
   }

@@ -2,7 +2,7 @@
 import { hashParts } from "../util/hash";
 
 /** Bump whenever what goes into a component, or how it is written, changes. */
-export const KEY_FORMAT_VERSION = 1;
+export const KEY_FORMAT_VERSION = 2;
 
 /** The components in the order they are hashed (SPEC §3). */
 export const KEY_COMPONENTS = [
@@ -22,6 +22,7 @@ export const KEY_COMPONENTS = [
   "cargo_cfg",
   "env",
   "linker",
+  "link_inputs",
   "remap",
   "salt",
   "extra_inputs",
@@ -48,6 +49,7 @@ export const KEY_COMPONENT_LABELS: Record<KeyComponentName, string> = {
   cargo_cfg: "CARGO_CFG_* variables",
   env: "other compiler environment variables",
   linker: "linker identity",
+  link_inputs: "files the linker read (rlibs, native libraries, objects, scripts)",
   remap: "path remapping",
   salt: "key salt (KACHE_KEY_SALT)",
   extra_inputs: "extra inputs from kache.toml",

@@ -1,49 +1,41 @@
 // The compile-or-restore flow for one cacheable rustc call: key, lookup, restore or compile and store.
-import { mkdirSync, unlinkSync } from "node:fs";
+import { unlinkSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { Settings } from "../config/settings";
 import { BlobStore } from "../store/blobs";
 import { FileHashMemo } from "../store/file-hash-memo";
 import { type Entry, IndexDb } from "../store/index-db";
 import { acquireKeyLock } from "../store/key-lock";
-import { restoreEntry } from "../store/restore";
-import { unlinkQuietly } from "../util/atomic-write";
+import { DamagedEntryError, restoreEntry } from "../store/restore";
 import { describeError } from "../util/errors";
 import { fileSystemClockNs } from "../util/fs-clock";
+import { hashParts } from "../util/hash";
 import { log } from "../util/log";
+import { detectRoots, PathNormaliser } from "../util/path-roots";
 import { locationBoundKey } from "./cache-key";
 import { type CapturedRun, runCaptured } from "./compiler-process";
 import {
   type Keyed,
   type KeyPlan,
-  keyFromCompile,
+  keyAfterCompile,
+  keyedFiles,
   keyFromManifest,
+  type PlanPassthrough,
+  planCompileArgs,
   planKey,
-  recordCompiledInputs,
+  recordInputs,
   remapWanted,
   type Stores,
 } from "./compute-key";
 import { daemonWanted, handOffUpload, remoteCheck } from "./daemon-hooks";
-import { inputModifiedSince, type KnownInputs } from "./direct-mode";
+import { inputModifiedSince } from "./direct-mode";
+import type { Invocation } from "./invocation";
 import { expectedOutputs } from "./output-files";
-import { detectRoots, PathNormaliser } from "./path-roots";
 import type { InvocationEvent, Phases } from "./report";
 import type { RustcArgs } from "./rustc-args";
 import { storeOutputs } from "./store-outputs";
 
 /** How long a second process waits for another compiling the same key before compiling itself. */
 const LOCK_WAIT_MS = 10 * 60_000;
-
-export interface Invocation {
-  /** The compiler command: rustc, or a wrapper (clippy-driver) followed by rustc. */
-  command: string[];
-  compiler: string;
-  wrapper: string | null;
-  args: RustcArgs;
-  cwd: string;
-  env: Record<string, string | undefined>;
-  settings: Settings;
-}
 
 export interface FlowResult {
   status: { exitCode: number; signal: string | null };
@@ -61,7 +53,7 @@ export interface FlowState {
 function lookup(index: IndexDb, key: string, normaliser: PathNormaliser): Entry | null {
   const entry = index.getEntry(key);
   if (!entry?.boundTo) return entry;
-  return index.getEntry(locationBoundKey(key, normaliser.rootsSignature()));
+  return index.getEntry(locationBoundKey(key, normaliser.signatureOf(entry.boundTo.split(","))));
 }
 
 /** Restores a hit (replay comes later); null when the entry turned out damaged (it is dropped, we compile). */
@@ -80,6 +72,10 @@ function tryRestore(entry: Entry, outDir: string, stores: Stores, normaliser: Pa
     }
     return bytes;
   } catch (error) {
+    if (!(error instanceof DamagedEntryError)) {
+      log.warn(`could not restore ${entry.crate} (${describeError(error)}); compiling instead`);
+      return null;
+    }
     log.warn(`cache entry for ${entry.crate} is damaged (${describeError(error)}); compiling instead`);
     try {
       stores.index.deleteEntry(entry.key);
@@ -168,7 +164,6 @@ export async function cachedCompile(inv: Invocation, state: FlowState): Promise<
   const started = performance.now();
   const { args, settings } = inv;
   const outDir = resolve(inv.cwd, args.outDir!);
-  mkdirSync(settings.cacheDir, { recursive: true });
   const index = IndexDb.open(settings.cacheDir);
   const stores: Stores = { index, blobs: new BlobStore(settings.cacheDir), memo: new FileHashMemo(index) };
   const normaliser = new PathNormaliser(detectRoots(inv.cwd, outDir, args.target, inv.env));
@@ -181,19 +176,30 @@ export async function cachedCompile(inv: Invocation, state: FlowState): Promise<
 }
 
 async function runFlow(flow: Flow): Promise<FlowResult> {
-  const { inv, stores, normaliser, outDir, started } = flow;
-  const { settings } = inv;
+  const { inv, stores, normaliser, outDir } = flow;
   const plan = planKey(inv, stores, normaliser, prepassWhenUnknown(inv), fileSystemClockNs(outDir));
+  try {
+    return await keyedFlow(flow, plan);
+  } finally {
+    plan.scratch.remove();
+  }
+}
+
+async function keyedFlow(flow: Flow, plan: KeyPlan): Promise<FlowResult> {
+  const { inv, stores, normaliser, started } = flow;
+  const { settings } = inv;
   if (plan.keyed?.usedPrepass) flow.phases.prepass = plan.keyed.prepassMs;
   flow.phases.key = performance.now() - started;
-  if (plan.prepassFailed) return passthroughCompile(flow, "prepass-failed");
+  if (plan.passthrough) return passthroughCompile(flow, plan.passthrough);
   if (plan.keyed) {
     const hit = lookupAndRestore(flow, plan.keyed) ?? (await remoteHit(flow, plan.keyed));
     if (hit) return hit;
   }
-  // Without a key yet, the fingerprint serialises identical calls: the second one finds the
-  // manifest the first recorded and restores its entry.
-  const lockName = plan.keyed?.key ?? `fingerprint-${plan.fingerprint}`;
+  // Without a key yet, the fingerprint serialises identical calls of one workspace (two target
+  // dirs, say): the second finds the manifest the first recorded and restores its entry. Another
+  // worktree, maybe on another branch, compiles on its own instead of waiting for other sources.
+  const workspace = normaliser.signatureOf(["WORKSPACE"]);
+  const lockName = plan.keyed?.key ?? `fingerprint-${hashParts([plan.fingerprint, workspace])}`;
   const lock = await acquireKeyLock(settings.cacheDir, lockName, LOCK_WAIT_MS);
   try {
     // Look again under the lock, waited or not: the holder may have stored it just before we took it.
@@ -217,39 +223,34 @@ async function compileAndStore(flow: Flow, plan: KeyPlan): Promise<FlowResult> {
   const { inv, normaliser, outDir } = flow;
   unlinkOutputs(inv.args, outDir);
   const remaps = remapWanted(inv.args) ? normaliser.remapArgs() : [];
-  const sideDepInfo = plan.sideDepInfo ? [`--emit=dep-info=${plan.sideDepInfo}`] : [];
-  const compileCmd = [...inv.command, ...remaps, ...inv.args.compileArgs, ...sideDepInfo];
+  const compileCmd = [...inv.command, ...remaps, ...inv.args.compileArgs, ...planCompileArgs(plan)];
   const startedWallMs = Date.now();
   flow.state.compiled = true;
   const run = await runCaptured(compileCmd, inv.cwd);
   flow.state.status = { exitCode: run.exitCode, signal: run.signal };
   flow.phases.compile = run.ms;
   const failed = run.exitCode !== 0 || run.signal !== null;
-  let keyed: Keyed | null = plan.keyed;
-  let compiledInputs: KnownInputs | null = null;
+  let keyed: Keyed | null = null;
   let size = 0;
-  if (!failed && !keyed) {
+  if (!failed) {
     const keyStarted = performance.now();
-    const fromCompile = keyFromCompile(plan, outDir);
-    keyed = fromCompile;
-    compiledInputs = fromCompile?.inputs ?? null;
+    keyed = keyAfterCompile(plan, outDir);
     flow.phases.key = (flow.phases.key ?? 0) + (performance.now() - keyStarted);
+    if (!keyed) log.info(`${inv.args.crateName}: not cached: its inputs could not be read after the compile`);
   }
-  if (plan.sideDepInfo) unlinkQuietly(plan.sideDepInfo);
-  if (!failed && !keyed)
-    log.info(`${inv.args.crateName}: not cached: the compile wrote no readable dep-info`);
-  if (!failed && keyed) {
+  if (keyed) {
     // The side dep-info's artifact notice names a temp file; cargo ignores it, replays need not carry it.
     const stored = plan.sideDepInfo ? { ...run, stderr: dropLinesWith(run.stderr, plan.sideDepInfo) } : run;
-    size = storeAfterMiss(flow, keyed, stored, startedWallMs, plan.callStartNs);
-    if (size > 0 && compiledInputs) recordCompiledInputs(plan, flow.stores, compiledInputs);
+    size = storeAfterMiss(flow, plan, keyed, stored, startedWallMs);
+    // A list the lookup did not already come from is recorded once its entry exists.
+    if (size > 0 && keyed !== plan.keyed) recordInputs(plan, flow.stores, keyed.inputs);
     if (size > 0 && daemonWanted(inv.settings))
       await handOffUpload(inv.settings, keyed.key, inv.args.crateName ?? "");
   }
   return {
     status: { exitCode: run.exitCode, signal: run.signal },
     event: {
-      ...baseEvent(flow, keyed),
+      ...baseEvent(flow, keyed ?? plan.keyed),
       outcome: failed ? "passthrough" : "miss",
       reason: failed ? "compile-failed" : undefined,
       elapsedMs: performance.now() - flow.started,
@@ -262,15 +263,15 @@ async function compileAndStore(flow: Flow, plan: KeyPlan): Promise<FlowResult> {
 
 function storeAfterMiss(
   flow: Flow,
+  plan: KeyPlan,
   keyed: Keyed,
   run: CapturedRun,
   startedWallMs: number,
-  callStartNs: bigint,
 ): number {
   const { inv, stores, normaliser } = flow;
   const storeStarted = performance.now();
   try {
-    const changed = inputModifiedSince(keyed.sources, inv.cwd, callStartNs);
+    const changed = inputModifiedSince(keyedFiles(plan, keyed), inv.cwd, plan.callStartNs);
     if (changed !== null) {
       log.info(`${inv.args.crateName}: not cached: ${changed} changed while compiling`);
       return 0;
@@ -302,7 +303,7 @@ function storeAfterMiss(
   }
 }
 
-async function passthroughCompile(flow: Flow, reason: "prepass-failed"): Promise<FlowResult> {
+async function passthroughCompile(flow: Flow, reason: PlanPassthrough): Promise<FlowResult> {
   const { inv } = flow;
   flow.state.compiled = true;
   const run = await runCaptured([...inv.command, ...inv.args.compileArgs], inv.cwd);
@@ -311,7 +312,7 @@ async function passthroughCompile(flow: Flow, reason: "prepass-failed"): Promise
     status: { exitCode: run.exitCode, signal: run.signal },
     event: {
       ...baseEvent(flow, null),
-      prepass: true,
+      prepass: reason === "prepass-failed",
       outcome: "passthrough",
       reason,
       elapsedMs: run.ms,

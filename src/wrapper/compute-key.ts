@@ -1,6 +1,6 @@
-// Computes the cache key for one call: direct-mode manifest first, then the pre-pass or the compile's own dep-info.
+// Computes the cache key for one call: direct-mode manifest first, then the pre-pass or the compile's
+// own dep-info; for a link, also the list of files the linker read.
 import { readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { collectExtraInputs, readCrateConfig } from "../config/crate-config";
 import { formatIssue } from "../config/load";
@@ -9,19 +9,23 @@ import type { FileHashMemo } from "../store/file-hash-memo";
 import type { IndexDb } from "../store/index-db";
 import { describeError } from "../util/errors";
 import { log } from "../util/log";
+import type { PathNormaliser } from "../util/path-roots";
+import { ScratchDir } from "../util/scratch-dir";
 import { digestKey, type KeyComponents } from "./cache-key";
-import type { Invocation } from "./cached-compile";
 import { type DepInfo, parseDepInfo, runPrepass } from "./dep-info";
 import {
-  hashSources,
+  hashInputs,
   inputsFromManifest,
   invocationFingerprint,
   type KnownInputs,
   recordManifest,
 } from "./direct-mode";
+import type { Invocation } from "./invocation";
 import { buildKeyComponents, type KeyContext, withDepInfo } from "./key-components";
+import { externalLinkInputs, type LinkListStyle, linkListArgs, readLinkList } from "./link-inputs";
+import { linkListStyle } from "./link-probe";
+import { resolveNativeCpu } from "./native-cpu";
 import { fileStem, producesExecutable } from "./output-files";
-import type { PathNormaliser } from "./path-roots";
 import type { RustcArgs } from "./rustc-args";
 import { compilerIdentity, toolVersion } from "./tool-identity";
 
@@ -35,7 +39,7 @@ export interface Keyed {
   key: string;
   components: KeyComponents;
   target: string;
-  sources: string[];
+  inputs: KnownInputs;
   prepassMs: number;
   usedPrepass: boolean;
 }
@@ -50,6 +54,7 @@ function keyContext(inv: Invocation, stores: Stores, normaliser: PathNormaliser)
     crateDir && crateConfig.extraInputs.length ? collectExtraInputs(crateDir, crateConfig.extraInputs) : null;
   for (const warning of extra?.warnings ?? []) log.warn(warning);
   const linker = args.codegen.findLast(([k]) => k === "linker")?.[1] ?? "cc";
+  let nativeCpu: string | undefined;
   return {
     args,
     cwd: inv.cwd,
@@ -59,44 +64,209 @@ function keyContext(inv: Invocation, stores: Stores, normaliser: PathNormaliser)
     normaliser,
     memo: stores.memo,
     linkerVersion: producesExecutable(args) ? toolVersion(stores.index, linker) : null,
+    nativeCpu: () => {
+      nativeCpu ??= resolveNativeCpu(stores.index, inv.compiler, compiler, args.target);
+      return nativeCpu;
+    },
     remapApplied: remapWanted(args),
     salt: inv.settings.keySalt,
     extraInputs: { patterns: crateConfig.extraInputs, files: extra?.files ?? [] },
+    hashedFiles: new Set(extra?.files.map((file) => file.absolute)),
   };
 }
+
+export type PlanPassthrough = "prepass-failed" | "link-inputs-unknown";
 
 export interface KeyPlan {
   inv: Invocation;
   ctx: KeyContext;
   base: KeyComponents;
-  /** Everything in the key except sources and env-deps: names the direct-mode manifest. */
+  /** Everything in the key except sources, env-deps and link inputs: names the direct-mode manifest. */
   fingerprint: string;
-  /** The key when known before compiling; null means compile first and key from its dep-info. */
+  /** The call links an executable or shared object: the linker's input list is part of the key. */
+  linking: boolean;
+  linkStyle: LinkListStyle;
+  /** The key when known before compiling (for lookup); null means compile first and key afterwards. */
   keyed: Keyed | null;
-  /** The pre-pass ran and failed: the call passes through. */
-  prepassFailed: boolean;
+  /** The call cannot be keyed at all and passes through. */
+  passthrough: PlanPassthrough | null;
   /** The filesystem clock when the call started: inputs changed at or after it are untrusted. */
   callStartNs: bigint;
+  /** This call's private temp dir (side dep-info, the linker's input list). */
+  scratch: ScratchDir;
   /**
    * Compiling first without a dep-info output of its own (e.g. a build script's `--emit=metadata`
    * probe): the compile also writes dep-info here, outside the out-dir, for the key.
    */
   sideDepInfo: string | null;
+  /** Where the linker writes the files it read, for a linking call. */
+  linkList: string | null;
+  /** Sources the pre-pass found, when it ran but no key could be made before the link. */
+  prepassDepInfo: DepInfo | null;
 }
 
 function finishKey(plan: KeyPlan, inputs: KnownInputs, prepassMs: number, usedPrepass: boolean): Keyed {
-  const components = withDepInfo(plan.base, plan.ctx, inputs.depInfo, inputs.hashes);
+  const components = withDepInfo(plan.base, plan.ctx, inputs.depInfo, inputs.hashes, inputs.links);
   return {
     key: digestKey(components),
     components,
     target: plan.ctx.compiler.host,
-    sources: inputs.depInfo.sources,
+    inputs,
     prepassMs,
     usedPrepass,
   };
 }
 
-function remember(plan: KeyPlan, stores: Stores, inputs: KnownInputs): void {
+/** The key from a still-valid direct-mode manifest, or null. */
+export function keyFromManifest(plan: KeyPlan, stores: Stores): Keyed | null {
+  const inputs = inputsFromManifest(stores.index, plan.fingerprint, plan.ctx, plan.linking);
+  return inputs ? finishKey(plan, inputs, 0, false) : null;
+}
+
+function newPlan(inv: Invocation, stores: Stores, normaliser: PathNormaliser, callStartNs: bigint): KeyPlan {
+  const ctx = keyContext(inv, stores, normaliser);
+  const linking = producesExecutable(inv.args);
+  const base = buildKeyComponents(ctx, linking);
+  return {
+    inv,
+    ctx,
+    base,
+    fingerprint: invocationFingerprint(base),
+    linking,
+    linkStyle: "none",
+    keyed: null,
+    passthrough: null,
+    callStartNs,
+    scratch: new ScratchDir(),
+    sideDepInfo: null,
+    linkList: null,
+    prepassDepInfo: null,
+  };
+}
+
+/**
+ * Plans the key. A valid manifest gives it at once. Without one, the dep-info pre-pass runs only
+ * when a lookup could still hit (`prepassWhenUnknown`, e.g. a remote cache is configured);
+ * otherwise nothing local can match, so the compile runs first and its own dep-info gives the key.
+ * With direct mode off, every call runs the pre-pass, as sccache does. A link whose linker cannot
+ * list what it read is not cached at all.
+ */
+export function planKey(
+  inv: Invocation,
+  stores: Stores,
+  normaliser: PathNormaliser,
+  prepassWhenUnknown: boolean,
+  callStartNs: bigint,
+): KeyPlan {
+  const plan = newPlan(inv, stores, normaliser, callStartNs);
+  if (plan.linking) {
+    plan.linkStyle = linkListStyle(
+      stores.index,
+      plan.ctx.compiler,
+      inv.compiler,
+      plan.ctx.linkerVersion ?? "",
+      inv.args,
+      inv.cwd,
+    );
+    if (plan.linkStyle === "none") {
+      plan.passthrough = "link-inputs-unknown";
+      return plan;
+    }
+    plan.linkList = plan.scratch.file("link-inputs.d");
+  }
+  const direct = inv.settings.directMode;
+  plan.keyed = direct ? keyFromManifest(plan, stores) : null;
+  if (plan.keyed) return plan;
+  if (direct && !prepassWhenUnknown) {
+    if (!inv.args.emit.includes("dep-info")) plan.sideDepInfo = plan.scratch.file("dep-info.d");
+    return plan;
+  }
+  const prepass = runPrepass(inv.command, inv.args.compileArgs, inv.cwd);
+  if (!prepass.depInfo) {
+    plan.passthrough = "prepass-failed";
+    return plan;
+  }
+  plan.prepassDepInfo = prepass.depInfo;
+  if (plan.linking) {
+    // The pre-pass names the sources but not what the link will read: a recorded list must.
+    const inputs = inputsFromManifest(stores.index, plan.fingerprint, plan.ctx, true, prepass.depInfo);
+    plan.keyed = inputs ? finishKey(plan, inputs, prepass.ms, true) : null;
+    return plan;
+  }
+  const inputs = {
+    depInfo: prepass.depInfo,
+    hashes: hashInputs(plan.ctx, prepass.depInfo, null),
+    links: null,
+  };
+  recordInputs(plan, stores, inputs);
+  plan.keyed = finishKey(plan, inputs, prepass.ms, true);
+  return plan;
+}
+
+/** The flags the compile gets on top of the call's own: side dep-info and the link's input list. */
+export function planCompileArgs(plan: KeyPlan): string[] {
+  const extra: string[] = [];
+  if (plan.sideDepInfo) {
+    // An explicit --emit replaces rustc's default (link): name it, or the compile makes no output.
+    const kinds = plan.inv.args.emit.length === 0 ? "link," : "";
+    extra.push(`--emit=${kinds}dep-info=${plan.sideDepInfo}`);
+  }
+  if (plan.linkList) extra.push(...linkListArgs(plan.linkStyle, plan.linkList));
+  return extra;
+}
+
+function compiledDepInfo(plan: KeyPlan, outDir: string): DepInfo | null {
+  const known = plan.keyed?.inputs.depInfo ?? plan.prepassDepInfo;
+  if (known) return known;
+  try {
+    return parseDepInfo(
+      readFileSync(plan.sideDepInfo ?? join(outDir, `${fileStem(plan.inv.args)}.d`), "utf8"),
+    );
+  } catch {
+    return null;
+  }
+}
+
+function compiledLinks(plan: KeyPlan, outDir: string): string[] | null {
+  if (!plan.linking || !plan.linkList) return null;
+  try {
+    return externalLinkInputs(
+      readLinkList(plan.linkStyle, plan.linkList),
+      plan.inv.args,
+      plan.inv.cwd,
+      outDir,
+    );
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * After a successful compile: the key its outputs are stored under. A call keyed before compiling
+ * keeps that key, except a link, which is keyed from what the linker really read. A compile-first
+ * call is keyed from the dep-info the compile wrote. Null when the inputs cannot be known.
+ */
+export function keyAfterCompile(plan: KeyPlan, outDir: string): Keyed | null {
+  if (plan.keyed && !plan.linking) return plan.keyed;
+  const depInfo = compiledDepInfo(plan, outDir);
+  if (!depInfo) return null;
+  const links = compiledLinks(plan, outDir);
+  if (plan.linking && !links) return null;
+  const inputs = { depInfo, hashes: hashInputs(plan.ctx, depInfo, links), links };
+  return finishKey(
+    plan,
+    inputs,
+    plan.keyed?.prepassMs ?? 0,
+    plan.keyed?.usedPrepass ?? plan.prepassDepInfo !== null,
+  );
+}
+
+/**
+ * Saves an input list as a manifest. Called once its entry is stored, so a manifest never leads
+ * another wrapper to a key whose entry is still being written; refused when an input changed
+ * during the call.
+ */
+export function recordInputs(plan: KeyPlan, stores: Stores, inputs: KnownInputs): void {
   try {
     if (!recordManifest(stores.index, plan.fingerprint, plan.ctx, inputs, plan.callStartNs)) {
       log.debug(`${plan.inv.args.crateName}: an input changed during the call; manifest not recorded`);
@@ -106,77 +276,9 @@ function remember(plan: KeyPlan, stores: Stores, inputs: KnownInputs): void {
   }
 }
 
-/** The key from a still-valid direct-mode manifest, or null. */
-export function keyFromManifest(plan: KeyPlan, stores: Stores): Keyed | null {
-  const inputs = inputsFromManifest(stores.index, plan.fingerprint, plan.ctx);
-  return inputs ? finishKey(plan, inputs, 0, false) : null;
-}
-
-/**
- * Plans the key. A valid manifest gives it at once. Without one, the dep-info pre-pass runs only
- * when a lookup could still hit (`prepassWhenUnknown`, e.g. a remote cache is configured);
- * otherwise nothing local can match, so the compile runs first and its own dep-info gives the key.
- * With direct mode off, every call runs the pre-pass, as sccache does.
- */
-export function planKey(
-  inv: Invocation,
-  stores: Stores,
-  normaliser: PathNormaliser,
-  prepassWhenUnknown: boolean,
-  callStartNs: bigint,
-): KeyPlan {
-  const ctx = keyContext(inv, stores, normaliser);
-  const base = buildKeyComponents(ctx);
-  const plan: KeyPlan = {
-    inv,
-    ctx,
-    base,
-    fingerprint: invocationFingerprint(base),
-    keyed: null,
-    prepassFailed: false,
-    callStartNs,
-    sideDepInfo: null,
-  };
-  const direct = inv.settings.directMode;
-  plan.keyed = direct ? keyFromManifest(plan, stores) : null;
-  if (plan.keyed) return plan;
-  if (direct && !prepassWhenUnknown) {
-    if (!inv.args.emit.includes("dep-info")) {
-      plan.sideDepInfo = join(tmpdir(), `kache-depinfo-${process.pid}-${Date.now()}.d`);
-    }
-    return plan;
-  }
-  const prepass = runPrepass(inv.command, inv.args.compileArgs, inv.cwd);
-  if (!prepass.depInfo) {
-    plan.prepassFailed = true;
-    return plan;
-  }
-  const inputs = { depInfo: prepass.depInfo, hashes: hashSources(ctx, prepass.depInfo) };
-  if (direct) remember(plan, stores, inputs);
-  plan.keyed = finishKey(plan, inputs, prepass.ms, true);
-  return plan;
-}
-
-/**
- * After a compile-first miss: the key from the dep-info file the compile itself wrote. Its input
- * list is kept on the result; `recordCompiledInputs` saves it once the entry is stored, so a
- * manifest never leads another wrapper to a key whose entry is still being written.
- */
-export function keyFromCompile(plan: KeyPlan, outDir: string): (Keyed & { inputs: KnownInputs }) | null {
-  let depInfo: DepInfo;
-  try {
-    depInfo = parseDepInfo(
-      readFileSync(plan.sideDepInfo ?? join(outDir, `${fileStem(plan.inv.args)}.d`), "utf8"),
-    );
-  } catch {
-    return null;
-  }
-  const inputs = { depInfo, hashes: hashSources(plan.ctx, depInfo) };
-  return { ...finishKey(plan, inputs, 0, false), inputs };
-}
-
-export function recordCompiledInputs(plan: KeyPlan, stores: Stores, inputs: KnownInputs): void {
-  remember(plan, stores, inputs);
+/** Every file whose content went into the key: none may have changed while the compiler read it. */
+export function keyedFiles(plan: KeyPlan, keyed: Keyed): string[] {
+  return [...keyed.inputs.depInfo.sources, ...(keyed.inputs.links ?? []), ...plan.ctx.hashedFiles];
 }
 
 /** Coverage instrumentation needs real source paths, so remapping is skipped (and recorded in the key). */

@@ -1,11 +1,11 @@
 // The wrapper's side of the daemon: remote checks and upload hand-offs that cost a few ms at most
 // when the daemon is gone or silent. Only used when a remote cache is configured.
-import { statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Settings } from "../config/settings";
 import { callDaemon, DaemonUnavailable } from "../ipc/client";
 import { daemonPaths, selfCommand } from "../ipc/daemon-paths";
 import { log } from "../util/log";
+import { markerDue } from "../util/rate-marker";
 
 /** A daemon that is up answers (or acknowledges) well within this; a silent one costs no more. */
 const ANSWER_MS = 10;
@@ -27,13 +27,7 @@ function isNoDaemon(error: unknown): boolean {
  * rate-limits this: a cold build's hundreds of wrappers must not each spawn one.
  */
 async function autostart(settings: Settings): Promise<void> {
-  const marker = join(settings.cacheDir, "daemon.autostart");
-  try {
-    if (Date.now() - statSync(marker).mtimeMs < AUTOSTART_EVERY_MS) return;
-    utimesSync(marker, new Date(), new Date());
-  } catch {
-    writeFileSync(marker, "");
-  }
+  if (!markerDue(join(settings.cacheDir, "daemon.autostart"), AUTOSTART_EVERY_MS)) return;
   const { spawn } = await import("node:child_process");
   const [command, ...rest] = selfCommand();
   const child = spawn(command!, [...rest, "daemon", "start"], { detached: true, stdio: "ignore" });

@@ -11,12 +11,17 @@ export interface DepInfo {
   envDeps: [string, string | null][];
 }
 
+/** rustc writes env-dep names and values with `\\`, `\n` and `\r` escaped (escape_dep_env). */
+export function unescapeEnvDep(text: string): string {
+  return text.replace(/\\([\\nr])/g, (_, char: string) => (char === "n" ? "\n" : char === "r" ? "\r" : "\\"));
+}
+
 function unescapePath(text: string): string {
   return text.replace(/\\ /g, " ").replace(/\\#/g, "#").replace(/\$\$/g, "$");
 }
 
 /** Splits a make rule's right-hand side on unescaped spaces. */
-function splitDeps(text: string): string[] {
+export function splitMakeDeps(text: string): string[] {
   return text
     .split(/(?<!\\) +/)
     .filter((part) => part !== "")
@@ -31,7 +36,8 @@ export function parseDepInfo(text: string): DepInfo {
     if (line.startsWith("# env-dep:")) {
       const body = line.slice("# env-dep:".length);
       const eq = body.indexOf("=");
-      envDeps.set(eq === -1 ? body : body.slice(0, eq), eq === -1 ? null : body.slice(eq + 1));
+      const name = unescapeEnvDep(eq === -1 ? body : body.slice(0, eq));
+      envDeps.set(name, eq === -1 ? null : unescapeEnvDep(body.slice(eq + 1)));
       continue;
     }
     if (line.startsWith("#") || line.trim() === "") continue;
@@ -39,7 +45,7 @@ export function parseDepInfo(text: string): DepInfo {
     if (colon === -1) continue;
     // The first rule lists every dependency of the output; later rules repeat each one as a target.
     if (firstRule) {
-      for (const dep of splitDeps(line.slice(colon + 1))) sources.add(dep);
+      for (const dep of splitMakeDeps(line.slice(colon + 1))) sources.add(dep);
       firstRule = false;
     }
   }

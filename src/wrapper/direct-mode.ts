@@ -6,27 +6,49 @@ import type { IndexDb } from "../store/index-db";
 import { hashParts } from "../util/hash";
 import { digestKey, type KeyComponents } from "./cache-key";
 import type { DepInfo } from "./dep-info";
-import { envDepLine, hashOf, type KeyContext, sourcePath } from "./key-components";
+import {
+  envDepLine,
+  hashOf,
+  type KeyContext,
+  linkInputPath,
+  SYSROOT_SENTINEL,
+  sourcePath,
+} from "./key-components";
+import { isUnder } from "./tool-identity";
 
 interface Manifest {
   /** Source paths as the key records them (relative, or absolute with sentinels) and content hashes. */
   sources: { path: string; hash: string }[];
   /** Env-dep name and the line the key recorded for it. */
   envDeps: [string, string][];
+  /** For a link: the files the linker read (sentinel paths; `<sysroot>/...` unhashed), else absent. */
+  links?: { path: string; hash: string }[];
 }
 
 export interface KnownInputs {
   depInfo: DepInfo;
   hashes: Map<string, string>;
+  /** A link's input files (absolute), or null for a call that does not link. */
+  links: string[] | null;
 }
 
-/** Everything in the key except what dep-info decides (SPEC §3 items 7 and 8). */
+/** Everything in the key except what dep-info and the link's input list decide (SPEC §3 items 7, 8, 12). */
 export function invocationFingerprint(components: KeyComponents): string {
-  return hashParts(["direct-mode", digestKey({ ...components, sources: [], env_deps: [] })]);
+  return hashParts(["direct-mode", digestKey({ ...components, sources: [], env_deps: [], link_inputs: [] })]);
 }
 
-export function hashSources(ctx: KeyContext, depInfo: DepInfo): Map<string, string> {
-  return new Map(depInfo.sources.map((path) => [path, hashOf(ctx, path)]));
+/** Content hashes of the sources and link inputs (the sysroot's files are left out: see linkInputLine). */
+export function hashInputs(ctx: KeyContext, depInfo: DepInfo, links: string[] | null): Map<string, string> {
+  const hashes = new Map(depInfo.sources.map((path) => [path, hashOf(ctx, path)]));
+  for (const path of links ?? [])
+    if (!isUnder(path, ctx.compiler.sysroot)) hashes.set(path, hashOf(ctx, path));
+  return hashes;
+}
+
+/** Two input lists name the same sources and env values (a pre-pass result against a manifest). */
+export function sameSources(a: DepInfo, b: DepInfo): boolean {
+  const sorted = (list: string[]) => [...list].sort().join("\0");
+  return sorted(a.sources) === sorted(b.sources) && JSON.stringify(a.envDeps) === JSON.stringify(b.envDeps);
 }
 
 /**
@@ -35,13 +57,41 @@ export function hashSources(ctx: KeyContext, depInfo: DepInfo): Map<string, stri
  */
 export const MANIFESTS_PER_FINGERPRINT = 16;
 
-/** The inputs of the first recorded set whose files and env values all still match; otherwise null. */
-export function inputsFromManifest(index: IndexDb, fingerprint: string, ctx: KeyContext): KnownInputs | null {
+/**
+ * The inputs of the first recorded set whose files and env values all still match; otherwise null.
+ * A link needs a set with its input list; `sources`, when given (a pre-pass result), must be the set's.
+ */
+export function inputsFromManifest(
+  index: IndexDb,
+  fingerprint: string,
+  ctx: KeyContext,
+  linking: boolean,
+  sources?: DepInfo,
+): KnownInputs | null {
   for (const text of index.getManifests(fingerprint, MANIFESTS_PER_FINGERPRINT)) {
-    const inputs = matchManifest(JSON.parse(text) as Manifest, ctx);
-    if (inputs) return inputs;
+    const manifest = JSON.parse(text) as Manifest;
+    if (linking !== Boolean(manifest.links)) continue;
+    const inputs = matchManifest(manifest, ctx);
+    if (inputs && (!sources || sameSources(sources, inputs.depInfo))) return inputs;
   }
   return null;
+}
+
+function matchLinks(manifest: Manifest, ctx: KeyContext, hashes: Map<string, string>): string[] | null {
+  if (!manifest.links) return null;
+  const links: string[] = [];
+  for (const link of manifest.links) {
+    if (link.path.startsWith(SYSROOT_SENTINEL)) {
+      links.push(ctx.compiler.sysroot + link.path.slice(SYSROOT_SENTINEL.length));
+      continue;
+    }
+    const path = ctx.normaliser.denormalise(link.path);
+    const hash = hashOf(ctx, path);
+    if (hash !== link.hash) return null;
+    links.push(path);
+    hashes.set(path, hash);
+  }
+  return links;
 }
 
 function matchManifest(manifest: Manifest, ctx: KeyContext): KnownInputs | null {
@@ -60,7 +110,9 @@ function matchManifest(manifest: Manifest, ctx: KeyContext): KnownInputs | null 
     if (envDepLine(ctx.normaliser, name, value) !== line) return null;
     envDeps.push([name, value]);
   }
-  return { depInfo: { sources, envDeps }, hashes };
+  const links = matchLinks(manifest, ctx, hashes);
+  if (manifest.links && !links) return null;
+  return { depInfo: { sources, envDeps }, hashes, links };
 }
 
 /**
@@ -88,7 +140,8 @@ export function recordManifest(
   inputs: KnownInputs,
   callStartNs: bigint,
 ): boolean {
-  if (inputModifiedSince(inputs.depInfo.sources, ctx.cwd, callStartNs) !== null) return false;
+  const files = [...inputs.depInfo.sources, ...(inputs.links ?? [])];
+  if (inputModifiedSince(files, ctx.cwd, callStartNs) !== null) return false;
   const manifest: Manifest = {
     sources: inputs.depInfo.sources.map((path) => ({
       path: sourcePath(ctx.normaliser, path),
@@ -96,6 +149,12 @@ export function recordManifest(
     })),
     envDeps: inputs.depInfo.envDeps.map(([name, value]) => [name, envDepLine(ctx.normaliser, name, value)]),
   };
+  if (inputs.links) {
+    manifest.links = inputs.links.map((path) => ({
+      path: linkInputPath(ctx, path),
+      hash: isUnder(path, ctx.compiler.sysroot) ? "" : (inputs.hashes.get(path) ?? hashOf(ctx, path)),
+    }));
+  }
   index.putManifest(fingerprint, JSON.stringify(manifest), MANIFESTS_PER_FINGERPRINT);
   return true;
 }

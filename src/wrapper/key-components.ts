@@ -1,10 +1,10 @@
 // Builds each key component from the parsed args, dep-info, environment and tool identities.
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { FileHashMemo } from "../store/file-hash-memo";
+import type { PathNormaliser } from "../util/path-roots";
 import { KEY_FORMAT_VERSION, type KeyComponents } from "./cache-key";
 import type { DepInfo } from "./dep-info";
-import type { PathNormaliser } from "./path-roots";
 import type { RustcArgs } from "./rustc-args";
 import { type CompilerIdentity, isUnder } from "./tool-identity";
 
@@ -40,13 +40,24 @@ export interface KeyContext {
   normaliser: PathNormaliser;
   memo: FileHashMemo;
   linkerVersion: string | null;
+  /** `-C target-cpu=native` (and `-Z tune-cpu=native`) as this machine resolves it. */
+  nativeCpu: () => string;
   remapApplied: boolean;
   salt: string;
-  extraInputs: { patterns: string[]; files: { path: string; hash: string }[] };
+  extraInputs: { patterns: string[]; files: { path: string; absolute: string; hash: string }[] };
+  /** Every file whose hash went into the key, absolute: checked again after the compile. */
+  hashedFiles: Set<string>;
 }
 
-export function hashOf(ctx: KeyContext, path: string): string {
-  return ctx.memo.hash(resolve(ctx.cwd, path)) ?? "missing";
+/**
+ * A file's content hash for the key. `guarded` files are checked again after the compile; a
+ * dependency's rmeta is not, because its own wrapper stores it (a hardlink: a new ctime) while
+ * pipelined dependents already compile against it, and no one edits cargo's outputs.
+ */
+export function hashOf(ctx: KeyContext, path: string, guarded = true): string {
+  const absolute = resolve(ctx.cwd, path);
+  if (guarded) ctx.hashedFiles.add(absolute);
+  return ctx.memo.hash(absolute) ?? "missing";
 }
 
 /** An env-dep as the key and the direct-mode manifest record it. */
@@ -61,12 +72,28 @@ export function sourcePath(normaliser: PathNormaliser, path: string): string {
   return isAbsolute(path) ? normaliser.normalisePath(path) : path;
 }
 
-/** Fills the two components that come from dep-info (SPEC §3 items 7 and 8). */
+export const SYSROOT_SENTINEL = "<sysroot>";
+
+/** A link input's path as the key and manifests record it: the sysroot's under its own sentinel. */
+export function linkInputPath(ctx: KeyContext, path: string): string {
+  if (isUnder(path, ctx.compiler.sysroot))
+    return `${SYSROOT_SENTINEL}${path.slice(ctx.compiler.sysroot.length)}`;
+  return ctx.normaliser.normalisePath(path);
+}
+
+/** A link input as the key records it; the sysroot's files are covered by the compiler identity. */
+function linkInputLine(ctx: KeyContext, path: string, hash: string | undefined): string {
+  const shown = linkInputPath(ctx, path);
+  return shown.startsWith(SYSROOT_SENTINEL) ? shown : `${shown}=${hash ?? hashOf(ctx, path)}`;
+}
+
+/** Fills the components that come from dep-info and the link's input list (SPEC §3 items 7, 8, 12). */
 export function withDepInfo(
   components: KeyComponents,
   ctx: KeyContext,
   depInfo: DepInfo,
   hashes: Map<string, string>,
+  links: string[] | null,
 ): KeyComponents {
   return {
     ...components,
@@ -74,6 +101,7 @@ export function withDepInfo(
       .map((path) => `${sourcePath(ctx.normaliser, path)}=${hashes.get(path) ?? hashOf(ctx, path)}`)
       .sort(),
     env_deps: depInfo.envDeps.map(([name, value]) => envDepLine(ctx.normaliser, name, value)),
+    link_inputs: (links ?? []).map((path) => linkInputLine(ctx, path, hashes.get(path))).sort(),
   };
 }
 
@@ -83,14 +111,13 @@ function externLines(ctx: KeyContext): string[] {
       if (path === null) return name;
       const absolute = resolve(ctx.cwd, path);
       if (isUnder(absolute, ctx.compiler.sysroot)) return `${name}=<sysroot>`;
-      return `${name}=${hashOf(ctx, absolute)}`;
+      return `${name}=${hashOf(ctx, absolute, false)}`;
     })
     .sort();
 }
 
-/** `-l static=foo` links `libfoo.a` into the output: its bytes matter, so find and hash it. */
-function nativeLibLines(ctx: KeyContext): string[] {
-  const dirs = ctx.args.searchPaths
+function nativeSearchDirs(ctx: KeyContext): string[] {
+  return ctx.args.searchPaths
     .map((spec) => {
       const eq = spec.indexOf("=");
       const kind = eq === -1 ? "all" : spec.slice(0, eq);
@@ -98,14 +125,54 @@ function nativeLibLines(ctx: KeyContext): string[] {
     })
     .filter((p) => p.kind === "all" || p.kind === "native")
     .map((p) => resolve(ctx.cwd, p.dir));
-  return ctx.args.nativeLibs.map((spec) => {
+}
+
+/** Static archives in a search dir: a library crate may bundle any of them, named by `-l` or `#[link]`. */
+function staticArchives(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+      .filter((name) => name.endsWith(".a") || name.endsWith(".lib"))
+      .sort()
+      .map((name) => join(dir, name));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * `-l static=foo` links `libfoo.a` into the output: its bytes matter, so find and hash it. A
+ * library crate also bundles what a `#[link(kind = "static")]` attribute names, found in the
+ * search dirs without any `-l`: every archive its own build script left in OUT_DIR is hashed for
+ * that. (Dependencies' OUT_DIRs reach the crate too, but only for the final link, whose reads come
+ * from the linker's input list.)
+ */
+function nativeLibLines(ctx: KeyContext, linking: boolean): string[] {
+  const dirs = nativeSearchDirs(ctx);
+  const lines = ctx.args.nativeLibs.map((spec) => {
     const eq = spec.indexOf("=");
     const kind = eq === -1 ? "" : spec.slice(0, eq);
-    const name = (eq === -1 ? spec : spec.slice(eq + 1)).split(":")[0]!;
+    const [name, rename] = (eq === -1 ? spec : spec.slice(eq + 1)).split(":");
     if (!kind.startsWith("static")) return spec;
-    const found = dirs.map((dir) => join(dir, `lib${name}.a`)).find((file) => existsSync(file));
+    const file = kind.includes("+verbatim") ? (rename ?? name)! : `lib${rename ?? name}.a`;
+    const found = dirs.map((dir) => join(dir, file)).find((path) => existsSync(path));
     return `${spec}=${found ? hashOf(ctx, found) : "not-found"}`;
   });
+  const ownOutDir = ctx.env.OUT_DIR ? resolve(ctx.cwd, ctx.env.OUT_DIR) : null;
+  if (linking || !ownOutDir) return lines;
+  for (const archive of dirs.filter((dir) => isUnder(dir, ownOutDir)).flatMap(staticArchives))
+    lines.push(`archive ${ctx.normaliser.normalisePath(archive)}=${hashOf(ctx, archive)}`);
+  return lines;
+}
+
+/** Host-dependent codegen (`native`) is keyed as what it means on this machine, never as the word. */
+function codegenValue(ctx: KeyContext, key: string, value: string): string {
+  if (key === "target-cpu" && value === "native") return `native(${ctx.nativeCpu()})`;
+  return ctx.normaliser.normalise(value);
+}
+
+function otherFlagLine(ctx: KeyContext, flag: string): string {
+  if (/^-Z ?tune-cpu=native$/.test(flag)) return `-Z tune-cpu=native(${ctx.nativeCpu()})`;
+  return ctx.normaliser.normalise(flag);
 }
 
 function targetLine(ctx: KeyContext): string {
@@ -130,15 +197,23 @@ function clippyConfigLines(ctx: KeyContext): string[] {
   return [];
 }
 
-/** Every component except sources and env-deps, which `withDepInfo` adds. */
-export function buildKeyComponents(ctx: KeyContext): KeyComponents {
+/** What a wrapper (clippy-driver) decides from: its version, its config and whether the crate is primary. */
+function wrapperLines(ctx: KeyContext): string[] {
+  if (ctx.wrapperVersion === null) return [];
+  // With --no-deps, clippy lints only crates cargo marks primary: the same call is then a plain compile.
+  const primary = `primary=${ctx.env.CARGO_PRIMARY_PACKAGE !== undefined}`;
+  return [ctx.wrapperVersion, primary, ...clippyConfigLines(ctx)];
+}
+
+/** Every component except sources, env-deps and link inputs, which `withDepInfo` adds. */
+export function buildKeyComponents(ctx: KeyContext, linking: boolean): KeyComponents {
   const { args, normaliser, env } = ctx;
   const n = (text: string) => normaliser.normalise(text);
   const codegen = [...args.codegen].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   return {
     format: [String(KEY_FORMAT_VERSION)],
     compiler: [ctx.compiler.version],
-    wrapper: ctx.wrapperVersion === null ? [] : [ctx.wrapperVersion, ...clippyConfigLines(ctx)],
+    wrapper: wrapperLines(ctx),
     target: [targetLine(ctx)],
     crate: [
       `name=${args.crateName}`,
@@ -146,20 +221,20 @@ export function buildKeyComponents(ctx: KeyContext): KeyComponents {
       `edition=${args.edition ?? ""}`,
       `test=${args.isTest}`,
     ],
-    codegen: codegen.map(([key, value]) => `${key}=${n(value)}`),
+    codegen: codegen.map(([key, value]) => `${key}=${codegenValue(ctx, key, value)}`),
     flags: [
       `out-dir=${args.outDir ? normaliser.normalisePath(args.outDir) : ""}`,
       `input=${args.input ? normaliser.normalisePath(args.input) : ""}`,
       `emit=${args.emit.join(",")}`,
       ...args.searchPaths.map((p) => `-L ${n(p)}`),
       ...args.remaps.map((r) => `remap ${n(r)}`),
-      ...args.otherFlags.map(n),
+      ...args.otherFlags.map((flag) => otherFlagLine(ctx, flag)),
     ],
     cfg: [...args.cfgs].sort(),
     sources: [],
     env_deps: [],
     externs: externLines(ctx),
-    native_libs: nativeLibLines(ctx),
+    native_libs: nativeLibLines(ctx, linking),
     rustflags: ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS"].map((name) => `${name}=${n(env[name] ?? "")}`),
     cargo_cfg: Object.keys(env)
       .filter((name) => name.startsWith("CARGO_CFG_"))
@@ -167,6 +242,7 @@ export function buildKeyComponents(ctx: KeyContext): KeyComponents {
       .map((name) => `${name}=${env[name]}`),
     env: COMPILER_ENV.filter((name) => env[name] !== undefined).map((name) => `${name}=${n(env[name]!)}`),
     linker: ctx.linkerVersion === null ? [] : [ctx.linkerVersion],
+    link_inputs: [],
     remap: [ctx.remapApplied ? "sentinels" : "none"],
     salt: ctx.salt ? [ctx.salt] : [],
     extra_inputs: [

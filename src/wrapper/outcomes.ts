@@ -15,8 +15,12 @@ export const PASSTHROUGH_REASONS = {
   "executables-disabled": "executables are not cached (cache_executables = false)",
   "unknown-wrapper": "another wrapper in front of rustc",
   "prepass-failed": "dep-info pre-pass failed (the compile will show why)",
+  "link-inputs-unknown": "the linker cannot list the files it reads, so the link is not cached",
   "compile-failed": "the compiler failed; failures are not cached",
   "cache-error": "kache hit an internal problem and ran the compiler directly",
+  "unknown-compiler": "the compiler does not answer -vV like rustc",
+  "index-newer": "the cache index was written by a newer kache; it is left alone",
+  "cache-dir-refused": "the cache dir belongs to another user or is writable by everyone",
 } as const;
 
 export type PassthroughReason = keyof typeof PASSTHROUGH_REASONS;

@@ -1,52 +1,22 @@
 // Wrapper mode entry: decide cache or pass-through, run the flow, and turn any kache failure into a plain compile.
-import { mkdirSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { formatIssue, loadSettings } from "../config/load";
+import { configSearchDir } from "../config/project-dir";
 import type { Settings } from "../config/settings";
-import { IndexDb, isCorruption } from "../store/index-db";
+import { CacheDirRefused, ensureCacheDir } from "../store/cache-dir";
+import { IndexDb, isCorruption, NewerIndexError } from "../store/index-db";
 import { describeError } from "../util/errors";
 import { log, setLogLevel } from "../util/log";
-import { cachedCompile, type FlowState, type Invocation, unlinkOutputs } from "./cached-compile";
+import { markerDue } from "../util/rate-marker";
+import { cachedCompile, type FlowState, unlinkOutputs } from "./cached-compile";
 import { exitLike, runPassthrough, writeAllSync } from "./compiler-process";
-import { compilerName } from "./detect";
+import { type CommandLine, splitCommandLine } from "./detect";
+import type { Invocation } from "./invocation";
 import type { PassthroughReason } from "./outcomes";
 import { producesExecutable } from "./output-files";
 import { report } from "./report";
 import { parseRustcArgs, type RustcArgs, stripIncremental } from "./rustc-args";
-
-interface CommandLine {
-  command: string[];
-  compiler: string;
-  wrapper: string | null;
-  rest: string[];
-  unknownWrapper: boolean;
-}
-
-/** Splits `[clippy-driver] rustc args...` or `<other wrapper> rustc args...` into command and args. */
-function splitCommandLine(argv: string[]): CommandLine {
-  const first = argv[0]!;
-  if (compilerName(first) === "rustc")
-    return { command: [first], compiler: first, wrapper: null, rest: argv.slice(1), unknownWrapper: false };
-  const secondIsRustc = compilerName(argv[1]) === "rustc";
-  if (compilerName(first) === "clippy-driver") {
-    return secondIsRustc
-      ? {
-          command: [first, argv[1]!],
-          compiler: argv[1]!,
-          wrapper: first,
-          rest: argv.slice(2),
-          unknownWrapper: false,
-        }
-      : { command: [first], compiler: first, wrapper: first, rest: argv.slice(1), unknownWrapper: false };
-  }
-  return {
-    command: [first, argv[1]!],
-    compiler: argv[1]!,
-    wrapper: first,
-    rest: argv.slice(2),
-    unknownWrapper: true,
-  };
-}
+import { NotRustcError } from "./tool-identity";
 
 function globMatches(pattern: string, path: string): boolean {
   try {
@@ -82,6 +52,7 @@ function passThrough(
   settings: Settings | null,
   reason: PassthroughReason,
   args: RustcArgs | null,
+  recordEvent = true,
 ): never {
   const started = performance.now();
   // Outputs restored earlier may be hardlinks into the store: never let the compiler write through them.
@@ -90,7 +61,7 @@ function passThrough(
   // Cargo's own probes (`rustc -vV`, `- --print ...`) are recorded but not announced.
   const probe = args === null || ["no-input", "stdin-input", "print"].includes(args.passthrough ?? "");
   if (settings && args?.crateName && !probe) {
-    report(settings.cacheDir, settings.progress, {
+    report(recordEvent ? settings.cacheDir : null, settings.progress, {
       crate: args.crateName,
       outcome: "passthrough",
       reason,
@@ -117,6 +88,31 @@ async function cachedCompileRepairing(invocation: Invocation, state: FlowState) 
   }
 }
 
+/** A newer kache's index is left alone; saying so once a minute is enough for a whole build. */
+const NEWER_INDEX_WARN_EVERY_MS = 60_000;
+
+/** The pass-through an error inside kache turns into, and what (if anything) to warn about it. */
+function passthroughFor(
+  error: unknown,
+  settings: Settings | null,
+): { reason: PassthroughReason; warn: string | null } {
+  if (error instanceof NotRustcError) return { reason: "unknown-compiler", warn: null };
+  if (error instanceof CacheDirRefused)
+    return { reason: "cache-dir-refused", warn: `${describeError(error)}; running the compiler directly` };
+  if (error instanceof NewerIndexError) {
+    const due =
+      settings !== null && markerDue(join(settings.cacheDir, "index.db.newer"), NEWER_INDEX_WARN_EVERY_MS);
+    return {
+      reason: "index-newer",
+      warn: due ? `${describeError(error)}; running the compiler directly` : null,
+    };
+  }
+  return {
+    reason: "cache-error",
+    warn: `cache unavailable (${describeError(error)}); running the compiler directly`,
+  };
+}
+
 export async function runWrapper(argv: string[]): Promise<never> {
   const cwd = process.cwd();
   const cmd = splitCommandLine(argv);
@@ -124,18 +120,14 @@ export async function runWrapper(argv: string[]): Promise<never> {
   let args: RustcArgs | null = null;
   const state: FlowState = { compiled: false };
   try {
-    const loaded = loadSettings({ cwd });
+    args = parseRustcArgs(cmd.rest);
+    const loaded = loadSettings({ cwd, searchFrom: configSearchDir(cwd, args.outDir, args.target) });
     settings = loaded.settings;
     setLogLevel(settings.logLevel);
     for (const issue of loaded.errors) log.warn(`config: ${formatIssue(issue)}`);
-    args = parseRustcArgs(cmd.rest);
     const reason = passthroughReason(cmd, args, settings, cwd);
     if (reason) passThrough(cmd, cwd, settings, reason, args);
-    try {
-      mkdirSync(settings.cacheDir, { recursive: true });
-    } catch {
-      // the flow reports the real problem
-    }
+    ensureCacheDir(settings.cacheDir);
     const invocation: Invocation = {
       command: cmd.command,
       compiler: cmd.compiler,
@@ -158,8 +150,10 @@ export async function runWrapper(argv: string[]): Promise<never> {
       log.warn(`internal error after compiling (${describeError(error)}); the compiler's result stands`);
       exitLike(state.status ?? { exitCode: 1, signal: null });
     }
-    log.warn(`cache unavailable (${describeError(error)}); running the compiler directly`);
+    const { reason, warn } = passthroughFor(error, settings);
+    if (warn) log.warn(warn);
     log.debug((error as Error)?.stack ?? "");
-    passThrough(cmd, cwd, settings, "cache-error", args);
+    // A refused cache dir is not ours to write events into.
+    passThrough(cmd, cwd, settings, reason, args, reason !== "cache-dir-refused");
   }
 }

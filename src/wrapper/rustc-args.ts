@@ -27,6 +27,8 @@ export interface RustcArgs {
   /** Every other flag that can change the output or the diagnostics, in order. */
   otherFlags: string[];
   isTest: boolean;
+  /** The `-C incremental=<dir>` cargo asked for (removed from compileArgs), or null. */
+  incrementalDir: string | null;
   passthrough: PassthroughReason | null;
   /** The flag that made it pass through, for the event log. */
   passthroughDetail?: string;
@@ -201,6 +203,7 @@ function emptyArgs(): RustcArgs {
     remaps: [],
     otherFlags: [],
     isTest: false,
+    incrementalDir: null,
     passthrough: null,
   };
 }
@@ -262,7 +265,10 @@ export function parseRustcArgs(argv: string[]): RustcArgs {
     if (spec.takesValue) {
       value = inline ?? expanded[++i] ?? "";
     }
-    if (isIncremental(flag, value)) continue;
+    if (isIncremental(flag, value)) {
+      args.incrementalDir = value.slice(value.indexOf("=") + 1);
+      continue;
+    }
     spec.handle(args, value);
     args.compileArgs.push(...expanded.slice(start, i + 1));
   }

@@ -4,9 +4,10 @@ import { join } from "node:path";
 import type { BlobStore } from "../store/blobs";
 import type { FileHashMemo } from "../store/file-hash-memo";
 import type { Entry, IndexDb, StoredFile } from "../store/index-db";
+import { contentCheck } from "../util/hash";
+import type { PathNormaliser } from "../util/path-roots";
 import { type KeyComponents, locationBoundKey } from "./cache-key";
 import { collectOutputs, fileStem } from "./output-files";
-import type { PathNormaliser } from "./path-roots";
 import type { RustcArgs } from "./rustc-args";
 
 export interface StoreRequest {
@@ -27,11 +28,6 @@ export interface StoreResult {
   why?: string;
 }
 
-function containsAny(data: Uint8Array, needles: Buffer[]): boolean {
-  const buffer = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return needles.some((needle) => buffer.indexOf(needle) !== -1);
-}
-
 function profileOf(outDir: string): string {
   const parts = outDir.split("/");
   const at = parts.lastIndexOf("deps") !== -1 ? parts.lastIndexOf("deps") : parts.lastIndexOf("build");
@@ -46,31 +42,48 @@ export function storeOutputs(
   const collected = collectOutputs(args, outDir, req.startedWallMs);
   if (!collected.storable) return { stored: false, size: 0, why: collected.why };
   const depInfoName = `${fileStem(args)}.d`;
-  // A local root inside an artifact (after remapping) means it embeds this checkout's paths.
-  const needles = parts.normaliser.bindingNeedles().map((root) => Buffer.from(root));
+  // A local root inside an artifact (after remapping) means it embeds this location's paths.
+  const boundRoots = new Set<string>();
   const files: StoredFile[] = [];
   const remembered: { path: string; hash: string }[] = [];
-  let bound = false;
   let size = 0;
   for (const name of collected.files) {
     const path = join(outDir, name);
     if (name === depInfoName) {
-      const text = parts.normaliser.normalise(readFileSync(path, "utf8"));
-      const blob = parts.blobs.putBytes(Buffer.from(text));
-      files.push({ name, blob: blob.hash, size: blob.size, executable: false, depInfo: true });
+      const data = Buffer.from(parts.normaliser.normalise(readFileSync(path, "utf8")));
+      const blob = parts.blobs.putBytes(data);
+      files.push({
+        name,
+        blob: blob.hash,
+        size: blob.size,
+        check: contentCheck(data),
+        executable: false,
+        depInfo: true,
+      });
       size += blob.size;
       continue;
     }
     const data = readFileSync(path);
     const executable = (statSync(path).mode & 0o111) !== 0;
-    bound ||= containsAny(data, needles);
+    for (const root of parts.normaliser.rootsFoundIn(data)) boundRoots.add(root);
     const blob = parts.blobs.putFile(path, data, executable);
     remembered.push({ path, hash: blob.hash });
-    files.push({ name, blob: blob.hash, size: blob.size, executable, depInfo: false });
+    files.push({
+      name,
+      blob: blob.hash,
+      size: blob.size,
+      check: contentCheck(data),
+      executable,
+      depInfo: false,
+    });
     size += blob.size;
   }
   const now = Date.now();
-  const entryKey = bound ? locationBoundKey(req.key, parts.normaliser.rootsSignature()) : req.key;
+  // Bound only to the roots that occur: an object that names the shared registry (CARGO_HOME)
+  // still serves every checkout on this machine.
+  const bound = boundRoots.size > 0;
+  const boundTo = [...boundRoots].sort().join(",");
+  const entryKey = bound ? locationBoundKey(req.key, parts.normaliser.signatureOf([...boundRoots])) : req.key;
   const entry: Entry = {
     key: entryKey,
     crate: args.crateName ?? "",
@@ -94,11 +107,11 @@ export function storeOutputs(
     parts.memo.flush();
     parts.index.putEntry(entry);
     // The portable key points at the location-bound one; another checkout computes a different one and misses.
-    if (bound) parts.index.putEntry({ ...entry, key: req.key, files: [], boundTo: entryKey, size: 0 });
+    if (bound) parts.index.putEntry({ ...entry, key: req.key, files: [], boundTo, size: 0 });
   })();
   return {
     stored: true,
     size,
-    why: bound ? "outputs embed local paths; cached for this location only" : undefined,
+    why: bound ? `outputs embed local paths (${boundTo}); cached for this location only` : undefined,
   };
 }

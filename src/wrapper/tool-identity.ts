@@ -1,7 +1,8 @@
 // Identities of the compiler and linker (`-vV`, `--version`), memoised on disk by binary path, size and mtime.
-import { realpathSync, statSync } from "node:fs";
+import { closeSync, openSync, readSync, realpathSync, statSync } from "node:fs";
 import { basename } from "node:path";
 import type { IndexDb } from "../store/index-db";
+import { KacheError } from "../util/errors";
 
 export interface CompilerIdentity {
   /** `rustc -vV` output. */
@@ -16,12 +17,26 @@ function run(cmd: string[]): string {
   return result.stdout.toString();
 }
 
+/** The compiler answered `-vV` with something that is not rustc: the call passes through. */
+export class NotRustcError extends KacheError {}
+
+/** A script (`#!`) may exec whatever rustc PATH or rustup picks today: its answer is not its own. */
+function isScript(path: string): boolean {
+  const fd = openSync(path, "r");
+  try {
+    const head = Buffer.alloc(2);
+    return readSync(fd, head, 0, 2, 0) === 2 && head.toString("latin1") === "#!";
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** The memo key for a binary, or null when its output may change without the file changing. */
 function binaryStamp(path: string): string | null {
   try {
-    const real = realpathSync(path);
+    const real = realpathSync(path.includes("/") ? path : (Bun.which(path) ?? path));
     // A rustup proxy picks a toolchain from the environment and directory: never memoise it.
-    if (basename(real).startsWith("rustup")) return null;
+    if (basename(real).startsWith("rustup") || isScript(real)) return null;
     const stat = statSync(real);
     return `${real}|${stat.size}|${stat.mtimeMs}`;
   } catch {
@@ -47,13 +62,28 @@ function memoised(index: IndexDb | null, kind: string, path: string, compute: ()
   return value;
 }
 
+/** rustc (and clippy-driver) answer `-vV` with `rustc <version>` and a `host:` line. */
+function soundsLikeRustc(version: string): boolean {
+  return /^rustc \S+/.test(version) && /^host: \S+/m.test(version);
+}
+
+/** `rustc -vV` and the sysroot of `compiler`; NotRustcError when it does not answer like rustc. */
 export function compilerIdentity(index: IndexDb | null, compiler: string): CompilerIdentity {
   const text = memoised(index, "rustc-identity", compiler, () => {
-    const version = run([compiler, "-vV"]);
+    let version: string;
+    try {
+      version = run([compiler, "-vV"]);
+    } catch (error) {
+      throw new NotRustcError((error as Error).message);
+    }
+    if (!soundsLikeRustc(version)) return JSON.stringify({ version, sysroot: null });
     const sysroot = run([compiler, "--print", "sysroot"]).trim();
     return JSON.stringify({ version, sysroot });
   });
-  const { version, sysroot } = JSON.parse(text) as { version: string; sysroot: string };
+  const { version, sysroot } = JSON.parse(text) as { version: string; sysroot: string | null };
+  if (sysroot === null) {
+    throw new NotRustcError(`${compiler} does not answer -vV like rustc: ${version.split("\n")[0]}`);
+  }
   const host = /^host: (.+)$/m.exec(version)?.[1]?.trim() ?? "unknown";
   return { version, host, sysroot };
 }

@@ -93,7 +93,7 @@ test("after hits, target/ holds hardlinks into the store (the precondition)", ()
   expect(linked.filter((path) => path.endsWith(".d"))).toEqual([]); // dep-info is always a fresh file
 });
 
-test("recompiling over linked outputs, round after round, leaves every blob intact and read-only", async () => {
+test("recompiling over linked outputs, round after round, leaves every blob intact and private", async () => {
   for (const round of ["1", "2", "3"]) {
     edit(SOURCES.util, "util says hi", `util says ${round}`);
     edit(SOURCES.macros, "described by fixture_macros", `described in round ${round}`);
@@ -125,8 +125,13 @@ test("recompiling over linked outputs, round after round, leaves every blob inta
     .filter((blob) => hashFile(blob.path) !== blob.name.replace(/\.x$/, ""))
     .map((blob) => blob.path);
   expect(corrupt).toEqual([]);
+  // Executables are the store's own copies (0555); a hardlinkable output keeps the mode rustc gave
+  // it, so a tree that links it sees rustc's mode; kache's own dep-info blobs are 0444.
+  const outputMode = 0o666 & ~process.umask();
   const wrongMode = all
-    .filter((blob) => blob.mode !== (blob.name.endsWith(".x") ? 0o555 : 0o444))
+    .filter((blob) =>
+      blob.name.endsWith(".x") ? blob.mode !== 0o555 : ![0o444, outputMode].includes(blob.mode),
+    )
     .map((blob) => `${blob.path} ${blob.mode.toString(8)}`);
   expect(wrongMode).toEqual([]);
 }, 240_000);
@@ -137,3 +142,21 @@ test("a wiped target/ is restored from those blobs with the original output", as
   expect(summarise(result.events)).toEqual(PATH_WS_UNITS.map((crate) => `${crate}: local hit`));
   expect(app()).toBe(originalOutput);
 }, 120_000);
+
+test("restored files have the modes rustc gives its outputs, and no executable shares an inode with a blob", () => {
+  const umask = process.umask();
+  const deps = join(workspace, "target", "debug", "deps");
+  const modes = Object.fromEntries(
+    readdirSync(deps).map((name) => [name, statSync(join(deps, name)).mode & 0o777] as const),
+  );
+  const app = Object.entries(modes).find(([name]) => /^fixture_app-[0-9a-f]+$/.test(name));
+  const rlib = Object.entries(modes).find(([name]) => /^libfixture_core-[0-9a-f]+\.rlib$/.test(name));
+  const macro = Object.entries(modes).find(([name]) => /^libfixture_macros-[0-9a-f]+\.so$/.test(name));
+  expect(app?.[1]).toBe(0o777 & ~umask);
+  expect(macro?.[1]).toBe(0o777 & ~umask);
+  expect(rlib?.[1]).toBe(0o666 & ~umask);
+  const linkedExecutables = linkedIntoStore().filter(
+    (path) => (statSync(join(workspace, "target", "debug", path)).mode & 0o111) !== 0,
+  );
+  expect(linkedExecutables).toEqual([]);
+});

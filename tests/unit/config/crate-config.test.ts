@@ -61,9 +61,9 @@ test("globs match dot files, are sorted by crate-relative path and carry content
   const { files, warnings } = collectExtraInputs(dir, [".sqlx/**/*.json"]);
   expect(warnings).toEqual([]);
   expect(files).toEqual([
-    { path: ".sqlx/.hidden.json", hash: hashBytes("H") },
-    { path: ".sqlx/query-a.json", hash: hashBytes("A") },
-    { path: ".sqlx/query-b.json", hash: hashBytes("B") },
+    { path: ".sqlx/.hidden.json", absolute: join(dir, ".sqlx/.hidden.json"), hash: hashBytes("H") },
+    { path: ".sqlx/query-a.json", absolute: join(dir, ".sqlx/query-a.json"), hash: hashBytes("A") },
+    { path: ".sqlx/query-b.json", absolute: join(dir, ".sqlx/query-b.json"), hash: hashBytes("B") },
   ]);
 });
 
@@ -81,7 +81,9 @@ test("a pattern reaching outside the crate works but warns", () => {
   const dir = crate({ "shared/schema.sql": "S" });
   const outside = join(dir, "..", "shared", "*.sql");
   const { files, warnings } = collectExtraInputs(dir, ["../shared/*.sql", outside, "sub/../inside"]);
-  expect(files).toEqual([{ path: "../shared/schema.sql", hash: hashBytes("S") }]);
+  expect(files).toEqual([
+    { path: "../shared/schema.sql", absolute: join(dir, "..", "shared", "schema.sql"), hash: hashBytes("S") },
+  ]);
   expect(warnings).toEqual([
     "pattern ../shared/*.sql reaches outside the crate; the key is no longer portable",
     `pattern ${outside} reaches outside the crate; the key is no longer portable`,

@@ -26,9 +26,9 @@ function sampleComponents(): KeyComponents {
 
 describe("cache key", () => {
   test("golden key: this exact input always gives this exact key", () => {
-    expect(KEY_FORMAT_VERSION).toBe(1);
+    expect(KEY_FORMAT_VERSION).toBe(2);
     expect(digestKey(sampleComponents())).toBe(
-      "55e6e94a33bd190f11343406fb7b568a88e893d404d4b46af75c8fcc7a7ea97f",
+      "bf5905ceec419b130671be24b8f701fbef6a3628dfa7aaae71f432c3f3259549",
     );
   });
 

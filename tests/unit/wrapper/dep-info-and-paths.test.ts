@@ -1,7 +1,7 @@
 // Parsing rustc's dep-info and normalising machine-local paths to sentinels and back.
 import { describe, expect, test } from "bun:test";
+import { detectRoots, PathNormaliser, targetDirFromOutDir } from "../../../src/util/path-roots";
 import { parseDepInfo, prepassArgs } from "../../../src/wrapper/dep-info";
-import { detectRoots, PathNormaliser, targetDirFromOutDir } from "../../../src/wrapper/path-roots";
 
 const DEP_INFO = `/w/target/debug/deps/fixture_core-c2.d: core/src/lib.rs core/src/util.rs core/src/../data/greeting.txt /w/target/debug/build/fixture_core-93/out/generated.rs dir\\ with\\ space/x.rs
 

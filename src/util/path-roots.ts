@@ -98,21 +98,31 @@ export class PathNormaliser {
   }
 
   /**
-   * Local root paths to look for in outputs; a match means the artifact is not portable. Matched
-   * bare, because a string baked by `env!` sits in rodata with no separator after it. A root that
-   * starts with another root is found by searching the shorter one.
+   * The binding roots whose path occurs in `data`: an artifact that holds one is not portable to
+   * another location of that root. Matched bare, because a string baked by `env!` sits in rodata
+   * with no separator after it. A root is only searched when no shorter root it starts with was
+   * already found missing, so the usual artifact (none of them) costs one search per distinct prefix.
    */
-  bindingNeedles(): string[] {
+  rootsFoundIn(data: Uint8Array): RootName[] {
+    const buffer = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     const candidates = this.roots
       .filter((r) => BINDING_ROOTS.has(r.name) && r.path.length >= 4)
-      .map((r) => r.path)
-      .sort((a, b) => a.length - b.length);
-    return candidates.filter(
-      (path, i) => !candidates.slice(0, i).some((shorter) => path.startsWith(shorter)),
-    );
+      .sort((a, b) => a.path.length - b.path.length);
+    const missing: string[] = [];
+    const found: RootName[] = [];
+    for (const root of candidates) {
+      if (missing.some((prefix) => root.path.startsWith(prefix))) continue;
+      if (buffer.indexOf(root.path) === -1) missing.push(root.path);
+      else found.push(root.name);
+    }
+    return found.sort();
   }
 
-  rootsSignature(): string {
-    return this.roots.map((r) => `${r.name}=${r.path}`).join("\n");
+  /** The paths of the named roots here, as one string to bind a key to. */
+  signatureOf(names: readonly string[]): string {
+    return [...names]
+      .sort()
+      .map((name) => `${name}=${this.byName.get(name as RootName) ?? ""}`)
+      .join("\n");
   }
 }

@@ -1,0 +1,22 @@
+// The names kache takes as its own commands (SPEC §9). Anything else that names an executable is a
+// compiler to wrap, so this list is read on every call and must stay free of CLI code.
+export const COMMAND_NAMES: ReadonlySet<string> = new Set([
+  "init",
+  "doctor",
+  "monitor",
+  "stats",
+  "list",
+  "why-miss",
+  "report",
+  "sync",
+  "save-manifest",
+  "gc",
+  "purge",
+  "clean",
+  "config",
+  "daemon",
+  "install-shims",
+  "completions",
+  "help",
+  "version",
+]);

@@ -1,0 +1,109 @@
+// Every input a link reads is in the key (SPEC §3 item 12): native code two crates below a binary,
+// a library only the final link finds through `-L native=`, and an object handed over by path.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  type CargoResult,
+  cargo,
+  copyFixture,
+  type KacheEvent,
+  newCacheDir,
+  removeTarget,
+  removeTempDirs,
+  runBinary,
+} from "./harness";
+
+const ORIGINAL = "native: 2\nnative2: 100\nnative3: 1000\nextra: 10\n";
+const EDITS = {
+  native: { file: "sys/native/native.c", from: "return 1;", to: "return 7;" },
+  native2: { file: "sys/native/native2.c", from: "return 100;", to: "return 200;" },
+  native3: { file: "sys/native/native3.c", from: "return 1000;", to: "return 3000;" },
+  extra: { file: "app/native/extra.c", from: "return 10;", to: "return 30;" },
+};
+
+let workspace: string;
+let cacheDir: string;
+let coldKeys: Record<string, unknown>;
+
+async function build(cwd = workspace): Promise<CargoResult> {
+  const result = await cargo(["build", "--locked"], { cwd, cacheDir });
+  expect(result.code, result.stderr).toBe(0);
+  return result;
+}
+
+function app(cwd = workspace): string {
+  return runBinary(join(cwd, "target", "debug", "native_app"));
+}
+
+function edit(name: keyof typeof EDITS, revert = false): void {
+  const { file, from, to } = EDITS[name];
+  const path = join(workspace, file);
+  const text = readFileSync(path, "utf8");
+  writeFileSync(path, revert ? text.replace(to, from) : text.replace(from, to));
+}
+
+function eventOf(result: CargoResult, crate: string): KacheEvent {
+  const found = result.events.find((event) => event.crate === crate);
+  if (!found) throw new Error(`no event for ${crate}: ${JSON.stringify(result.events)}`);
+  return found;
+}
+
+beforeAll(async () => {
+  workspace = copyFixture("native-ws");
+  cacheDir = newCacheDir();
+  const cold = await build();
+  expect(cold.outcomes.miss).toBe(5);
+  expect(app()).toBe(ORIGINAL);
+  coldKeys = Object.fromEntries(cold.events.map((event) => [event.crate, event.key]));
+}, 240_000);
+
+afterAll(removeTempDirs);
+
+test("C code two crates below the binary: the edit reaches the program, though mid's rlib is unchanged", async () => {
+  edit("native");
+  const result = await build();
+  // Plain cargo relinks; so must kache: the binary links native_sys's rlib, which bundles the C.
+  expect(eventOf(result, "native_mid").key).toBe(coldKeys.native_mid);
+  expect(eventOf(result, "native_app").outcome).toBe("miss");
+  expect(app()).toBe("native: 14\nnative2: 100\nnative3: 1000\nextra: 10\n");
+});
+
+test("a static library only the final link reads, found through -L native=", async () => {
+  edit("native2");
+  const result = await build();
+  expect(eventOf(result, "native_app").outcome).toBe("miss");
+  expect(app()).toBe("native: 14\nnative2: 200\nnative3: 1000\nextra: 10\n");
+});
+
+test("a static library bundled into the rlib by a #[link] attribute alone (no -l flag)", async () => {
+  edit("native3");
+  const result = await build();
+  expect(eventOf(result, "native_sys").outcome).toBe("miss");
+  expect(eventOf(result, "native_app").outcome).toBe("miss");
+  expect(app()).toBe("native: 14\nnative2: 200\nnative3: 3000\nextra: 10\n");
+});
+
+test("an object the build script hands the linker by path (cargo:rustc-link-arg)", async () => {
+  edit("extra");
+  const result = await build();
+  expect(eventOf(result, "native_app").outcome).toBe("miss");
+  expect(app()).toBe("native: 14\nnative2: 200\nnative3: 3000\nextra: 30\n");
+});
+
+test("reverting every edit hits the original entries and prints the original output", async () => {
+  for (const name of Object.keys(EDITS) as (keyof typeof EDITS)[]) edit(name, true);
+  const result = await build();
+  const appEvent = eventOf(result, "native_app");
+  expect(appEvent.outcome).toBe("local hit");
+  expect(appEvent.key).toBe(coldKeys.native_app);
+  expect(app()).toBe(ORIGINAL);
+});
+
+test("another checkout hits every unit and prints the original output", async () => {
+  const other = copyFixture("native-ws", { under: "elsewhere/deeper" });
+  const result = await build(other);
+  expect(result.outcomes).toEqual({ "local hit": 5, "remote hit": 0, miss: 0, passthrough: 0 });
+  expect(app(other)).toBe(ORIGINAL);
+  removeTarget(other);
+});
