@@ -4,11 +4,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { daemonPids, kache } from "./daemon-support";
 import {
   type CompilerCounter,
   cargo,
   compilerCounter,
   copyFixture,
+  KACHE_BIN,
   type KacheEvent,
   newCacheDir,
   PATH_WS_UNITS,
@@ -65,7 +67,15 @@ beforeAll(async () => {
   expect(compiler.takeRuns()).toEqual({ compiles: PATH_WS_UNITS, prepasses: [] });
 });
 
-afterAll(removeTempDirs);
+// The build with a remote configured starts a daemon in the background: stop it, leave none behind.
+afterAll(async () => {
+  const stop = await kache(KACHE_BIN, ["daemon", "stop"], cacheDir, { timeoutMs: 20_000 });
+  const left = daemonPids(cacheDir);
+  for (const pid of left) process.kill(pid, "SIGKILL");
+  removeTempDirs();
+  expect(stop.code, stop.stderr).toBe(0);
+  expect(left, `daemon processes of ${cacheDir} after \`kache daemon stop\``).toEqual([]);
+}, 30_000);
 
 describe("direct mode", () => {
   test("a warm rebuild after rm -rf target runs no pre-pass and hits every unit", async () => {
