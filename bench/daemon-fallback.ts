@@ -1,13 +1,15 @@
 // Micro-figures of the wrapper's daemon fallbacks, timed on their own rather than inside a loaded test
-// build: a failed connect (dead socket, no socket) and a remote check against a daemon that never answers.
+// run: a failed connect (dead socket, no socket), a remote check against a daemon that never answers,
+// and a warm rebuild of tests/fixtures/path-ws with a remote configured but no daemon listening.
 
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadSettings } from "../src/config/load";
 import { callDaemon, DaemonUnavailable } from "../src/ipc/client";
 import { daemonPaths } from "../src/ipc/daemon-paths";
 import { remoteCheck } from "../src/wrapper/daemon-hooks";
+import { baseEnvironment } from "./modes";
 import { median, percentile } from "./stats";
 
 export interface Spread {
@@ -25,6 +27,9 @@ export interface DaemonFallbackFigures {
   missing: Spread;
   /** The wrapper's own `remoteCheck` against a daemon that accepts and never replies (its answer timeout). */
   silent: Spread;
+  /** Warm path-ws rebuilds (`rm -rf target`, all local hits) with KACHE_S3_BUCKET set and a dead socket, and without. */
+  warmWithRemote: Spread;
+  warmWithoutRemote: Spread;
 }
 
 const connectSamples = 50;
@@ -98,7 +103,50 @@ async function silentRemoteChecks(cacheDir: string): Promise<Spread> {
   }
 }
 
-export async function measureDaemonFallbacks(): Promise<DaemonFallbackFigures> {
+const warmRounds = 5;
+
+function timedBuild(workspace: string, env: Record<string, string>): number {
+  rmSync(join(workspace, "target"), { recursive: true, force: true });
+  const started = performance.now();
+  const result = Bun.spawnSync(["cargo", "build", "--locked"], { cwd: workspace, env, stderr: "pipe" });
+  const ms = performance.now() - started;
+  if (result.exitCode !== 0) throw new Error(`cargo build of path-ws failed: ${result.stderr.toString()}`);
+  return ms;
+}
+
+/** Fills a cache with path-ws, leaves a dead daemon socket in it, then alternates warm rebuilds. */
+async function warmRebuilds(kache: string, repository: string, directory: string) {
+  const workspace = join(directory, "path-ws");
+  const source = join(repository, "tests", "fixtures", "path-ws");
+  cpSync(source, workspace, { recursive: true, filter: (path) => !path.startsWith(join(source, "target")) });
+  const cacheDir = join(directory, "warm-cache");
+  mkdirSync(cacheDir);
+  const config = join(directory, "warm-config.toml");
+  writeFileSync(config, "");
+  const env = {
+    ...baseEnvironment(),
+    RUSTC_WRAPPER: kache,
+    KACHE_CACHE_DIR: cacheDir,
+    KACHE_CONFIG: config,
+    KACHE_PROGRESS: "never",
+  };
+  timedBuild(workspace, env); // cold: fills the cache
+  await deadSocket(daemonPaths(cacheDir).socket);
+  const times = { with: [] as number[], without: [] as number[] };
+  for (let round = 0; round < warmRounds; round++) {
+    const order = round % 2 === 0 ? (["with", "without"] as const) : (["without", "with"] as const);
+    for (const mode of order)
+      times[mode].push(timedBuild(workspace, mode === "with" ? { ...env, KACHE_S3_BUCKET: "x" } : env));
+  }
+  // Hits never ask the daemon, so none should have been started; stop one if it was.
+  Bun.spawnSync([kache, "daemon", "stop"], { env, stdout: "ignore", stderr: "ignore" });
+  return { warmWithRemote: spread(times.with), warmWithoutRemote: spread(times.without) };
+}
+
+export async function measureDaemonFallbacks(
+  kache: string,
+  repository: string,
+): Promise<DaemonFallbackFigures> {
   const directory = mkdtempSync(join(tmpdir(), "kache-bench-daemon-"));
   try {
     const dead = join(directory, "dead.sock");
@@ -106,7 +154,7 @@ export async function measureDaemonFallbacks(): Promise<DaemonFallbackFigures> {
     const refused = await failedConnects(dead, "ECONNREFUSED");
     const missing = await failedConnects(join(directory, "no-such.sock"), "ENOENT");
     const silent = await silentRemoteChecks(join(directory, "cache"));
-    return { refused, missing, silent };
+    return { refused, missing, silent, ...(await warmRebuilds(kache, repository, directory)) };
   } finally {
     rmSync(directory, { recursive: true, force: true });
   }

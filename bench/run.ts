@@ -92,7 +92,7 @@ async function main(): Promise<void> {
     const measurements = await runRounds(modes, rounds, repository);
     const startup = measureStartup(kache, modes[2]!.env);
     const events = eventFigures(measurements.kacheWarmEvents, measurements.kacheDirectOffEvents);
-    const daemon = await measureDaemonFallbacks();
+    const daemon = await measureDaemonFallbacks(kache, repository);
     const context: Context = {
       date: new Date().toISOString().slice(0, 16).replace("T", " "),
       rounds,
