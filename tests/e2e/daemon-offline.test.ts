@@ -93,7 +93,7 @@ describe("no daemon listening (killed, stale socket)", () => {
   );
 
   test(
-    "a warm build gives all local hits, correct output, and is about as fast as without a remote",
+    "a warm build gives all local hits, correct output, and no hit waits on the missing daemon",
     async () => {
       const cacheDir = newCacheDir();
       const workspace = copyFixture("path-ws");
@@ -123,7 +123,10 @@ describe("no daemon listening (killed, stale socket)", () => {
         `warm path-ws build, no daemon: with KACHE_S3_BUCKET ${times.with.map(Math.round).join("/")} ms, ` +
           `without ${times.without.map(Math.round).join("/")} ms (best ${Math.round(withRemote)} vs ${Math.round(without)})`,
       );
-      expect(withRemote).toBeLessThan(2 * without + 1000);
+      // "About as fast" is a figure of the benchmark (bench/daemon-fallback.ts): these builds take
+      // 150 ms idle and seconds under load. The counts above say no hit asked the daemon; this bound
+      // only says none waited out a reply timeout.
+      expect(withRemote).toBeLessThan(without + REPLY_TIMEOUT_MS / 2);
       expect(daemonPids(cacheDir).length).toBeLessThanOrEqual(1);
     },
     TIMEOUT,
