@@ -69,13 +69,16 @@ async function deadSocket(path: string): Promise<void> {
     ],
     { stdout: "ignore", stderr: "inherit" },
   );
-  const deadline = Date.now() + 10_000;
-  while (!existsSync(path)) {
-    if (Date.now() > deadline) throw new Error(`no socket at ${path} after 10 s`);
-    await Bun.sleep(10);
+  try {
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(path)) {
+      if (Date.now() > deadline) throw new Error(`no socket at ${path} after 10 s`);
+      await Bun.sleep(10);
+    }
+  } finally {
+    listener.kill("SIGKILL"); // also when the socket never came: leave no listener behind
+    await listener.exited;
   }
-  listener.kill("SIGKILL");
-  await listener.exited;
 }
 
 async function silentRemoteChecks(cacheDir: string): Promise<Spread> {
