@@ -1,5 +1,6 @@
 // Turns the measurements into the markdown report: machine, versions, table, micro-figures, targets.
 
+import type { DaemonFallbackFigures, Spread } from "./daemon-fallback";
 import type { EventFigures, StartupFigures } from "./micro";
 import type { ModeName } from "./modes";
 import type { Measurements, ScenarioName } from "./scenarios";
@@ -58,13 +59,20 @@ export function resultTable(measurements: Measurements): string {
   return lines.join("\n");
 }
 
-export function targets(measurements: Measurements, startup: StartupFigures, events: EventFigures): Target[] {
+export function targets(
+  measurements: Measurements,
+  startup: StartupFigures,
+  events: EventFigures,
+  daemon: DaemonFallbackFigures,
+): Target[] {
   const value = medians(measurements);
   const warmVsSccache = ratio(value.kache.warm, value.sccache.warm);
   const warmVsNone = ratio(value.kache.warm, value.none.warm);
   const coldRatio = ratio(value.kache.cold, value.none.cold);
   const noopRatio = ratio(value.kache.noop, value.none.noop);
   const passthrough = startup.passthroughOverheadMs;
+  // Best of each: on a shared machine the fastest run is the one least disturbed.
+  const remoteRatio = ratio(daemon.warmWithRemote.minMs, daemon.warmWithoutRemote.minMs);
   const prepassWhere = events.prepassCrates.length ? `: ${events.prepassCrates.join(", ")}` : "";
   return [
     {
@@ -93,14 +101,41 @@ export function targets(measurements: Measurements, startup: StartupFigures, eve
       pass: passthrough <= 10,
       measured: `+${formatMilliseconds(passthrough)}`,
     },
+    {
+      name: "a failed connect to a dead or missing daemon socket: median < 2 ms, p95 < 10 ms",
+      pass: daemon.refused.medianMs < 2 && daemon.refused.p95Ms < 10 && daemon.missing.medianMs < 2,
+      measured: `dead ${formatSpread(daemon.refused)}; missing ${formatSpread(daemon.missing)}`,
+    },
+    {
+      name: "warm path-ws rebuild with a remote configured and no daemon ≤ 1.2× without a remote (best of each)",
+      pass: remoteRatio <= 1.2,
+      measured: `${formatRatio(remoteRatio)} (${formatMilliseconds(daemon.warmWithRemote.minMs)} vs ${formatMilliseconds(daemon.warmWithoutRemote.minMs)})`,
+    },
+    {
+      name: "a remote check against a silent daemon gives up within [9, 50) ms, median < 25 ms",
+      pass: daemon.silent.minMs >= 9 && daemon.silent.maxMs < 50 && daemon.silent.medianMs < 25,
+      measured: formatSpread(daemon.silent),
+    },
   ];
+}
+
+function formatSpread(spread: Spread): string {
+  return (
+    `median ${formatMilliseconds(spread.medianMs)}, p95 ${formatMilliseconds(spread.p95Ms)}, ` +
+    `${formatMilliseconds(spread.minMs)}–${formatMilliseconds(spread.maxMs)}`
+  );
 }
 
 export function targetLines(list: Target[]): string[] {
   return list.map((target) => `- **${target.pass ? "PASS" : "MISS"}** ${target.name}: ${target.measured}`);
 }
 
-function microLines(measurements: Measurements, startup: StartupFigures, events: EventFigures): string[] {
+function microLines(
+  measurements: Measurements,
+  startup: StartupFigures,
+  events: EventFigures,
+  daemon: DaemonFallbackFigures,
+): string[] {
   const counts = measurements.sccacheWarmCounts;
   const sccacheHits = median(counts.map((count) => count.hits));
   const sccacheMisses = median(counts.map((count) => count.misses));
@@ -126,6 +161,14 @@ function microLines(measurements: Measurements, startup: StartupFigures, events:
         : ""),
     `- sccache per warm rebuild: ${sccacheHits} hits, ${sccacheMisses} misses, ${sccacheNotCached} not cacheable ` +
       "(bins, proc-macros, build scripts)",
+    `- failed connect to the daemon socket (\`callDaemon\`, ${daemon.refused.samples} tries each): ` +
+      `dead socket (ECONNREFUSED) ${formatSpread(daemon.refused)}; ` +
+      `no socket file (ENOENT) ${formatSpread(daemon.missing)}`,
+    `- remote check against a daemon that accepts and never answers (the wrapper's \`remoteCheck\`, ` +
+      `${daemon.silent.samples} tries): ${formatSpread(daemon.silent)}`,
+    `- warm rebuild of tests/fixtures/path-ws (all local hits), ${daemon.warmWithRemote.samples} each, ` +
+      `alternating: with KACHE_S3_BUCKET and a dead daemon socket ${formatSpread(daemon.warmWithRemote)}; ` +
+      `without a remote ${formatSpread(daemon.warmWithoutRemote)}`,
   ];
 }
 
@@ -155,6 +198,7 @@ export function markdown(
   measurements: Measurements,
   startup: StartupFigures,
   events: EventFigures,
+  daemon: DaemonFallbackFigures,
 ): string {
   return [
     "# kache benchmark results",
@@ -180,11 +224,11 @@ export function markdown(
     "",
     "## Micro-figures",
     "",
-    ...microLines(measurements, startup, events),
+    ...microLines(measurements, startup, events, daemon),
     "",
     "## Targets",
     "",
-    ...targetLines(targets(measurements, startup, events)),
+    ...targetLines(targets(measurements, startup, events, daemon)),
     "",
     "## Samples",
     "",

@@ -3,6 +3,7 @@
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
+import { measureDaemonFallbacks } from "./daemon-fallback";
 import { eventFigures, measureStartup } from "./micro";
 import { baseEnvironment, kacheMode, type Mode, noCacheMode, sccacheMode } from "./modes";
 import { type Context, markdown, resultTable, targetLines, targets } from "./report";
@@ -91,6 +92,7 @@ async function main(): Promise<void> {
     const measurements = await runRounds(modes, rounds, repository);
     const startup = measureStartup(kache, modes[2]!.env);
     const events = eventFigures(measurements.kacheWarmEvents, measurements.kacheDirectOffEvents);
+    const daemon = await measureDaemonFallbacks(kache, repository);
     const context: Context = {
       date: new Date().toISOString().slice(0, 16).replace("T", " "),
       rounds,
@@ -98,9 +100,12 @@ async function main(): Promise<void> {
       versions: describeVersions(kache, source),
       ...facts,
     };
-    writeFileSync(join(repository, "bench", "RESULTS.md"), markdown(context, measurements, startup, events));
+    writeFileSync(
+      join(repository, "bench", "RESULTS.md"),
+      markdown(context, measurements, startup, events, daemon),
+    );
     console.log(`\n${resultTable(measurements)}\n`);
-    console.log(targetLines(targets(measurements, startup, events)).join("\n"));
+    console.log(targetLines(targets(measurements, startup, events, daemon)).join("\n"));
     console.log("\nwrote bench/RESULTS.md");
   } finally {
     for (const mode of modes) mode.stop();

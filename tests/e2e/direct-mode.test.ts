@@ -1,16 +1,23 @@
 // Direct mode (SPEC §3): warm rebuilds compute keys from recorded input lists with no pre-pass; a stale
 // list may cost a miss, never a wrong hit, including when a source is edited while it compiles.
+// A counting RUSTC shim witnesses, apart from kache's own events, which compiles and pre-passes ran.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { daemonPids, kache } from "./daemon-support";
 import {
+  type CompilerCounter,
   cargo,
+  compilerCounter,
   copyFixture,
+  KACHE_BIN,
   type KacheEvent,
   newCacheDir,
+  PATH_WS_UNITS,
   removeTarget,
   removeTempDirs,
   runBinary,
+  summarise,
 } from "./harness";
 
 const UTIL = "core/src/util.rs";
@@ -18,10 +25,15 @@ const LIB = "core/src/lib.rs";
 
 let workspace: string;
 let cacheDir: string;
+let compiler: CompilerCounter;
 const originals: Record<string, string> = {};
 
 async function build(env: Record<string, string | undefined> = {}) {
-  const result = await cargo(["build", "--locked"], { cwd: workspace, cacheDir, env });
+  const result = await cargo(["build", "--locked"], {
+    cwd: workspace,
+    cacheDir,
+    env: { ...compiler.env, ...env },
+  });
   expect(result.code, result.stderr).toBe(0);
   return result;
 }
@@ -48,11 +60,22 @@ function restoreOriginals(): void {
 beforeAll(async () => {
   workspace = copyFixture("path-ws");
   cacheDir = newCacheDir();
+  compiler = compilerCounter();
   for (const path of [UTIL, LIB]) originals[path] = readFileSync(join(workspace, path), "utf8");
   await build();
+  // The witness works: a cold build compiles every unit once, with no pre-pass (compile first).
+  expect(compiler.takeRuns()).toEqual({ compiles: PATH_WS_UNITS, prepasses: [] });
 });
 
-afterAll(removeTempDirs);
+// The build with a remote configured starts a daemon in the background: stop it, leave none behind.
+afterAll(async () => {
+  const stop = await kache(KACHE_BIN, ["daemon", "stop"], cacheDir, { timeoutMs: 20_000 });
+  const left = daemonPids(cacheDir);
+  for (const pid of left) process.kill(pid, "SIGKILL");
+  removeTempDirs();
+  expect(stop.code, stop.stderr).toBe(0);
+  expect(left, `daemon processes of ${cacheDir} after \`kache daemon stop\``).toEqual([]);
+}, 30_000);
 
 describe("direct mode", () => {
   test("a warm rebuild after rm -rf target runs no pre-pass and hits every unit", async () => {
@@ -61,12 +84,18 @@ describe("direct mode", () => {
     expect(warm.events.length).toBe(5);
     expect(warm.events.every((e) => e.outcome === "local hit")).toBe(true);
     expect(warm.events.filter((e) => e.prepass === true)).toEqual([]);
+    expect(summarise(warm.events)).toEqual(PATH_WS_UNITS.map((crate) => `${crate}: local hit`));
+    expect(compiler.takeRuns()).toEqual({ compiles: [], prepasses: [] });
   });
 
   test("with KACHE_DIRECT_MODE=0 every call pre-passes, and still hits", async () => {
     removeTarget(workspace);
     const warm = await build({ KACHE_DIRECT_MODE: "0" });
     expect(warm.events.every((e) => e.outcome === "local hit" && e.prepass === true)).toBe(true);
+    // Not vacuous: exactly the five units, each a pre-passed hit; the compiler ran only the pre-passes.
+    expect(summarise(warm.events)).toEqual(PATH_WS_UNITS.map((crate) => `${crate}: local hit`));
+    expect(warm.events.map((e) => e.prepass)).toEqual(PATH_WS_UNITS.map(() => true));
+    expect(compiler.takeRuns()).toEqual({ compiles: [], prepasses: PATH_WS_UNITS });
   });
 
   test("a source edited while its crate compiles is neither trusted nor stored", async () => {

@@ -1,5 +1,6 @@
 // SIGKILLed wrappers (SPEC §4): a killed store never leaves a half entry a later hit serves.
 // (Killed lock holders: fault-locks.test.ts.)
+import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
 import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -56,6 +57,28 @@ async function killWhileStoring(running: () => boolean, delayMs: number): Promis
   return killed.size;
 }
 
+/**
+ * SIGKILLs `pid` as soon as an input list (manifest) is in its index: past the commit point of a
+ * compile-first miss, since the list is recorded only after its entry. The index is read only once
+ * the compile ended (it was opened and set up before the compile), so no reader meets its creation.
+ */
+async function killOnceRecorded(pid: number, cacheDir: string, running: () => boolean): Promise<void> {
+  for (let compiled = false; running(); await Bun.sleep(1)) {
+    const compiling = childrenOf(pid).some((child) => cmdline(child).includes("--out-dir"));
+    if (compiling) compiled = true;
+    else if (compiled) break;
+  }
+  if (!running()) return;
+  const index = new Database(join(cacheDir, "index.db"), { readonly: true });
+  try {
+    for (; running(); await Bun.sleep(0)) {
+      if (index.query("SELECT 1 FROM manifests LIMIT 1").get()) return killWrapper(pid);
+    }
+  } finally {
+    index.close();
+  }
+}
+
 /** Every indexed entry has all its blobs, whole; every named blob hashes to its name. */
 function expectOnlyWholeEntries(cacheDir: string): void {
   expect(corruptBlobs(cacheDir)).toEqual([]);
@@ -76,7 +99,9 @@ test(
   async () => {
     const workspace = copyFixture("path-ws");
     const calls = await recordRustcCalls(workspace);
+    // Outcome of the call after each kill that landed (the victim died of SIGKILL), by outcome.
     const rerunOutcomes: Record<string, number> = {};
+    const landedByPlan: Record<string, { landed: number; of: number }> = {};
     for (const crate of ["fixture_macros", "fixture_core", "fixture_app"]) {
       const call = crateCall(calls, crate);
       const outDir = join(makeTempDir("kache-e2e-out-"), "debug", "deps");
@@ -91,10 +116,12 @@ test(
       const duration = performance.now() - began;
       const reference = hashTree(outDir);
 
-      // Kills timed from the start across the whole call, then at fixed delays after the compile ended.
+      // Kills timed from the start across the whole call, then at fixed delays after the compile ended,
+      // then right after the commit point (an entry and its input list recorded).
       const plans = [
         ...[0.15, 0.3, 0.45, 0.6, 0.75, 0.9, 1].map((f) => ({ atMs: f * duration })),
         ...[0, 1, 2, 4, 8, 15, 30].map((ms) => ({ afterCompileMs: ms })),
+        ...[1, 2, 3].map(() => ({ afterRecorded: true })),
       ];
       for (const plan of plans) {
         const cacheDir = newCacheDir();
@@ -103,11 +130,20 @@ test(
         const watcher =
           "atMs" in plan
             ? setTimeout(() => killWrapper(victim.pid), plan.atMs)
-            : killWhileStoring(() => running, plan.afterCompileMs);
+            : "afterCompileMs" in plan
+              ? killWhileStoring(() => running, plan.afterCompileMs)
+              : killOnceRecorded(victim.pid, cacheDir, () => running);
         await victim.exited;
         running = false;
         if (watcher instanceof Promise) await watcher;
         else clearTimeout(watcher);
+        // A kill scheduled after the victim finished (or never scheduled) is no kill: the test's own
+        // child says whether it died of SIGKILL.
+        const landed = victim.signalCode === "SIGKILL";
+        const kind = Object.keys(plan)[0]!;
+        landedByPlan[kind] ??= { landed: 0, of: 0 };
+        landedByPlan[kind].of++;
+        if (landed) landedByPlan[kind].landed++;
         try {
           process.kill(-victim.pid, "SIGKILL"); // its process group: a rustc or linker left behind
         } catch {
@@ -120,17 +156,30 @@ test(
         expect(await rerun.exited, `${crate} ${JSON.stringify(plan)}: ${stderr}`).toBe(0);
         expect(hashTree(outDir), `${crate} after kill ${JSON.stringify(plan)}`).toEqual(reference);
         const outcome = readEvents(cacheDir).find((event) => event.pid === rerun.pid)?.outcome ?? "none";
-        rerunOutcomes[outcome] = (rerunOutcomes[outcome] ?? 0) + 1;
+        if (landed) rerunOutcomes[outcome] = (rerunOutcomes[outcome] ?? 0) + 1;
         expectOnlyWholeEntries(cacheDir);
       }
     }
-    console.log("outcome of the call after each kill:", rerunOutcomes);
+    console.log(`kills that landed, by plan: ${JSON.stringify(landedByPlan)}`);
+    console.log(`outcome of the call after each landed kill: ${JSON.stringify(rerunOutcomes)}`);
     // The kills landed both before the entry was committed (a miss follows) and after it (a hit follows).
     expect(rerunOutcomes.miss ?? 0).toBeGreaterThan(0);
     expect(rerunOutcomes["local hit"] ?? 0).toBeGreaterThan(0);
   },
   TIMEOUT,
 );
+
+/**
+ * Crates whose wrapper cargo itself reports as killed by SIGKILL: cargo's witness that a kill landed on a
+ * live kache (a kill scheduled after the wrapper exited leaves no such line).
+ */
+function killedWrappers(stderr: string): string[] {
+  const commands = [...stderr.matchAll(/process didn't exit successfully: `([^`]*)` \(signal: 9, SIGKILL/g)];
+  return commands
+    .map((match) => match[1]!.split(" "))
+    .filter((args) => args[0] === KACHE_BIN)
+    .map((args) => args[args.indexOf("--crate-name") + 1]!);
+}
 
 async function cleanBuild(workspace: string, cacheDir: string): Promise<CargoResult> {
   rmSync(join(workspace, "target"), { recursive: true, force: true });
@@ -143,15 +192,24 @@ test(
     const workspace = copyFixture("path-ws");
     const cacheDir = newCacheDir();
     let kills = 0;
+    let landed = 0;
     for (const delayMs of [0, 1, 3, 6, 12, 25]) {
       let running = true;
       const watcher = killWhileStoring(() => running, delayMs);
-      await cleanBuild(workspace, cacheDir); // fails when a wrapper was killed: that is the point
+      const result = await cleanBuild(workspace, cacheDir); // fails when a wrapper was killed: that is the point
       running = false;
-      kills += await watcher;
+      const scheduled = await watcher;
+      const killed = killedWrappers(result.stderr);
+      console.log(`kill ${delayMs} ms after the compile: ${scheduled} scheduled, landed on [${killed}]`);
+      kills += scheduled;
+      landed += killed.length;
+      expect(killed.length).toBeLessThanOrEqual(scheduled);
+      // A build fails because a kill landed, and for no other reason.
+      expect(result.code !== 0, result.stderr).toBe(killed.length > 0);
       expectOnlyWholeEntries(cacheDir);
     }
     expect(kills).toBeGreaterThan(0);
+    expect(landed).toBeGreaterThan(0);
 
     const eventsBefore = readEvents(cacheDir).length;
     const final = await cleanBuild(workspace, cacheDir);

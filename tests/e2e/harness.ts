@@ -1,5 +1,6 @@
 // Helpers for e2e tests: copy fixtures, run real cargo through dist/kache, parse its progress lines and events.
 import {
+  chmodSync,
   cpSync,
   existsSync,
   mkdirSync,
@@ -8,6 +9,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve, sep } from "node:path";
@@ -231,7 +233,6 @@ export function summarise(events: KacheEvent[]): string[] {
   return events.map((event) => `${event.crate}: ${event.outcome}`).sort();
 }
 
-/** The rustc units of path-ws as kache names them (sorted). */
 /** What path-ws's fixture_app prints when nothing was edited (tests/fixtures/path-ws/README.md). */
 export const PATH_WS_OUTPUT = [
   "greeting: Hello from the fixture",
@@ -244,6 +245,7 @@ export const PATH_WS_OUTPUT = [
   "noisy: 42",
 ];
 
+/** The rustc units of path-ws as kache names them (sorted). */
 export const PATH_WS_UNITS = [
   "build_script_build",
   "fixture_app",
@@ -254,4 +256,74 @@ export const PATH_WS_UNITS = [
 
 export function removeTarget(workspace: string): void {
   rmSync(join(workspace, "target"), { recursive: true, force: true });
+}
+
+/** The real compiler runs a counting shim saw, by crate name (sorted). */
+export interface CompilerRuns {
+  /** Compiles that produce outputs: what a cache hit saves. */
+  compiles: string[];
+  /** kache's dep-info pre-passes (`--emit=dep-info` into a temp dir). */
+  prepasses: string[];
+}
+
+export interface CompilerCounter {
+  /** Pass to `cargo` as (part of) its env: RUSTC is the shim, a script named `rustc`. */
+  env: Record<string, string>;
+  /** The runs logged since the previous call (or since the counter was made); clears the log. */
+  takeRuns(): CompilerRuns;
+}
+
+/**
+ * A witness of real compiler runs that does not take kache's word: cargo gets RUSTC=<dir>/rustc, a
+ * shell script (kache recognises the compiler by the basename `rustc`) that logs every call naming a
+ * crate (`--crate-name x` or, as build-script probes write it, `--crate-name=x`) and then execs the
+ * toolchain's own rustc. `rustc -vV` and `--print` queries pass through
+ * unchanged, so kache's compiler identity, and with it every key, is the same as without the shim.
+ * Cargo's target probes (`-` as input, `--print`) are not counted. Default toolchain only.
+ */
+export function compilerCounter(): CompilerCounter {
+  // The toolchain cargo would pick: the caller's RUSTUP_TOOLCHAIN is scrubbed for cargo too.
+  const env = { ...process.env };
+  delete env.RUSTUP_TOOLCHAIN;
+  const sysroot = Bun.spawnSync(["rustc", "--print", "sysroot"], { cwd: tmpdir(), env });
+  const realRustc = join(sysroot.stdout.toString().trim(), "bin", "rustc");
+  if (sysroot.exitCode !== 0 || !existsSync(realRustc)) {
+    throw new Error(`cannot find the toolchain's rustc: ${sysroot.stderr.toString()}`);
+  }
+  const dir = makeTempDir("kache-e2e-rustc-");
+  const log = join(dir, "runs");
+  mkdirSync(log);
+  const shim = join(dir, "rustc");
+  writeFileSync(
+    shim,
+    [
+      "#!/bin/sh",
+      "for arg do",
+      '  case "$arg" in --crate-name | --crate-name=*)',
+      `    printf '%s\\0' "$@" >"$(mktemp "${log}/run.XXXXXXXX")" || exit 99`,
+      "    break ;;",
+      "  esac",
+      "done",
+      `exec "${realRustc}" "$@"`,
+      "",
+    ].join("\n"),
+  );
+  chmodSync(shim, 0o755);
+  return {
+    env: { RUSTC: shim },
+    takeRuns() {
+      const runs: CompilerRuns = { compiles: [], prepasses: [] };
+      for (const name of readdirSync(log).sort()) {
+        const args = readFileSync(join(log, name), "utf8").split("\0").slice(0, -1);
+        rmSync(join(log, name));
+        if (args.includes("-") || args.some((arg) => arg.startsWith("--print"))) continue;
+        const at = args.findIndex((arg) => arg.startsWith("--crate-name"));
+        const crate = args[at] === "--crate-name" ? args[at + 1]! : args[at]!.slice("--crate-name=".length);
+        (args.includes("--emit=dep-info") ? runs.prepasses : runs.compiles).push(crate);
+      }
+      runs.compiles.sort();
+      runs.prepasses.sort();
+      return runs;
+    },
+  };
 }
