@@ -25,7 +25,7 @@ import { buildKeyComponents, type KeyContext, withDepInfo } from "./key-componen
 import { externalLinkInputs, type LinkListStyle, linkListArgs, readLinkList } from "./link-inputs";
 import { linkListStyle } from "./link-probe";
 import { resolveNativeCpu } from "./native-cpu";
-import { fileStem, producesExecutable } from "./output-files";
+import { bundlesClosure, fileStem, producesExecutable } from "./output-files";
 import type { RustcArgs } from "./rustc-args";
 import { compilerIdentity, toolVersion } from "./tool-identity";
 
@@ -159,6 +159,10 @@ export function planKey(
   callStartNs: bigint,
 ): KeyPlan {
   const plan = newPlan(inv, stores, normaliser, callStartNs);
+  if (bundlesClosure(inv.args)) {
+    plan.passthrough = "link-inputs-unknown";
+    return plan;
+  }
   if (plan.linking) {
     plan.linkStyle = linkListStyle(
       stores.index,

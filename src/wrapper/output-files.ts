@@ -11,6 +11,14 @@ export function producesExecutable(args: RustcArgs): boolean {
   return args.isTest || args.crateTypes.some((type) => EXECUTABLE_CRATE_TYPES.has(type));
 }
 
+/**
+ * A staticlib is an archive rustc itself fills with every rlib of the transitive closure and their
+ * bundled native code: no linker runs to say which files those were, so such a call is not keyed.
+ */
+export function bundlesClosure(args: RustcArgs): boolean {
+  return (args.emit.includes("link") || args.emit.length === 0) && args.crateTypes.includes("staticlib");
+}
+
 export function fileStem(args: RustcArgs): string {
   const extra = args.codegen.findLast(([key]) => key === "extra-filename")?.[1] ?? "";
   return `${args.crateName}${extra}`;

@@ -107,3 +107,12 @@ test("another checkout hits every unit and prints the original output", async ()
   expect(app(other)).toBe(ORIGINAL);
   removeTarget(other);
 });
+
+test("a staticlib (rustc bundles the whole closure itself, no linker lists it) is not cached", async () => {
+  const result = await cargo(["rustc", "--locked", "-p", "native_mid", "--crate-type", "staticlib"], {
+    cwd: workspace,
+    cacheDir,
+  });
+  expect(result.code, result.stderr).toBe(0);
+  expect(eventOf(result, "native_mid")).toMatchObject({ outcome: "passthrough", reason: "link-inputs-unknown" });
+});
