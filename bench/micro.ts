@@ -19,6 +19,11 @@ export interface EventFigures {
   keyLookupP95Ms: number;
   elapsedMedianMs: number;
   restoreMedianMs: number;
+  /** key + lookup + restore (with its content checks) of one hit. */
+  perHitMedianMs: number;
+  perHitP95Ms: number;
+  /** Restore time per MB restored, content checks included: total restore ms over total MB. */
+  restoreMsPerMb: number;
   /** Pre-passes per warm rebuild (direct mode on), median over rounds. */
   prepassesPerWarm: number;
   /** Crates that ran a pre-pass in any warm rebuild, with outcome and reason. */
@@ -76,6 +81,7 @@ function describe(event: KacheEvent): string {
 export function eventFigures(warmRuns: KacheEvent[][], directOffRuns: KacheEvent[][]): EventFigures {
   const hits = warmRuns.flat().filter((event) => event.outcome === "local hit");
   const keyLookup = hits.map((event) => (event.phases.key ?? 0) + (event.phases.lookup ?? 0));
+  const perHit = hits.map((event, i) => keyLookup[i]! + (event.phases.restore ?? 0));
   const prepasses = warmRuns.map((run) => run.filter((event) => event.prepass));
   const nonHits = warmRuns.map((run) => run.filter((event) => event.outcome !== "local hit"));
   // `rustc -vV` and `--print` queries carry no crate: they are not compile units.
@@ -86,6 +92,11 @@ export function eventFigures(warmRuns: KacheEvent[][], directOffRuns: KacheEvent
     keyLookupP95Ms: percentile(keyLookup, 95),
     elapsedMedianMs: median(hits.map((event) => event.elapsed_ms)),
     restoreMedianMs: median(hits.map((event) => event.phases.restore ?? 0)),
+    perHitMedianMs: median(perHit),
+    perHitP95Ms: percentile(perHit, 95),
+    restoreMsPerMb:
+      hits.reduce((sum, event) => sum + (event.phases.restore ?? 0), 0) /
+      (hits.reduce((sum, event) => sum + event.size, 0) / 1e6),
     prepassesPerWarm: median(prepasses.map((run) => run.length)),
     prepassCrates: [...new Set(prepasses.flat().map(describe))],
     nonHitsPerWarm: median(nonHits.map((run) => units(run).length)),

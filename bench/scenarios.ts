@@ -14,6 +14,7 @@ export interface KacheEvent {
   crate: string;
   outcome: string;
   elapsed_ms: number;
+  size: number;
   phases: { prepass?: number; key?: number; lookup?: number; restore?: number; compile?: number };
   prepass: boolean;
   reason: string | null;

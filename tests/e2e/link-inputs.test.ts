@@ -114,5 +114,8 @@ test("a staticlib (rustc bundles the whole closure itself, no linker lists it) i
     cacheDir,
   });
   expect(result.code, result.stderr).toBe(0);
-  expect(eventOf(result, "native_mid")).toMatchObject({ outcome: "passthrough", reason: "link-inputs-unknown" });
+  expect(eventOf(result, "native_mid")).toMatchObject({
+    outcome: "passthrough",
+    reason: "link-inputs-unknown",
+  });
 });
