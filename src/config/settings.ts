@@ -7,6 +7,7 @@ export type Env = Record<string, string | undefined>;
 export type SettingType = "string" | "size" | "bool" | "int" | "duration" | "string-list" | "enum";
 export type SettingValue = string | number | boolean | string[] | undefined;
 export type ProgressMode = "always" | "never" | "auto";
+export type IncrementalMode = "keep" | "strip";
 
 export interface RemoteSettings {
   bucket?: string;
@@ -26,6 +27,8 @@ export interface Settings {
   cacheExecutables: boolean;
   /** Reuse recorded input lists instead of running the dep-info pre-pass. */
   directMode: boolean;
+  /** `keep`: calls with `-C incremental` compile incrementally; `strip`: the flag is removed. */
+  incremental: IncrementalMode;
   cleanIncremental: boolean;
   /** Source-path globs that bypass kache, with `~` and `$VAR` already expanded. */
   exclude: string[];
@@ -165,6 +168,16 @@ export const SETTINGS: readonly SettingRow[] = [
       "skip the dep-info pre-pass when a recorded input list still matches; false = pre-pass every call",
   },
   {
+    env: "KACHE_INCREMENTAL",
+    key: "cache.incremental",
+    field: "incremental",
+    type: "enum",
+    values: ["keep", "strip"],
+    default: "keep",
+    description:
+      "keep: calls with -C incremental compile incrementally (outputs still cached); strip: remove the flag",
+  },
+  {
     env: "KACHE_CLEAN_INCREMENTAL",
     key: "cache.clean_incremental",
     field: "cleanIncremental",
@@ -224,7 +237,7 @@ export const SETTINGS: readonly SettingRow[] = [
     field: "disabled",
     type: "bool",
     default: false,
-    description: "pure pass-through (incremental still stripped)",
+    description: "pure pass-through (the call exactly as cargo made it)",
   },
   {
     env: "KACHE_LOG",

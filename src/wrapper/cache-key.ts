@@ -2,7 +2,7 @@
 import { hashParts } from "../util/hash";
 
 /** Bump whenever what goes into a component, or how it is written, changes. */
-export const KEY_FORMAT_VERSION = 2;
+export const KEY_FORMAT_VERSION = 3;
 
 /** The components in the order they are hashed (SPEC §3). */
 export const KEY_COMPONENTS = [
@@ -12,6 +12,7 @@ export const KEY_COMPONENTS = [
   "target",
   "crate",
   "codegen",
+  "incremental",
   "flags",
   "cfg",
   "sources",
@@ -39,6 +40,7 @@ export const KEY_COMPONENT_LABELS: Record<KeyComponentName, string> = {
   target: "target triple",
   crate: "crate name, crate types or edition",
   codegen: "-C codegen options",
+  incremental: "whether the outputs came from an incremental compile",
   flags: "other compiler flags",
   cfg: "--cfg values (features)",
   sources: "source files",

@@ -14,6 +14,7 @@ import { detectRoots, PathNormaliser } from "../util/path-roots";
 import { locationBoundKey } from "./cache-key";
 import { type CapturedRun, runCaptured } from "./compiler-process";
 import {
+  compilerArgs,
   type Keyed,
   type KeyPlan,
   keyAfterCompile,
@@ -119,7 +120,13 @@ function baseEvent(flow: Flow, keyed: Keyed | null) {
 /** Looks the key up and restores a hit; null on a miss or a damaged entry. */
 function lookupAndRestore(flow: Flow, keyed: Keyed): FlowResult | null {
   const lookupStarted = performance.now();
-  const entry = lookup(flow.stores.index, keyed.key, flow.normaliser);
+  let entry: Entry | null = null;
+  let hitKey = keyed.key;
+  for (const key of keyed.lookupKeys) {
+    entry = lookup(flow.stores.index, key, flow.normaliser);
+    hitKey = key;
+    if (entry) break;
+  }
   flow.phases.lookup = performance.now() - lookupStarted;
   if (!entry) return null;
   const restoreStarted = performance.now();
@@ -138,7 +145,7 @@ function lookupAndRestore(flow: Flow, keyed: Keyed): FlowResult | null {
       elapsedMs: performance.now() - flow.started,
       compileMs: entry.compileMs,
       size: bytes,
-      key: keyed.key,
+      key: hitKey,
     },
   };
 }
@@ -223,7 +230,7 @@ async function compileAndStore(flow: Flow, plan: KeyPlan): Promise<FlowResult> {
   const { inv, normaliser, outDir } = flow;
   unlinkOutputs(inv.args, outDir);
   const remaps = remapWanted(inv.args) ? normaliser.remapArgs() : [];
-  const compileCmd = [...inv.command, ...remaps, ...inv.args.compileArgs, ...planCompileArgs(plan)];
+  const compileCmd = [...inv.command, ...remaps, ...compilerArgs(inv), ...planCompileArgs(plan)];
   const startedWallMs = Date.now();
   flow.state.compiled = true;
   const run = await runCaptured(compileCmd, inv.cwd);
@@ -306,7 +313,7 @@ function storeAfterMiss(
 async function passthroughCompile(flow: Flow, reason: PlanPassthrough): Promise<FlowResult> {
   const { inv } = flow;
   flow.state.compiled = true;
-  const run = await runCaptured([...inv.command, ...inv.args.compileArgs], inv.cwd);
+  const run = await runCaptured([...inv.command, ...compilerArgs(inv)], inv.cwd);
   flow.state.status = { exitCode: run.exitCode, signal: run.signal };
   return {
     status: { exitCode: run.exitCode, signal: run.signal },

@@ -21,7 +21,7 @@ import {
   recordManifest,
 } from "./direct-mode";
 import type { Invocation } from "./invocation";
-import { buildKeyComponents, type KeyContext, withDepInfo } from "./key-components";
+import { buildKeyComponents, buildKind, type KeyContext, withDepInfo } from "./key-components";
 import { externalLinkInputs, type LinkListStyle, linkListArgs, readLinkList } from "./link-inputs";
 import { linkListStyle } from "./link-probe";
 import { resolveNativeCpu } from "./native-cpu";
@@ -36,7 +36,10 @@ export interface Stores {
 }
 
 export interface Keyed {
+  /** The key this call's own outputs are stored under. */
   key: string;
+  /** Keys whose entries this call may take, own first: an incremental call also takes plain outputs. */
+  lookupKeys: string[];
   components: KeyComponents;
   target: string;
   inputs: KnownInputs;
@@ -69,6 +72,7 @@ function keyContext(inv: Invocation, stores: Stores, normaliser: PathNormaliser)
       return nativeCpu;
     },
     remapApplied: remapWanted(args),
+    incremental: compilesIncrementally(inv),
     salt: inv.settings.keySalt,
     extraInputs: { patterns: crateConfig.extraInputs, files: extra?.files ?? [] },
     hashedFiles: new Set(extra?.files.map((file) => file.absolute)),
@@ -107,8 +111,11 @@ export interface KeyPlan {
 
 function finishKey(plan: KeyPlan, inputs: KnownInputs, prepassMs: number, usedPrepass: boolean): Keyed {
   const components = withDepInfo(plan.base, plan.ctx, inputs.depInfo, inputs.hashes, inputs.links);
+  const key = digestKey(components);
+  const plain = plan.ctx.incremental ? [digestKey({ ...components, incremental: [buildKind(false)] })] : [];
   return {
-    key: digestKey(components),
+    key,
+    lookupKeys: [key, ...plain],
     components,
     target: plan.ctx.compiler.host,
     inputs,
@@ -205,6 +212,17 @@ export function planKey(
   recordInputs(plan, stores, inputs);
   plan.keyed = finishKey(plan, inputs, prepass.ms, true);
   return plan;
+}
+
+/** Cargo asked for `-C incremental` and cache.incremental is `keep`. */
+export function compilesIncrementally(inv: Invocation): boolean {
+  return inv.settings.incremental === "keep" && inv.args.incrementalDir !== null;
+}
+
+/** The call's own arguments as the compiler gets them: `-C incremental` back when it is kept. */
+export function compilerArgs(inv: Invocation): string[] {
+  const incremental = compilesIncrementally(inv) ? ["-C", `incremental=${inv.args.incrementalDir}`] : [];
+  return [...inv.args.compileArgs, ...incremental];
 }
 
 /** The flags the compile gets on top of the call's own: side dep-info and the link's input list. */

@@ -34,7 +34,9 @@ export interface KnownInputs {
 
 /** Everything in the key except what dep-info and the link's input list decide (SPEC §3 items 7, 8, 12). */
 export function invocationFingerprint(components: KeyComponents): string {
-  return hashParts(["direct-mode", digestKey({ ...components, sources: [], env_deps: [], link_inputs: [] })]);
+  // The inputs do not depend on whether the compile is incremental: both kinds share their lists.
+  const rest = { ...components, incremental: [], sources: [], env_deps: [], link_inputs: [] };
+  return hashParts(["direct-mode", digestKey(rest)]);
 }
 
 /** Content hashes of the sources and link inputs (the sysroot's files are left out: see linkInputLine). */

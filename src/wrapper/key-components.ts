@@ -43,6 +43,8 @@ export interface KeyContext {
   /** `-C target-cpu=native` (and `-Z tune-cpu=native`) as this machine resolves it. */
   nativeCpu: () => string;
   remapApplied: boolean;
+  /** The call compiles incrementally (cargo asked, and cache.incremental is keep). */
+  incremental: boolean;
   salt: string;
   extraInputs: { patterns: string[]; files: { path: string; absolute: string; hash: string }[] };
   /** Every file whose hash went into the key, absolute: checked again after the compile. */
@@ -197,6 +199,11 @@ function clippyConfigLines(ctx: KeyContext): string[] {
   return [];
 }
 
+/** How the outputs were built: an incremental compile's outputs are never served to a plain call. */
+export function buildKind(incremental: boolean): string {
+  return incremental ? "incremental" : "plain";
+}
+
 /** What a wrapper (clippy-driver) decides from: its version, its config and whether the crate is primary. */
 function wrapperLines(ctx: KeyContext): string[] {
   if (ctx.wrapperVersion === null) return [];
@@ -222,6 +229,7 @@ export function buildKeyComponents(ctx: KeyContext, linking: boolean): KeyCompon
       `test=${args.isTest}`,
     ],
     codegen: codegen.map(([key, value]) => `${key}=${codegenValue(ctx, key, value)}`),
+    incremental: [buildKind(ctx.incremental)],
     flags: [
       `out-dir=${args.outDir ? normaliser.normalisePath(args.outDir) : ""}`,
       `input=${args.input ? normaliser.normalisePath(args.input) : ""}`,

@@ -57,7 +57,9 @@ function passThrough(
   const started = performance.now();
   // Outputs restored earlier may be hardlinks into the store: never let the compiler write through them.
   if (args?.outDir && args.crateName) unlinkOutputs(args, resolve(cwd, args.outDir));
-  const status = runPassthrough([...cmd.command, ...stripIncremental(cmd.rest)], cwd);
+  // Exactly the call cargo made, unless cache.incremental = "strip" asks for its old behaviour.
+  const rest = settings?.incremental === "strip" ? stripIncremental(cmd.rest) : cmd.rest;
+  const status = runPassthrough([...cmd.command, ...rest], cwd);
   // Cargo's own probes (`rustc -vV`, `- --print ...`) are recorded but not announced.
   const probe = args === null || ["no-input", "stdin-input", "print"].includes(args.passthrough ?? "");
   if (settings && args?.crateName && !probe) {

@@ -17,6 +17,7 @@ function sampleComponents(): KeyComponents {
   components.target = ["x86_64-unknown-linux-gnu"];
   components.crate = ["name=demo", "types=lib", "edition=2021", "test=false"];
   components.codegen = ["debuginfo=2", "embed-bitcode=no", "extra-filename=-0123", "metadata=0123"];
+  components.incremental = ["plain"];
   components.cfg = ['feature="default"'];
   components.sources = ["src/lib.rs=9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"];
   components.env_deps = ["CARGO_PKG_NAME=demo", "OUT_DIR=<TARGET>/debug/build/demo-1/out"];
@@ -26,9 +27,9 @@ function sampleComponents(): KeyComponents {
 
 describe("cache key", () => {
   test("golden key: this exact input always gives this exact key", () => {
-    expect(KEY_FORMAT_VERSION).toBe(2);
+    expect(KEY_FORMAT_VERSION).toBe(3);
     expect(digestKey(sampleComponents())).toBe(
-      "bf5905ceec419b130671be24b8f701fbef6a3628dfa7aaae71f432c3f3259549",
+      "a99f5ac78a15bcc9c42d2df933917a0d561598485235c93d35189bdb4b237bb1",
     );
   });
 
