@@ -13,6 +13,27 @@ export interface StartupFigures {
   rustc: string;
 }
 
+/** What a miss costs inside kache, step by step (medians over the misses of one kind of build). */
+export interface MissFigures {
+  misses: number;
+  keyMs: number;
+  storeMs: number;
+  compileMs: number;
+  /** Everything in the process that is not the compiler: elapsed minus compile. */
+  overheadMs: number;
+}
+
+export function missFigures(runs: KacheEvent[][]): MissFigures {
+  const misses = runs.flat().filter((event) => event.outcome === "miss");
+  return {
+    misses: misses.length,
+    keyMs: median(misses.map((event) => event.phases.key ?? 0)),
+    storeMs: median(misses.map((event) => event.phases.store ?? 0)),
+    compileMs: median(misses.map((event) => event.phases.compile ?? 0)),
+    overheadMs: median(misses.map((event) => event.elapsed_ms - (event.phases.compile ?? 0))),
+  };
+}
+
 export interface EventFigures {
   hits: number;
   keyLookupMedianMs: number;
@@ -32,6 +53,8 @@ export interface EventFigures {
   nonHitsPerWarm: number;
   nonHitOutcomes: string[];
   prepassesPerDirectOff: number;
+  coldMisses: MissFigures;
+  editMisses: MissFigures;
 }
 
 const samples = 60;
@@ -78,7 +101,12 @@ function describe(event: KacheEvent): string {
   return `${event.crate} (${event.outcome}${event.reason ? `: ${event.reason}` : ""})`;
 }
 
-export function eventFigures(warmRuns: KacheEvent[][], directOffRuns: KacheEvent[][]): EventFigures {
+export function eventFigures(
+  warmRuns: KacheEvent[][],
+  directOffRuns: KacheEvent[][],
+  coldRuns: KacheEvent[][],
+  editRuns: KacheEvent[][],
+): EventFigures {
   const hits = warmRuns.flat().filter((event) => event.outcome === "local hit");
   const keyLookup = hits.map((event) => (event.phases.key ?? 0) + (event.phases.lookup ?? 0));
   const perHit = hits.map((event, i) => keyLookup[i]! + (event.phases.restore ?? 0));
@@ -109,5 +137,7 @@ export function eventFigures(warmRuns: KacheEvent[][], directOffRuns: KacheEvent
       ),
     ],
     prepassesPerDirectOff: median(directOffRuns.map((run) => run.filter((event) => event.prepass).length)),
+    coldMisses: missFigures(coldRuns),
+    editMisses: missFigures(editRuns),
   };
 }

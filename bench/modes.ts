@@ -27,8 +27,7 @@ export function baseEnvironment(): Record<string, string> {
   }
   // Wrappers are removed, never set empty: an empty RUSTC_WORKSPACE_WRAPPER turns off cargo's rustc
   // info cache (target/.rustc_info.json), so every no-op build would run `rustc -vV` and `--print`.
-  // The same for every mode: sccache and kache both take incremental compilation out.
-  env.CARGO_INCREMENTAL = "0";
+  // Cargo's defaults, as users run it: incremental on for the workspace members in the dev profile.
   env.CARGO_TERM_COLOR = "never";
   env.CARGO_TERM_PROGRESS_WHEN = "never";
   return env;

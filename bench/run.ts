@@ -91,7 +91,12 @@ async function main(): Promise<void> {
     );
     const measurements = await runRounds(modes, rounds, repository);
     const startup = measureStartup(kache, modes[2]!.env);
-    const events = eventFigures(measurements.kacheWarmEvents, measurements.kacheDirectOffEvents);
+    const events = eventFigures(
+      measurements.kacheWarmEvents,
+      measurements.kacheDirectOffEvents,
+      measurements.kacheColdEvents,
+      measurements.kacheEditEvents,
+    );
     const daemon = await measureDaemonFallbacks(kache, repository);
     const context: Context = {
       date: new Date().toISOString().slice(0, 16).replace("T", " "),

@@ -1,13 +1,34 @@
-// The timed builds: per round and mode, cold, warm after rm -rf target, no-op, and a leaf edit.
+// The timed builds: per round and mode, cold, no-op, the edit loop (build and check), branch
+// switches, a leaf edit, and warm rebuilds after rm -rf target.
 
 import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { branchSwitches, type CargoCommand, editLoop, prepareBranches } from "./edit-loop";
 import { type Mode, type ModeName, modeNames, type SccacheCounts, takeSccacheCounts } from "./modes";
 import { formatSeconds } from "./stats";
 
-export type ScenarioName = "cold" | "warm" | "noop" | "edit" | "warmDirectOff";
+export type ScenarioName =
+  | "cold"
+  | "warm"
+  | "noop"
+  | "editBuild"
+  | "editCheck"
+  | "switchFirst"
+  | "switch"
+  | "edit"
+  | "warmDirectOff";
 
-export const scenarioNames: ScenarioName[] = ["cold", "warm", "noop", "edit", "warmDirectOff"];
+export const scenarioNames: ScenarioName[] = [
+  "cold",
+  "warm",
+  "noop",
+  "editBuild",
+  "editCheck",
+  "switchFirst",
+  "switch",
+  "edit",
+  "warmDirectOff",
+];
 
 /** One line of kache's events.jsonl (the fields the benchmark reads). */
 export interface KacheEvent {
@@ -15,13 +36,23 @@ export interface KacheEvent {
   outcome: string;
   elapsed_ms: number;
   size: number;
-  phases: { prepass?: number; key?: number; lookup?: number; restore?: number; compile?: number };
+  phases: {
+    prepass?: number;
+    key?: number;
+    lookup?: number;
+    restore?: number;
+    compile?: number;
+    store?: number;
+  };
   prepass: boolean;
   reason: string | null;
 }
 
 export interface Measurements {
   seconds: Record<ModeName, Record<ScenarioName, number[]>>;
+  /** kache's events of each cold build and of each edit-loop build (misses: the per-step costs). */
+  kacheColdEvents: KacheEvent[][];
+  kacheEditEvents: KacheEvent[][];
   /** kache's events, one list per warm rebuild (direct mode on, then off). */
   kacheWarmEvents: KacheEvent[][];
   kacheDirectOffEvents: KacheEvent[][];
@@ -36,9 +67,13 @@ const leafText = "counting words in parallel";
 /** No-op builds are short and noisy: several per round. */
 const noopRepeats = 3;
 
-async function timeCargo(mode: Mode, extraEnv: Record<string, string> = {}): Promise<number> {
+async function timeCargo(
+  mode: Mode,
+  extraEnv: Record<string, string> = {},
+  command: CargoCommand = "build",
+): Promise<number> {
   const started = performance.now();
-  const cargo = Bun.spawn(["cargo", "build"], {
+  const cargo = Bun.spawn(["cargo", command], {
     cwd: mode.workspace,
     env: { ...mode.env, ...extraEnv },
     stdout: "pipe",
@@ -51,7 +86,7 @@ async function timeCargo(mode: Mode, extraEnv: Record<string, string> = {}): Pro
   ]);
   const seconds = (performance.now() - started) / 1000;
   if (exitCode !== 0)
-    throw new Error(`cargo build (${mode.name}) failed with ${exitCode}:\n${output}${errors}`);
+    throw new Error(`cargo ${command} (${mode.name}) failed with ${exitCode}:\n${output}${errors}`);
   return seconds;
 }
 
@@ -86,6 +121,8 @@ function emptyMeasurements(): Measurements {
     Object.fromEntries(scenarioNames.map((name) => [name, [] as number[]])) as Record<ScenarioName, number[]>;
   return {
     seconds: Object.fromEntries(modeNames.map((name) => [name, perMode()])) as Measurements["seconds"],
+    kacheColdEvents: [],
+    kacheEditEvents: [],
     kacheWarmEvents: [],
     kacheDirectOffEvents: [],
     kacheNoopCalls: [],
@@ -93,46 +130,59 @@ function emptyMeasurements(): Measurements {
   };
 }
 
+/** Reads kache's events in order; the other modes have none. */
+function eventReader(mode: Mode): () => KacheEvent[] {
+  const cacheDirectory = mode.env.KACHE_CACHE_DIR ?? "";
+  let offset = 0;
+  return () => {
+    if (mode.name !== "kache") return [];
+    const [events, next] = eventsSince(cacheDirectory, offset);
+    offset = next;
+    return events;
+  };
+}
+
 async function runMode(mode: Mode, round: number, measurements: Measurements, original: string) {
   const seconds = measurements.seconds[mode.name];
-  const cacheDirectory = mode.env.KACHE_CACHE_DIR ?? "";
-  const record = (scenario: ScenarioName, value: number) => {
+  const record = (scenario: ScenarioName) => (value: number) => {
     seconds[scenario].push(value);
     console.log(`  ${mode.name.padEnd(8)} ${scenario.padEnd(14)} ${formatSeconds(value)}`);
   };
+  const time = (m: Mode, command: CargoCommand) => timeCargo(m, {}, command);
   mode.resetCache();
   writeLeaf(mode, original, null);
   removeTarget(mode);
-  record("cold", await timeCargo(mode));
+  const events = eventReader(mode);
+  record("cold")(await timeCargo(mode));
   if (mode.name === "sccache") takeSccacheCounts(mode);
-  let [, offset] = eventsSince(cacheDirectory, 0);
+  if (mode.name === "kache") measurements.kacheColdEvents.push(events());
 
-  removeTarget(mode);
-  record("warm", await timeCargo(mode));
-  if (mode.name === "sccache") measurements.sccacheWarmCounts.push(takeSccacheCounts(mode));
-  if (mode.name === "kache") {
-    const [events, next] = eventsSince(cacheDirectory, offset);
-    measurements.kacheWarmEvents.push(events);
-    offset = next;
-  }
+  for (let repeat = 0; repeat < noopRepeats; repeat++) record("noop")(await timeCargo(mode));
+  if (mode.name === "kache") measurements.kacheNoopCalls.push(events().length);
 
-  for (let repeat = 0; repeat < noopRepeats; repeat++) record("noop", await timeCargo(mode));
-  if (mode.name === "kache") {
-    const [events, next] = eventsSince(cacheDirectory, offset);
-    measurements.kacheNoopCalls.push(events.length);
-    offset = next;
-  }
+  // The edit loop runs in the tree the cold build made, as a developer's working tree is.
+  await editLoop(mode, "build", round, time, record("editBuild"));
+  if (mode.name === "kache") measurements.kacheEditEvents.push(events());
+  await timeCargo(mode, {}, "check"); // check's own metadata-only units, once
+  await editLoop(mode, "check", round, time, record("editCheck"));
+  await timeCargo(mode); // back to the unedited sources
+  await branchSwitches(mode, time, record("switchFirst"), record("switch"));
 
   writeLeaf(mode, original, round);
-  record("edit", await timeCargo(mode));
+  record("edit")(await timeCargo(mode));
+  writeLeaf(mode, original, null);
+  events();
+
+  removeTarget(mode);
+  record("warm")(await timeCargo(mode));
+  if (mode.name === "sccache") measurements.sccacheWarmCounts.push(takeSccacheCounts(mode));
+  if (mode.name === "kache") measurements.kacheWarmEvents.push(events());
 
   if (mode.name === "kache") {
     // What direct mode saves: the same warm rebuild with a dep-info pre-pass on every call.
-    writeLeaf(mode, original, null);
     removeTarget(mode);
-    [, offset] = eventsSince(cacheDirectory, offset);
-    record("warmDirectOff", await timeCargo(mode, { KACHE_DIRECT_MODE: "0" }));
-    measurements.kacheDirectOffEvents.push(eventsSince(cacheDirectory, offset)[0]);
+    record("warmDirectOff")(await timeCargo(mode, { KACHE_DIRECT_MODE: "0" }));
+    measurements.kacheDirectOffEvents.push(events());
   }
 }
 
@@ -141,6 +191,7 @@ export async function runRounds(modes: Mode[], rounds: number, repository: strin
   const original = readFileSync(join(repository, "bench", "workload", leafFile), "utf8");
   if (!original.includes(leafText)) throw new Error(`${leafFile} no longer contains "${leafText}"`);
   const measurements = emptyMeasurements();
+  for (const mode of modes) prepareBranches(mode);
   for (let round = 1; round <= rounds; round++) {
     console.log(`round ${round}/${rounds}`);
     const shift = (round - 1) % modes.length;

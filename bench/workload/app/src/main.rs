@@ -13,6 +13,9 @@ struct Args {
     /// Print the banner first
     #[arg(long)]
     banner: bool,
+    /// Print the ledger overview of a sample this size
+    #[arg(long)]
+    ledger: Option<u64>,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -20,6 +23,11 @@ async fn main() -> Result<()> {
     let args = Args::parse();
     if args.banner {
         println!("{}", bench_banner::banner(env!("CARGO_PKG_VERSION")));
+    }
+    if let Some(count) = args.ledger {
+        for line in bench_ledger::overview(count) {
+            println!("{line}");
+        }
     }
     let mut texts = Vec::new();
     for path in &args.files {

@@ -1,0 +1,92 @@
+// The builds a developer runs all day: one function added to the big member and `cargo build` or
+// `cargo check` (rust-analyzer runs check on every save), and switching between two branches.
+
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Mode } from "./modes";
+
+/** The member of a few thousand lines the edit loop changes (bench/workload/ledger). */
+const editedFile = join("ledger", "src", "account.rs");
+export const editsPerLoop = 5;
+
+export type CargoCommand = "build" | "check";
+export type TimeCargo = (mode: Mode, command: CargoCommand) => Promise<number>;
+export type Record = (value: number) => void;
+
+/** Adds one function per edit, times `cargo <command>` after each, and puts the file back. */
+export async function editLoop(
+  mode: Mode,
+  command: CargoCommand,
+  round: number,
+  time: TimeCargo,
+  record: Record,
+) {
+  const path = join(mode.workspace, editedFile);
+  const original = readFileSync(path, "utf8");
+  try {
+    for (let edit = 1; edit <= editsPerLoop; edit++) {
+      appendFileSync(
+        path,
+        `\n/// Added by the benchmark (round ${round}, edit ${edit}).\n` +
+          `pub fn added_${round}_${edit}(items: &[Account]) -> i64 {\n` +
+          `    items.iter().map(|item| item.total() * ${edit}).sum::<i64>() + ${round}\n}\n`,
+      );
+      record(await time(mode, command));
+    }
+  } finally {
+    writeFileSync(path, original);
+  }
+}
+
+function git(mode: Mode, args: string[]): void {
+  const result = Bun.spawnSync(["git", "-c", "user.email=bench@kache", "-c", "user.name=bench", ...args], {
+    cwd: mode.workspace,
+    env: mode.env,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  if (result.exitCode !== 0) throw new Error(`git ${args.join(" ")} failed: ${result.stderr.toString()}`);
+}
+
+/** The other branch: the shared model crate and three ledger modules changed, as a feature would. */
+const featureEdits: [string, string, string][] = [
+  [join("model", "src", "lib.rs"), "pub struct Summary", "/// Per-file figures.\npub struct Summary"],
+  [join("ledger", "src", "journal.rs"), "% 97", "% 89"],
+  [join("ledger", "src", "invoice.rs"), "% 97", "% 83"],
+  [join("ledger", "src", "tax.rs"), "(0..(id % 7 + 1))", "(0..(id % 9 + 1))"],
+];
+
+/** Makes the workspace copy a git repository with `main` as it is and a `feature` branch. */
+export function prepareBranches(mode: Mode): void {
+  git(mode, ["init", "-q", "-b", "main"]);
+  writeFileSync(join(mode.workspace, ".gitignore"), "target/\n");
+  git(mode, ["add", "-A"]);
+  git(mode, ["commit", "-q", "-m", "main"]);
+  git(mode, ["checkout", "-q", "-b", "feature"]);
+  for (const [file, from, to] of featureEdits) {
+    const path = join(mode.workspace, file);
+    const text = readFileSync(path, "utf8");
+    if (!text.includes(from)) throw new Error(`${file} no longer contains ${JSON.stringify(from)}`);
+    writeFileSync(path, text.replace(from, to));
+  }
+  git(mode, ["commit", "-q", "-am", "feature"]);
+  git(mode, ["checkout", "-q", "main"]);
+}
+
+/**
+ * From a built `main`: to `feature` for the first time (new to every cache), then back and forth
+ * between two revisions that have both been built, which is what a developer does all day.
+ */
+export async function branchSwitches(
+  mode: Mode,
+  time: TimeCargo,
+  recordFirst: Record,
+  recordSwitch: Record,
+): Promise<void> {
+  git(mode, ["checkout", "-q", "feature"]);
+  recordFirst(await time(mode, "build"));
+  for (const branch of ["main", "feature", "main"]) {
+    git(mode, ["checkout", "-q", branch]);
+    recordSwitch(await time(mode, "build"));
+  }
+}
