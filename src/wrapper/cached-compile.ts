@@ -1,5 +1,5 @@
 // The compile-or-restore flow for one cacheable rustc call: key, lookup, restore or compile and store.
-import { unlinkSync } from "node:fs";
+import { mkdirSync, unlinkSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { BlobStore } from "../store/blobs";
 import { FileHashMemo } from "../store/file-hash-memo";
@@ -171,6 +171,9 @@ export async function cachedCompile(inv: Invocation, state: FlowState): Promise<
   const started = performance.now();
   const { args, settings } = inv;
   const outDir = resolve(inv.cwd, args.outDir!);
+  // rustc makes a missing --out-dir; cargo makes it first, a direct caller may not. The call's clock
+  // is read by a probe file in it, and a hit is restored into it: kache must not need it to exist.
+  mkdirSync(outDir, { recursive: true });
   const index = IndexDb.open(settings.cacheDir);
   const stores: Stores = { index, blobs: new BlobStore(settings.cacheDir), memo: new FileHashMemo(index) };
   const normaliser = new PathNormaliser(detectRoots(inv.cwd, outDir, args.target, inv.env));

@@ -1,6 +1,5 @@
 // Helpers for e2e tests: copy fixtures, run real cargo through dist/kache, parse its progress lines and events.
 import {
-  chmodSync,
   cpSync,
   existsSync,
   mkdirSync,
@@ -9,12 +8,12 @@ import {
   readFileSync,
   rmSync,
   statSync,
-  writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve, sep } from "node:path";
 import { hashFile } from "../../src/util/hash";
 import type { Outcome } from "../../src/wrapper/outcomes";
+import { toolchainRustc, writeScript } from "./compiler-support";
 
 export const REPO_ROOT = resolve(import.meta.dir, "../..");
 export const KACHE_BIN = join(REPO_ROOT, "dist", "kache");
@@ -282,33 +281,19 @@ export interface CompilerCounter {
  * Cargo's target probes (`-` as input, `--print`) are not counted. Default toolchain only.
  */
 export function compilerCounter(): CompilerCounter {
-  // The toolchain cargo would pick: the caller's RUSTUP_TOOLCHAIN is scrubbed for cargo too.
-  const env = { ...process.env };
-  delete env.RUSTUP_TOOLCHAIN;
-  const sysroot = Bun.spawnSync(["rustc", "--print", "sysroot"], { cwd: tmpdir(), env });
-  const realRustc = join(sysroot.stdout.toString().trim(), "bin", "rustc");
-  if (sysroot.exitCode !== 0 || !existsSync(realRustc)) {
-    throw new Error(`cannot find the toolchain's rustc: ${sysroot.stderr.toString()}`);
-  }
   const dir = makeTempDir("kache-e2e-rustc-");
   const log = join(dir, "runs");
   mkdirSync(log);
-  const shim = join(dir, "rustc");
-  writeFileSync(
-    shim,
-    [
-      "#!/bin/sh",
-      "for arg do",
-      '  case "$arg" in --crate-name | --crate-name=*)',
-      `    printf '%s\\0' "$@" >"$(mktemp "${log}/run.XXXXXXXX")" || exit 99`,
-      "    break ;;",
-      "  esac",
-      "done",
-      `exec "${realRustc}" "$@"`,
-      "",
-    ].join("\n"),
-  );
-  chmodSync(shim, 0o755);
+  const shim = writeScript(join(dir, "rustc"), [
+    "#!/bin/sh",
+    "for arg do",
+    '  case "$arg" in --crate-name | --crate-name=*)',
+    `    printf '%s\\0' "$@" >"$(mktemp "${log}/run.XXXXXXXX")" || exit 99`,
+    "    break ;;",
+    "  esac",
+    "done",
+    `exec "${toolchainRustc()}" "$@"`,
+  ]);
   return {
     env: { RUSTC: shim },
     takeRuns() {
