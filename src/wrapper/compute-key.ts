@@ -27,7 +27,7 @@ import { linkListStyle } from "./link-probe";
 import { resolveNativeCpu } from "./native-cpu";
 import { bundlesClosure, fileStem, producesExecutable } from "./output-files";
 import type { RustcArgs } from "./rustc-args";
-import { compilerIdentity, toolVersion } from "./tool-identity";
+import { compilerIdentity, isUnder, toolVersion } from "./tool-identity";
 
 export interface Stores {
   index: IndexDb;
@@ -298,9 +298,14 @@ export function recordInputs(plan: KeyPlan, stores: Stores, inputs: KnownInputs)
   }
 }
 
-/** Every file whose content went into the key: none may have changed while the compiler read it. */
+/**
+ * Every file whose content went into the key: none may have changed while the compiler read it.
+ * The sysroot's files are keyed by the compiler's identity, not read, so their ctime (a hardlink
+ * copy of the toolchain changes it) says nothing.
+ */
 export function keyedFiles(plan: KeyPlan, keyed: Keyed): string[] {
-  return [...keyed.inputs.depInfo.sources, ...(keyed.inputs.links ?? []), ...plan.ctx.hashedFiles];
+  const links = (keyed.inputs.links ?? []).filter((path) => !isUnder(path, plan.ctx.compiler.sysroot));
+  return [...keyed.inputs.depInfo.sources, ...links, ...plan.ctx.hashedFiles];
 }
 
 /** Coverage instrumentation needs real source paths, so remapping is skipped (and recorded in the key). */
