@@ -19,13 +19,18 @@ afterAll(removeTempDirs);
 const TIMEOUT = 180_000;
 /** Wrapped rustc calls of a path-ws build: build_script_build, fixture_macros, fixture_noisy, fixture_core, fixture_app. */
 const UNITS = 5;
+/**
+ * Plain compiles: an incremental compile names its objects per session, so a recompiled fixture_core
+ * would give fixture_app other link inputs and a miss too; healing is about the store, not that.
+ */
+const PLAIN = { CARGO_INCREMENTAL: "0" };
 
 /** A path-ws copy and a cache from which a clean build is all local hits. */
 async function warmCache(): Promise<{ workspace: string; cacheDir: string }> {
   const workspace = copyFixture("path-ws");
   const cacheDir = newCacheDir();
-  await cleanBuild(workspace, cacheDir);
-  const warm = await cleanBuild(workspace, cacheDir);
+  await cleanBuild(workspace, cacheDir, PLAIN);
+  const warm = await cleanBuild(workspace, cacheDir, PLAIN);
   expect(warm.outcomes["local hit"], warm.stderr).toBe(UNITS);
   return { workspace, cacheDir };
 }
@@ -36,7 +41,7 @@ function outcomeOf(result: CargoResult, crate: string): string | undefined {
 
 /** The next clean build is served entirely from the cache, and every blob matches its name. */
 async function expectHealthy(workspace: string, cacheDir: string): Promise<void> {
-  const again = await cleanBuild(workspace, cacheDir);
+  const again = await cleanBuild(workspace, cacheDir, PLAIN);
   expect(again.outcomes, again.stderr).toMatchObject({ "local hit": UNITS, miss: 0, passthrough: 0 });
   expect(kacheLogLines(again.stderr)).toEqual([]);
   expect(corruptBlobs(cacheDir)).toEqual([]);
@@ -62,7 +67,7 @@ for (const [damage, inflict] of [
       const rlib = coreRlib(cacheDir);
       inflict(blobPath(cacheDir, rlib), rlib.size);
 
-      const damaged = await cleanBuild(workspace, cacheDir);
+      const damaged = await cleanBuild(workspace, cacheDir, PLAIN);
       expect(outcomeOf(damaged, "fixture_core"), damaged.stderr).toBe("miss");
       expect(damaged.outcomes["local hit"], damaged.stderr).toBe(UNITS - 1);
       const warnings = kacheLogLines(damaged.stderr);
@@ -83,7 +88,7 @@ test(
     const { workspace, cacheDir } = await warmCache();
     for (const suffix of ["", "-wal", "-shm"]) rmSync(join(cacheDir, `index.db${suffix}`), { force: true });
 
-    const rebuilt = await cleanBuild(workspace, cacheDir);
+    const rebuilt = await cleanBuild(workspace, cacheDir, PLAIN);
     expect(rebuilt.outcomes, rebuilt.stderr).toMatchObject({ "local hit": 0, miss: UNITS, passthrough: 0 });
     expect(kacheLogLines(rebuilt.stderr)).toEqual([]);
 
@@ -111,7 +116,7 @@ for (const [kind, garble] of [
       rmSync(`${index}-shm`, { force: true });
       garble(index);
 
-      const rebuilt = await cleanBuild(workspace, cacheDir);
+      const rebuilt = await cleanBuild(workspace, cacheDir, PLAIN);
       const warnings = kacheLogLines(rebuilt.stderr);
       expect(
         warnings.some((line) => /^kache warn: .*index.*corrupt/i.test(line)),
@@ -141,7 +146,7 @@ test(
     mkdirSync(cacheDir);
     chattr("+i", cacheDir);
     try {
-      const result = await cleanBuild(workspace, cacheDir);
+      const result = await cleanBuild(workspace, cacheDir, PLAIN);
       expect(result.outcomes, result.stderr).toMatchObject({ passthrough: UNITS, miss: 0, "local hit": 0 });
       expect(result.lines.every((line) => line.detail === "cache-error")).toBe(true);
       expect(kacheLogLines(result.stderr).some((line) => /^kache warn: cache unavailable/.test(line))).toBe(
@@ -162,7 +167,7 @@ test(
     rmSync(join(workspace, "target"), { recursive: true, force: true }); // before the blobs' inodes turn immutable
     chattr("+i", cacheDir, true);
     try {
-      const result = await cleanBuild(workspace, cacheDir);
+      const result = await cleanBuild(workspace, cacheDir, PLAIN);
       expect(result.lines.length, result.stderr).toBe(UNITS);
       // Whatever kache did (read-only hits or pass-through), a problem it met is said on stderr.
       const troubled = result.lines.some((line) => line.outcome !== "local hit");

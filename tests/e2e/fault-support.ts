@@ -111,18 +111,25 @@ export interface RustcCall {
 
 /**
  * Builds `workspace` through a recording RUSTC_WRAPPER that then execs rustc (or `via` rustc, e.g. kache
- * with a throwaway cache in the record dir); returns each real compile (`--crate-name`).
+ * with a throwaway cache in the record dir); returns each real compile (`--crate-name`). The calls are
+ * recorded without `-C incremental` unless `incremental`: replays of one call would otherwise share
+ * one incremental dir, and an incremental compile names its objects per session, so replays would
+ * not make the same bytes.
  */
 export async function recordRustcCalls(
   workspace: string,
-  { cargoArgs = ["build", "--locked"], via }: { cargoArgs?: string[]; via?: string } = {},
+  {
+    cargoArgs = ["build", "--locked"],
+    via,
+    incremental = false,
+  }: { cargoArgs?: string[]; via?: string; incremental?: boolean } = {},
 ): Promise<RustcCall[]> {
   const dir = makeTempDir("kache-e2e-record-");
   const script = join(dir, "record.sh");
   const body = `d="${dir}/$$"; mkdir "$d"; printf '%s\\0' "$@" >"$d/args"; pwd >"$d/cwd"; env -0 >"$d/env"`;
   writeFileSync(script, `#!/bin/sh\n${body}\nexec ${via ? `"${via}" ` : ""}"$@"\n`);
   chmodSync(script, 0o755);
-  const env = { RUSTC_WRAPPER: script };
+  const env = { RUSTC_WRAPPER: script, ...(incremental ? {} : { CARGO_INCREMENTAL: "0" }) };
   const result = await cargo(cargoArgs, { cwd: workspace, cacheDir: dir, wrapper: false, env });
   if (result.code !== 0) throw new Error(`recording build failed: ${result.stderr}`);
   const calls = readdirSync(dir)

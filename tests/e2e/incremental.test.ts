@@ -133,7 +133,7 @@ function withoutIncremental(args: string[]): string[] {
 }
 
 test("the same call with and without -C incremental: incremental takes a plain entry, never the reverse", async () => {
-  const calls = await recordRustcCalls(copyFixture("path-ws", { under: "recorded" }));
+  const calls = await recordRustcCalls(copyFixture("path-ws", { under: "recorded" }), { incremental: true });
   noisy = crateCall(calls, "fixture_noisy");
   expect(noisy.args.some((arg) => arg.startsWith("incremental="))).toBe(true);
   // (Through cargo the two never meet: cargo's -C metadata differs with CARGO_INCREMENTAL.)
