@@ -20,3 +20,6 @@ export const COMMAND_NAMES: ReadonlySet<string> = new Set([
   "help",
   "version",
 ]);
+
+/** The hidden command a wrapper runs in a detached process to finish a miss's store. */
+export const STORE_JOB_COMMAND = "__store-job";

@@ -1,8 +1,13 @@
-// Entry point: wrapper mode when argv names a compiler, CLI mode otherwise. Nothing else happens here.
+// Entry point: wrapper mode when argv names a compiler, CLI mode otherwise (or a background store
+// a wrapper started). Nothing else happens here.
+import { STORE_JOB_COMMAND } from "./command-names";
 import { isWrapperInvocation } from "./wrapper/detect";
 
 const args = process.argv.slice(2);
-if (isWrapperInvocation(args)) {
+if (args[0] === STORE_JOB_COMMAND) {
+  const { runStoreJob } = await import("./wrapper/run-store-job");
+  await runStoreJob(args[1] ?? "");
+} else if (isWrapperInvocation(args)) {
   const { runWrapper } = await import("./wrapper/run-wrapper");
   await runWrapper(args);
 } else {

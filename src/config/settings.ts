@@ -8,6 +8,7 @@ export type SettingType = "string" | "size" | "bool" | "int" | "duration" | "str
 export type SettingValue = string | number | boolean | string[] | undefined;
 export type ProgressMode = "always" | "never" | "auto";
 export type IncrementalMode = "keep" | "strip";
+export type BackgroundStoreMode = "auto" | "always" | "never";
 
 export interface RemoteSettings {
   bucket?: string;
@@ -27,6 +28,8 @@ export interface Settings {
   cacheExecutables: boolean;
   /** Reuse recorded input lists instead of running the dep-info pre-pass. */
   directMode: boolean;
+  /** When a miss's outputs are hashed and stored by a detached process after the wrapper exits. */
+  backgroundStore: BackgroundStoreMode;
   /** `keep`: calls with `-C incremental` compile incrementally; `strip`: the flag is removed. */
   incremental: IncrementalMode;
   cleanIncremental: boolean;
@@ -60,6 +63,12 @@ export interface SettingRow {
   values?: readonly string[];
   min?: number;
   max?: number;
+}
+
+/** CI systems set CI (GitHub Actions, GitLab, CircleCI, Buildkite, Travis...). */
+export function isCi(env: Env): boolean {
+  const value = (env.CI ?? "").trim().toLowerCase();
+  return value !== "" && value !== "0" && value !== "false";
 }
 
 export function homeDir(env: Env): string {
@@ -166,6 +175,16 @@ export const SETTINGS: readonly SettingRow[] = [
     default: true,
     description:
       "skip the dep-info pre-pass when a recorded input list still matches; false = pre-pass every call",
+  },
+  {
+    env: "KACHE_BACKGROUND_STORE",
+    key: "cache.background_store",
+    field: "backgroundStore",
+    type: "enum",
+    values: ["auto", "always", "never"],
+    default: "auto",
+    description:
+      "store a miss's outputs after the call returns, off cargo's critical path: auto = outputs of 8 MB or more, except when CI is set; always; never",
   },
   {
     env: "KACHE_INCREMENTAL",

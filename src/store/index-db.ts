@@ -1,7 +1,8 @@
 // The SQLite index (bun:sqlite, WAL): entries, file-hash memo, tool-identity memo, manifests.
 import { Database } from "bun:sqlite";
-import { existsSync, renameSync } from "node:fs";
+import { existsSync, linkSync, renameSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { unlinkQuietly } from "../util/atomic-write";
 import { KacheError } from "../util/errors";
 import { hashBytes } from "../util/hash";
 import { log } from "../util/log";
@@ -11,7 +12,7 @@ import { acquireKeyLockSync } from "./key-lock";
  * Bump whenever the tables or the entry format change shape. An older index is rebuilt, never
  * misread; a newer one (another kache installed beside this one) is left alone.
  */
-export const INDEX_SCHEMA_VERSION = 3;
+export const INDEX_SCHEMA_VERSION = 4;
 
 /** The index was written by a newer kache: this one must neither read nor rebuild it. */
 export class NewerIndexError extends KacheError {
@@ -68,7 +69,7 @@ CREATE TABLE IF NOT EXISTS entries (
 CREATE INDEX IF NOT EXISTS entries_by_crate ON entries(crate, created);
 CREATE TABLE IF NOT EXISTS file_hashes (
   path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns TEXT NOT NULL, ctime_ns TEXT NOT NULL,
-  ino TEXT NOT NULL, hash TEXT NOT NULL
+  ino TEXT NOT NULL, hash TEXT NOT NULL, checks_ctime INTEGER NOT NULL DEFAULT 1
 );
 CREATE TABLE IF NOT EXISTS memo (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS manifests (
@@ -136,14 +137,52 @@ function openRaw(path: string): Database {
     try {
       return openOnce(path);
     } catch (error) {
-      if (!isBusy(error) || Date.now() > deadline) throw error;
+      const retry = isBusy(error) || error instanceof VanishedError;
+      if (!retry || Date.now() > deadline) throw error;
       Bun.sleepSync(5 + Math.random() * 20);
     }
   }
 }
 
+let freshCounter = 0;
+
+/**
+ * A new index is made whole under a temp name (WAL mode, schema, version), then linked into
+ * place, never replacing one: opening a missing index.db in place would let hundreds of wrappers
+ * read its first page while one of them is still writing it, and take it for corrupt.
+ */
+function createFresh(path: string): void {
+  freshCounter += 1;
+  const temp = `${path}.new-${process.pid}-${freshCounter}`;
+  const db = new Database(temp, { create: true, strict: true });
+  try {
+    db.run("PRAGMA journal_mode = WAL");
+    db.run(SCHEMA);
+    db.run(`PRAGMA user_version = ${INDEX_SCHEMA_VERSION}`);
+  } finally {
+    db.close(false); // the last connection: the WAL is checkpointed into the file and removed
+  }
+  try {
+    linkSync(temp, path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  } finally {
+    for (const leftover of [temp, `${temp}-wal`, `${temp}-shm`]) unlinkQuietly(leftover);
+  }
+}
+
+/** The index was moved aside by a repair between seeing it and opening it: open again. */
+class VanishedError extends Error {}
+
 function openOnce(path: string): Database {
-  const db = new Database(path, { create: true, strict: true });
+  if (!existsSync(path)) createFresh(path);
+  let db: Database;
+  try {
+    db = new Database(path, { readwrite: true, create: false, strict: true });
+  } catch (error) {
+    if (!existsSync(path)) throw new VanishedError(String(error));
+    throw error;
+  }
   try {
     prepare(db, path);
     return db;
@@ -214,6 +253,7 @@ function quarantine(path: string): void {
     renameIfPresent(`${path}-wal`, `${aside}-wal`);
     renameIfPresent(`${path}-shm`, `${aside}-shm`);
     renameSync(path, aside);
+    createFresh(path);
     log.warn(`index ${path} was corrupt; moved it to ${aside} and started a new one`);
   } finally {
     lock.release();

@@ -97,25 +97,27 @@ export class PathNormaliser {
     return [...this.roots].reverse().map((r) => `--remap-path-prefix=${r.path}=<${r.name}>`);
   }
 
-  /**
-   * The binding roots whose path occurs in `data`: an artifact that holds one is not portable to
-   * another location of that root. Matched bare, because a string baked by `env!` sits in rodata
-   * with no separator after it. A root is only searched when no shorter root it starts with was
-   * already found missing, so the usual artifact (none of them) costs one search per distinct prefix.
-   */
-  rootsFoundIn(data: Uint8Array): RootName[] {
-    const buffer = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    const candidates = this.roots
+  /** True for a path inside the target dir (cargo's outputs). */
+  readonly inTargetDir = (path: string): boolean => {
+    const target = this.byName.get("TARGET");
+    return target !== undefined && (path === target || path.startsWith(`${target}/`));
+  };
+
+  /** The roots whose literal presence in an artifact binds it to this location, shortest first. */
+  bindingRoots(): PathRoot[] {
+    return this.roots
       .filter((r) => BINDING_ROOTS.has(r.name) && r.path.length >= 4)
       .sort((a, b) => a.path.length - b.path.length);
-    const missing: string[] = [];
-    const found: RootName[] = [];
-    for (const root of candidates) {
-      if (missing.some((prefix) => root.path.startsWith(prefix))) continue;
-      if (buffer.indexOf(root.path) === -1) missing.push(root.path);
-      else found.push(root.name);
-    }
-    return found.sort();
+  }
+
+  /**
+   * The binding root paths that do not start with a shorter one: an artifact that holds none of
+   * these holds no binding root at all, so the usual artifact costs one search per distinct prefix.
+   * Matched bare, because a string baked by `env!` sits in rodata with no separator after it.
+   */
+  bindingPrefixes(): string[] {
+    const paths = this.bindingRoots().map((r) => r.path);
+    return paths.filter((path, i) => !paths.slice(0, i).some((shorter) => path.startsWith(shorter)));
   }
 
   /** The paths of the named roots here, as one string to bind a key to. */

@@ -2,7 +2,7 @@
 import { hashParts } from "../util/hash";
 
 /** Bump whenever what goes into a component, or how it is written, changes. */
-export const KEY_FORMAT_VERSION = 3;
+export const KEY_FORMAT_VERSION = 4;
 
 /** The components in the order they are hashed (SPEC §3). */
 export const KEY_COMPONENTS = [

@@ -5,6 +5,7 @@ import { BlobStore } from "../store/blobs";
 import { FileHashMemo } from "../store/file-hash-memo";
 import { type Entry, IndexDb } from "../store/index-db";
 import { acquireKeyLock } from "../store/key-lock";
+import { waitForPendingStore } from "../store/pending-stores";
 import { DamagedEntryError, restoreEntry } from "../store/restore";
 import { describeError } from "../util/errors";
 import { fileSystemClockNs } from "../util/fs-clock";
@@ -12,28 +13,25 @@ import { hashParts } from "../util/hash";
 import { log } from "../util/log";
 import { detectRoots, PathNormaliser } from "../util/path-roots";
 import { locationBoundKey } from "./cache-key";
-import { type CapturedRun, runCaptured } from "./compiler-process";
+import { runCaptured } from "./compiler-process";
 import {
   compilerArgs,
   type Keyed,
   type KeyPlan,
   keyAfterCompile,
-  keyedFiles,
   keyFromManifest,
   type PlanPassthrough,
   planCompileArgs,
   planKey,
-  recordInputs,
   remapWanted,
   type Stores,
 } from "./compute-key";
-import { daemonWanted, handOffUpload, remoteCheck } from "./daemon-hooks";
-import { inputModifiedSince } from "./direct-mode";
+import { daemonWanted, remoteCheck } from "./daemon-hooks";
 import type { Invocation } from "./invocation";
 import { expectedOutputs } from "./output-files";
 import type { InvocationEvent, Phases } from "./report";
 import type { RustcArgs } from "./rustc-args";
-import { storeOutputs } from "./store-outputs";
+import { storeAfterMiss } from "./store-after-miss";
 
 /** How long a second process waits for another compiling the same key before compiling itself. */
 const LOCK_WAIT_MS = 10 * 60_000;
@@ -212,11 +210,13 @@ async function keyedFlow(flow: Flow, plan: KeyPlan): Promise<FlowResult> {
   const lockName = plan.keyed?.key ?? `fingerprint-${hashParts([plan.fingerprint, workspace])}`;
   const lock = await acquireKeyLock(settings.cacheDir, lockName, LOCK_WAIT_MS);
   try {
-    // Look again under the lock, waited or not: the holder may have stored it just before we took it.
+    // Look again under the lock, waited or not: the holder may have stored it just before we took
+    // it, or may still be storing it in the background.
+    await waitForPendingStore(settings.cacheDir, lockName);
     if (settings.directMode) plan.keyed ??= keyFromManifest(plan, stores);
     const hit = plan.keyed ? lookupAndRestore(flow, plan.keyed) : null;
     if (hit) return hit;
-    return await compileAndStore(flow, plan);
+    return await compileAndStore(flow, plan, lockName);
   } finally {
     lock.release();
   }
@@ -229,7 +229,7 @@ function dropLinesWith(text: string, needle: string): string {
     .join("\n");
 }
 
-async function compileAndStore(flow: Flow, plan: KeyPlan): Promise<FlowResult> {
+async function compileAndStore(flow: Flow, plan: KeyPlan, lockName: string): Promise<FlowResult> {
   const { inv, normaliser, outDir } = flow;
   unlinkOutputs(inv.args, outDir);
   const remaps = remapWanted(inv.args) ? normaliser.remapArgs() : [];
@@ -251,11 +251,18 @@ async function compileAndStore(flow: Flow, plan: KeyPlan): Promise<FlowResult> {
   if (keyed) {
     // The side dep-info's artifact notice names a temp file; cargo ignores it, replays need not carry it.
     const stored = plan.sideDepInfo ? { ...run, stderr: dropLinesWith(run.stderr, plan.sideDepInfo) } : run;
-    size = storeAfterMiss(flow, plan, keyed, stored, startedWallMs);
-    // A list the lookup did not already come from is recorded once its entry exists.
-    if (size > 0 && keyed !== plan.keyed) recordInputs(plan, flow.stores, keyed.inputs);
-    if (size > 0 && daemonWanted(inv.settings))
-      await handOffUpload(inv.settings, keyed.key, inv.args.crateName ?? "");
+    const storeStarted = performance.now();
+    size = await storeAfterMiss({
+      plan,
+      keyed,
+      run: stored,
+      startedWallMs,
+      lockName,
+      outDir,
+      normaliser,
+      stores: flow.stores,
+    });
+    flow.phases.store = performance.now() - storeStarted;
   }
   return {
     status: { exitCode: run.exitCode, signal: run.signal },
@@ -269,48 +276,6 @@ async function compileAndStore(flow: Flow, plan: KeyPlan): Promise<FlowResult> {
       key: keyed?.key ?? null,
     },
   };
-}
-
-function storeAfterMiss(
-  flow: Flow,
-  plan: KeyPlan,
-  keyed: Keyed,
-  run: CapturedRun,
-  startedWallMs: number,
-): number {
-  const { inv, stores, normaliser } = flow;
-  const storeStarted = performance.now();
-  try {
-    const changed = inputModifiedSince(keyedFiles(plan, keyed), inv.cwd, plan.callStartNs);
-    if (changed !== null) {
-      log.info(`${inv.args.crateName}: not cached: ${changed} changed while compiling`);
-      return 0;
-    }
-    const result = storeOutputs(
-      {
-        args: inv.args,
-        outDir: resolve(inv.cwd, inv.args.outDir!),
-        key: keyed.key,
-        components: keyed.components,
-        target: inv.args.target ?? keyed.target,
-        stdout: run.stdout,
-        stderr: run.stderr,
-        compileMs: run.ms,
-        startedWallMs,
-      },
-      { ...stores, normaliser },
-    );
-    if (!result.stored) log.info(`${inv.args.crateName}: not cached: ${result.why}`);
-    else if (result.why) log.info(`${inv.args.crateName}: ${result.why}`);
-    return result.size;
-  } catch (error) {
-    log.warn(
-      `could not store ${inv.args.crateName} in the cache (${describeError(error)}); the build is unaffected`,
-    );
-    return 0;
-  } finally {
-    flow.phases.store = performance.now() - storeStarted;
-  }
 }
 
 async function passthroughCompile(flow: Flow, reason: PlanPassthrough): Promise<FlowResult> {

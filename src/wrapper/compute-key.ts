@@ -18,6 +18,7 @@ import {
   inputsFromManifest,
   invocationFingerprint,
   type KnownInputs,
+  manifestText,
   recordManifest,
 } from "./direct-mode";
 import type { Invocation } from "./invocation";
@@ -284,13 +285,23 @@ export function keyAfterCompile(plan: KeyPlan, outDir: string): Keyed | null {
 }
 
 /**
+ * The input list a store records with its entry: a compile-first call's and a link's (what the
+ * linker read), never again one the lookup already came from.
+ */
+export function manifestToRecord(plan: KeyPlan, keyed: Keyed): { fingerprint: string; text: string } | null {
+  if (keyed === plan.keyed) return null;
+  return { fingerprint: plan.fingerprint, text: manifestText(plan.ctx, keyed.inputs) };
+}
+
+/**
  * Saves an input list as a manifest. Called once its entry is stored, so a manifest never leads
  * another wrapper to a key whose entry is still being written; refused when an input changed
  * during the call.
  */
 export function recordInputs(plan: KeyPlan, stores: Stores, inputs: KnownInputs): void {
   try {
-    if (!recordManifest(stores.index, plan.fingerprint, plan.ctx, inputs, plan.callStartNs)) {
+    const guarded = guardedFiles(plan, inputs);
+    if (!recordManifest(stores.index, plan.fingerprint, plan.ctx, inputs, guarded, plan.callStartNs)) {
       log.debug(`${plan.inv.args.crateName}: an input changed during the call; manifest not recorded`);
     }
   } catch (error) {
@@ -304,8 +315,12 @@ export function recordInputs(plan: KeyPlan, stores: Stores, inputs: KnownInputs)
  * copy of the toolchain changes it) says nothing.
  */
 export function keyedFiles(plan: KeyPlan, keyed: Keyed): string[] {
-  const links = (keyed.inputs.links ?? []).filter((path) => !isUnder(path, plan.ctx.compiler.sysroot));
-  return [...keyed.inputs.depInfo.sources, ...links, ...plan.ctx.hashedFiles];
+  return guardedFiles(plan, keyed.inputs);
+}
+
+function guardedFiles(plan: KeyPlan, inputs: KnownInputs): string[] {
+  const links = (inputs.links ?? []).filter((path) => !isUnder(path, plan.ctx.compiler.sysroot));
+  return [...inputs.depInfo.sources, ...links, ...plan.ctx.hashedFiles];
 }
 
 /** Coverage instrumentation needs real source paths, so remapping is skipped (and recorded in the key). */

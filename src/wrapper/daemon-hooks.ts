@@ -26,8 +26,8 @@ function isNoDaemon(error: unknown): boolean {
  * Starts `kache daemon start` detached, without waiting, when no daemon listens. A marker file
  * rate-limits this: a cold build's hundreds of wrappers must not each spawn one.
  */
-async function autostart(settings: Settings): Promise<void> {
-  if (!markerDue(join(settings.cacheDir, "daemon.autostart"), AUTOSTART_EVERY_MS)) return;
+async function autostart(cacheDir: string): Promise<void> {
+  if (!markerDue(join(cacheDir, "daemon.autostart"), AUTOSTART_EVERY_MS)) return;
   const { spawn } = await import("node:child_process");
   const [command, ...rest] = selfCommand();
   const child = spawn(command!, [...rest, "daemon", "start"], { detached: true, stdio: "ignore" });
@@ -35,11 +35,11 @@ async function autostart(settings: Settings): Promise<void> {
   log.info("no daemon was running; starting one in the background");
 }
 
-async function onUnavailable(settings: Settings, error: unknown): Promise<void> {
+async function onUnavailable(cacheDir: string, error: unknown): Promise<void> {
   log.debug(`daemon unavailable: ${(error as Error)?.message ?? error}`);
   if (!isNoDaemon(error)) return;
   try {
-    await autostart(settings);
+    await autostart(cacheDir);
   } catch (startError) {
     log.debug(`could not start the daemon: ${(startError as Error)?.message ?? startError}`);
   }
@@ -55,20 +55,20 @@ export async function remoteCheck(settings: Settings, key: string, crate: string
     );
     return "ok" in response && response.ok && response.type === "remote-check" && response.result === "hit";
   } catch (error) {
-    await onUnavailable(settings, error);
+    await onUnavailable(settings.cacheDir, error);
     return false;
   }
 }
 
 /** Hands a freshly stored entry to the daemon's upload queue and returns at once. */
-export async function handOffUpload(settings: Settings, key: string, crate: string): Promise<void> {
+export async function handOffUpload(cacheDir: string, key: string, crate: string): Promise<void> {
   try {
     await callDaemon(
-      daemonPaths(settings.cacheDir).socket,
+      daemonPaths(cacheDir).socket,
       { type: "upload", key, crate },
       { ackTimeoutMs: ANSWER_MS },
     );
   } catch (error) {
-    await onUnavailable(settings, error);
+    await onUnavailable(cacheDir, error);
   }
 }

@@ -3,7 +3,7 @@
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { IndexDb } from "../store/index-db";
-import { hashParts } from "../util/hash";
+import { contentCheckOfFile, hashParts } from "../util/hash";
 import { digestKey, type KeyComponents } from "./cache-key";
 import type { DepInfo } from "./dep-info";
 import {
@@ -16,13 +16,17 @@ import {
 } from "./key-components";
 import { isUnder } from "./tool-identity";
 
-interface Manifest {
+export interface Manifest {
   /** Source paths as the key records them (relative, or absolute with sentinels) and content hashes. */
   sources: { path: string; hash: string }[];
   /** Env-dep name and the line the key recorded for it. */
   envDeps: [string, string][];
-  /** For a link: the files the linker read (sentinel paths; `<sysroot>/...` unhashed), else absent. */
-  links?: { path: string; hash: string }[];
+  /**
+   * For a link: the files the linker read (sentinel paths; `<sysroot>/...` unhashed), else absent.
+   * Other units' outputs also carry their content check, so a rebuilt rlib is told apart from the
+   * recorded one at xxHash speed before anyone pays for its sha256.
+   */
+  links?: { path: string; hash: string; check?: string }[];
 }
 
 export interface KnownInputs {
@@ -45,6 +49,21 @@ export function hashInputs(ctx: KeyContext, depInfo: DepInfo, links: string[] | 
   for (const path of links ?? [])
     if (!isUnder(path, ctx.compiler.sysroot)) hashes.set(path, hashOf(ctx, path));
   return hashes;
+}
+
+/** Content checks read in this call: one file is checked once against every recorded list. */
+const checksThisCall = new Map<string, string | null>();
+
+function fileCheck(path: string): string | null {
+  let check = checksThisCall.get(path);
+  if (check !== undefined) return check;
+  try {
+    check = contentCheckOfFile(path);
+  } catch {
+    check = null;
+  }
+  checksThisCall.set(path, check);
+  return check;
 }
 
 /** Two input lists name the same sources and env values (a pre-pass result against a manifest). */
@@ -88,6 +107,7 @@ function matchLinks(manifest: Manifest, ctx: KeyContext, hashes: Map<string, str
       continue;
     }
     const path = ctx.normaliser.denormalise(link.path);
+    if (link.check && !ctx.memo.known(path) && fileCheck(path) !== link.check) return null;
     const hash = hashOf(ctx, path);
     if (hash !== link.hash) return null;
     links.push(path);
@@ -120,13 +140,21 @@ function matchManifest(manifest: Manifest, ctx: KeyContext): KnownInputs | null 
 /**
  * The first input modified at or after `sinceNs` on the filesystem clock (mtime or ctime), or null.
  * Such a file may have changed between being read and being hashed, so neither a manifest nor an
- * entry may trust it. Anything older was complete before this call's compiler read it.
+ * entry may trust it. Anything older was complete before this call's compiler read it. For files
+ * `byMtimeOnly` names (other units' outputs in the target dir) only the mtime counts: cargo and
+ * kache link, rename and unlink those (a new ctime each time) while they stay the same bytes.
  */
-export function inputModifiedSince(paths: string[], cwd: string, sinceNs: bigint): string | null {
+export function inputModifiedSince(
+  paths: string[],
+  cwd: string,
+  sinceNs: bigint,
+  byMtimeOnly: (path: string) => boolean = () => false,
+): string | null {
   for (const path of paths) {
     try {
-      const stat = statSync(resolve(cwd, path), { bigint: true });
-      if (stat.mtimeNs >= sinceNs || stat.ctimeNs >= sinceNs) return path;
+      const absolute = resolve(cwd, path);
+      const stat = statSync(absolute, { bigint: true });
+      if (stat.mtimeNs >= sinceNs || (stat.ctimeNs >= sinceNs && !byMtimeOnly(absolute))) return path;
     } catch {
       return path;
     }
@@ -134,16 +162,8 @@ export function inputModifiedSince(paths: string[], cwd: string, sinceNs: bigint
   return null;
 }
 
-/** Records what the pre-pass found; refuses (returns false) when an input changed during the call. */
-export function recordManifest(
-  index: IndexDb,
-  fingerprint: string,
-  ctx: KeyContext,
-  inputs: KnownInputs,
-  callStartNs: bigint,
-): boolean {
-  const files = [...inputs.depInfo.sources, ...(inputs.links ?? [])];
-  if (inputModifiedSince(files, ctx.cwd, callStartNs) !== null) return false;
+/** An input list as a manifest records it (sentinel paths, content hashes). */
+export function manifestText(ctx: KeyContext, inputs: KnownInputs): string {
   const manifest: Manifest = {
     sources: inputs.depInfo.sources.map((path) => ({
       path: sourcePath(ctx.normaliser, path),
@@ -157,6 +177,19 @@ export function recordManifest(
       hash: isUnder(path, ctx.compiler.sysroot) ? "" : (inputs.hashes.get(path) ?? hashOf(ctx, path)),
     }));
   }
-  index.putManifest(fingerprint, JSON.stringify(manifest), MANIFESTS_PER_FINGERPRINT);
+  return JSON.stringify(manifest);
+}
+
+/** Records an input list; refuses (returns false) when one of `guarded` changed during the call. */
+export function recordManifest(
+  index: IndexDb,
+  fingerprint: string,
+  ctx: KeyContext,
+  inputs: KnownInputs,
+  guarded: string[],
+  callStartNs: bigint,
+): boolean {
+  if (inputModifiedSince(guarded, ctx.cwd, callStartNs, ctx.normaliser.inTargetDir) !== null) return false;
+  index.putManifest(fingerprint, manifestText(ctx, inputs), MANIFESTS_PER_FINGERPRINT);
   return true;
 }

@@ -51,14 +51,10 @@ export interface KeyContext {
   hashedFiles: Set<string>;
 }
 
-/**
- * A file's content hash for the key. `guarded` files are checked again after the compile; a
- * dependency's rmeta is not, because its own wrapper stores it (a hardlink: a new ctime) while
- * pipelined dependents already compile against it, and no one edits cargo's outputs.
- */
-export function hashOf(ctx: KeyContext, path: string, guarded = true): string {
+/** A file's content hash for the key; every such file is checked again after the compile. */
+export function hashOf(ctx: KeyContext, path: string): string {
   const absolute = resolve(ctx.cwd, path);
-  if (guarded) ctx.hashedFiles.add(absolute);
+  ctx.hashedFiles.add(absolute);
   return ctx.memo.hash(absolute) ?? "missing";
 }
 
@@ -107,13 +103,20 @@ export function withDepInfo(
   };
 }
 
-function externLines(ctx: KeyContext): string[] {
+/**
+ * Each `--extern` by content. A link reads every rlib it is given, so a linking call's rlibs are
+ * keyed by the linker's own list (link_inputs) instead of here: a dependency that was just rebuilt
+ * is then told apart from the recorded one by its xxHash check before anyone reads it for sha256,
+ * which on the edit loop would sit between the dependency's compile and the link.
+ */
+function externLines(ctx: KeyContext, linking: boolean): string[] {
   return ctx.args.externs
     .map(({ name, path }) => {
       if (path === null) return name;
       const absolute = resolve(ctx.cwd, path);
       if (isUnder(absolute, ctx.compiler.sysroot)) return `${name}=<sysroot>`;
-      return `${name}=${hashOf(ctx, absolute, false)}`;
+      if (linking && absolute.endsWith(".rlib")) return `${name}=<linked>`;
+      return `${name}=${hashOf(ctx, absolute)}`;
     })
     .sort();
 }
@@ -241,7 +244,7 @@ export function buildKeyComponents(ctx: KeyContext, linking: boolean): KeyCompon
     cfg: [...args.cfgs].sort(),
     sources: [],
     env_deps: [],
-    externs: externLines(ctx),
+    externs: externLines(ctx, linking),
     native_libs: nativeLibLines(ctx, linking),
     rustflags: ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS"].map((name) => `${name}=${n(env[name] ?? "")}`),
     cargo_cfg: Object.keys(env)

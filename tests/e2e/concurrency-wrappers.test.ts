@@ -152,7 +152,8 @@ test(
     );
     for (const run of runs) expect(run.code, run.stderr).toBe(0);
     const warned = runs.filter((run) => /kache warn: index .* was corrupt/.test(run.stderr));
-    const aside = readdirSync(cacheDir).filter((name) => name.startsWith("index.db.corrupt"));
+    // The -wal and -shm files go aside with it, under its name plus their suffix.
+    const aside = readdirSync(cacheDir).filter((name) => /^index\.db\.corrupt-\d+-\d+$/.test(name));
     console.log(`${warned.length} wrappers reported the corrupt index; ${aside.length} moved aside`);
     // A second quarantine would move a fresh index (and its WAL) away under the feet of the others.
     expect(aside.length).toBe(1);

@@ -181,9 +181,10 @@ function killedWrappers(stderr: string): string[] {
     .map((args) => args[args.indexOf("--crate-name") + 1]!);
 }
 
+/** Stores in place: these kills land on a wrapper while it stores (background-store.test.ts kills stores). */
 async function cleanBuild(workspace: string, cacheDir: string): Promise<CargoResult> {
   rmSync(join(workspace, "target"), { recursive: true, force: true });
-  return cargo(["build", "--locked"], { cwd: workspace, cacheDir });
+  return cargo(["build", "--locked"], { cwd: workspace, cacheDir, env: { KACHE_BACKGROUND_STORE: "never" } });
 }
 
 test(
@@ -196,8 +197,12 @@ test(
     for (const delayMs of [0, 1, 3, 6, 12, 25]) {
       let running = true;
       const watcher = killWhileStoring(() => running, delayMs);
-      const result = await cleanBuild(workspace, cacheDir); // fails when a wrapper was killed: that is the point
-      running = false;
+      let result: CargoResult;
+      try {
+        result = await cleanBuild(workspace, cacheDir); // fails when a wrapper was killed: that is the point
+      } finally {
+        running = false; // never leave a killer loose on later tests' wrappers
+      }
       const scheduled = await watcher;
       const killed = killedWrappers(result.stderr);
       console.log(`kill ${delayMs} ms after the compile: ${scheduled} scheduled, landed on [${killed}]`);

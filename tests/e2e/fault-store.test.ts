@@ -124,7 +124,8 @@ for (const [kind, garble] of [
       ).toBe(true);
       expect(rebuilt.outcomes, rebuilt.stderr).toMatchObject({ "local hit": 0, miss: UNITS, passthrough: 0 });
       // Moved aside once, not once per racing wrapper (which would throw away a fresh index).
-      const aside = readdirSync(cacheDir).filter((name) => name.startsWith("index.db.corrupt"));
+      // The -wal and -shm files go aside with it, under its name plus their suffix.
+      const aside = readdirSync(cacheDir).filter((name) => /^index\.db\.corrupt-\d+-\d+$/.test(name));
       expect(aside.length).toBe(1);
 
       await expectHealthy(workspace, cacheDir);

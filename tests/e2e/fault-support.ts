@@ -171,9 +171,16 @@ export function spawnWrapper(
   cacheDir: string,
   { env = {}, ownGroup = false }: { env?: Record<string, string>; ownGroup?: boolean } = {},
 ) {
+  // In place unless asked: these replays judge what one process leaves behind when it ends.
   return Bun.spawn([...(ownGroup ? ["setsid"] : []), KACHE_BIN, ...args], {
     cwd: call.cwd,
-    env: { ...call.env, KACHE_CACHE_DIR: cacheDir, KACHE_PROGRESS: "never", ...env },
+    env: {
+      ...call.env,
+      KACHE_CACHE_DIR: cacheDir,
+      KACHE_PROGRESS: "never",
+      KACHE_BACKGROUND_STORE: "never",
+      ...env,
+    },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",

@@ -76,6 +76,8 @@ export interface CargoOptions {
   wrapper?: boolean;
   /** rustup toolchain, passed as `cargo +<toolchain>`. */
   toolchain?: string;
+  /** Return only once the build's background stores are done (default true). */
+  waitForStores?: boolean;
 }
 
 export interface CargoResult {
@@ -114,6 +116,9 @@ function cargoEnv(options: CargoOptions): Record<string, string> {
     XDG_CONFIG_HOME: configHome,
     KACHE_CACHE_DIR: options.cacheDir,
     KACHE_PROGRESS: "always",
+    // Every miss stores in the background, whatever its size and whether CI is set: the suite
+    // takes the same path everywhere, and the one with the most to get wrong.
+    KACHE_BACKGROUND_STORE: "always",
     CARGO_TERM_COLOR: "never",
   });
   if (options.wrapper ?? true) env.RUSTC_WRAPPER = KACHE_BIN;
@@ -146,12 +151,64 @@ export async function cargo(args: string[], options: CargoOptions): Promise<Carg
     new Response(child.stderr).text(),
     child.exited,
   ]);
+  if (options.waitForStores ?? true) await waitForStores(options.cacheDir);
   const lines = parseProgressLines(stderr);
   const events = readEvents(options.cacheDir)
     .slice(eventsBefore)
     .filter((event) => !PROBE_REASONS.includes(String(event.reason)));
   const compiled = compiledPackages(stderr);
   return { code, stdout, stderr, lines, outcomes: countOutcomes(lines), compiled, events };
+}
+
+/** Live `kache __store-job` processes working on `cacheDir`'s staging dirs (Linux /proc). */
+export function storeJobPids(cacheDir: string): number[] {
+  const staging = join(cacheDir, "staging");
+  const pids: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const argv = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0");
+      if (argv[1] === "__store-job" && argv[2]?.startsWith(staging)) pids.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/** A process's pid, state and what it waits in, for a message about a store that never finished. */
+function describeProcess(pid: number): string {
+  try {
+    const state = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ")[0];
+    return `${pid} ${state} ${readFileSync(`/proc/${pid}/wchan`, "utf8")}`;
+  } catch {
+    return `${pid} gone`;
+  }
+}
+
+/**
+ * Waits until the background stores of a build are done (each miss's wrapper leaves a marker in
+ * `<cache>/pending` until its detached store has recorded the entry), so a test sees the cache as
+ * the next build will. A marker whose store was killed stays: the next build's waiters clear it,
+ * so once no store runs any more there is nothing left to wait for. At most a minute.
+ */
+export async function waitForStores(cacheDir: string): Promise<void> {
+  const pending = join(cacheDir, "pending");
+  const deadline = Date.now() + 60_000;
+  let idleSince: number | null = null;
+  while (existsSync(pending) && readdirSync(pending).length > 0) {
+    if (Date.now() > deadline) {
+      const jobs = storeJobPids(cacheDir).map(describeProcess).join(" | ");
+      throw new Error(
+        `background stores still pending in ${pending} (${readdirSync(pending)}); running: ${jobs}`,
+      );
+    }
+    // A store may be about to start (its wrapper spawned it just now): idle for a while means none will.
+    if (storeJobPids(cacheDir).length > 0) idleSince = null;
+    else if (idleSince === null) idleSince = Date.now();
+    else if (Date.now() - idleSince > 500) return;
+    await Bun.sleep(10);
+  }
 }
 
 function emptyCounts(): Record<Outcome, number> {

@@ -6,6 +6,7 @@ import {
   chmodSync,
   chownSync,
   existsSync,
+  linkSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -19,6 +20,7 @@ import { BlobStore } from "../../../src/store/blobs";
 import { CacheDirRefused, ensureCacheDir } from "../../../src/store/cache-dir";
 import { type Entry, INDEX_SCHEMA_VERSION, IndexDb, NewerIndexError } from "../../../src/store/index-db";
 import { DamagedEntryError, restoreEntry } from "../../../src/store/restore";
+import { scanFile } from "../../../src/util/file-scan";
 import { contentCheck, contentCheckOfFile } from "../../../src/util/hash";
 import { PathNormaliser } from "../../../src/util/path-roots";
 
@@ -35,6 +37,19 @@ describe("content checks", () => {
       writeFileSync(file, data);
       expect(contentCheckOfFile(file)).toBe(contentCheck(data));
     }
+  });
+
+  test("one scan of a file gives its sha256, the same check, and the needles it holds across chunk edges", () => {
+    const data = Buffer.alloc(3 * (1 << 20) + 11, 0x61);
+    const needle = "/home/someone/project";
+    data.write(needle, (1 << 20) - 5); // across the first chunk boundary
+    const file = fresh("scan");
+    writeFileSync(file, data);
+    const scan = scanFile(file, [needle, "/not/there"]);
+    expect(scan.hash).toBe(new Bun.CryptoHasher("sha256").update(data).digest("hex"));
+    expect(scan.check).toBe(contentCheck(data));
+    expect(scan.size).toBe(data.length);
+    expect(scan.found).toEqual([needle]);
   });
 
   test("one byte changed anywhere changes the check", () => {
@@ -69,6 +84,15 @@ function entryWith(name: string, blob: string, size: number, check: string): Ent
   };
 }
 
+/** Stores `output` the way a miss does with an rlib: the blob becomes a hardlink of the output. */
+function storeShared(blobs: BlobStore, output: string): string {
+  const staged = blobs.tempFile();
+  linkSync(output, staged);
+  const { hash, size } = scanFile(staged);
+  blobs.adopt(staged, hash, size, "shared");
+  return hash;
+}
+
 describe("restore", () => {
   test("a file name that leaves the out-dir, or a blob name that is no hash, restores nothing", () => {
     const cacheDir = fresh("cache");
@@ -79,7 +103,7 @@ describe("restore", () => {
     writeFileSync(source, "payload");
     const blobs = new BlobStore(cacheDir);
     const data = Buffer.from("payload");
-    const { hash } = blobs.putFile(source, data, false);
+    const hash = storeShared(blobs, source);
     const normaliser = new PathNormaliser([]);
     for (const name of ["../escaped", "sub/dir", "..", ".", "", "a\\b", "nul\0"]) {
       expect(() =>
@@ -107,7 +131,8 @@ describe("restore", () => {
     const data = Buffer.from("original rlib bytes");
     writeFileSync(source, data);
     const blobs = new BlobStore(cacheDir);
-    const { hash } = blobs.putFile(source, data, false);
+    const hash = storeShared(blobs, source);
+    expect(statSync(source).ino).toBe(statSync(blobs.path(hash, false)).ino);
     writeFileSync(source, "tampered rlib bytes"); // same size, same inode as the blob
     const other = fresh("other");
     mkdirSync(other);

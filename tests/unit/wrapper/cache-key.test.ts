@@ -27,9 +27,9 @@ function sampleComponents(): KeyComponents {
 
 describe("cache key", () => {
   test("golden key: this exact input always gives this exact key", () => {
-    expect(KEY_FORMAT_VERSION).toBe(3);
+    expect(KEY_FORMAT_VERSION).toBe(4);
     expect(digestKey(sampleComponents())).toBe(
-      "a99f5ac78a15bcc9c42d2df933917a0d561598485235c93d35189bdb4b237bb1",
+      "ecb42fe2bd6473314a96ccb2fb651acff3b5cef8a7fa18ab423cb9b899ea6145",
     );
   });
 
