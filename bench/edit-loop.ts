@@ -8,6 +8,12 @@ import type { Mode } from "./modes";
 /** The member of a few thousand lines the edit loop changes (bench/workload/ledger). */
 const editedFile = join("ledger", "src", "account.rs");
 export const editsPerLoop = 5;
+/**
+ * A developer reads the result and types before the next build: every mode gets the same second
+ * between builds here. (It also lets work a tool does after a build returns, such as kache's
+ * background stores, finish as it would between real edits instead of landing on the next timing.)
+ */
+export const thinkMs = 1000;
 
 export type CargoCommand = "build" | "check";
 export type TimeCargo = (mode: Mode, command: CargoCommand) => Promise<number>;
@@ -25,6 +31,7 @@ export async function editLoop(
   const original = readFileSync(path, "utf8");
   try {
     for (let edit = 1; edit <= editsPerLoop; edit++) {
+      await Bun.sleep(thinkMs);
       appendFileSync(
         path,
         `\n/// Added by the benchmark (round ${round}, edit ${edit}).\n` +
@@ -83,9 +90,11 @@ export async function branchSwitches(
   recordFirst: Record,
   recordSwitch: Record,
 ): Promise<void> {
+  await Bun.sleep(thinkMs);
   git(mode, ["checkout", "-q", "feature"]);
   recordFirst(await time(mode, "build"));
   for (const branch of ["main", "feature", "main"]) {
+    await Bun.sleep(thinkMs);
     git(mode, ["checkout", "-q", branch]);
     recordSwitch(await time(mode, "build"));
   }
