@@ -19,29 +19,39 @@ export type CargoCommand = "build" | "check";
 export type TimeCargo = (mode: Mode, command: CargoCommand) => Promise<number>;
 export type Record = (value: number) => void;
 
-/** Adds one function per edit, times `cargo <command>` after each, and puts the file back. */
+export type RecordFor = (mode: Mode) => Record;
+
+function addFunction(mode: Mode, round: number, edit: number): void {
+  appendFileSync(
+    join(mode.workspace, editedFile),
+    `\n/// Added by the benchmark (round ${round}, edit ${edit}).\n` +
+      `pub fn added_${round}_${edit}(items: &[Account]) -> i64 {\n` +
+      `    items.iter().map(|item| item.total() * ${edit}).sum::<i64>() + ${round}\n}\n`,
+  );
+}
+
+/**
+ * Adds one function per edit and times `cargo <command>` after each, the modes taking turns edit
+ * by edit so that a drift of the machine's speed reaches all of them alike; then puts the file back.
+ */
 export async function editLoop(
-  mode: Mode,
+  modes: Mode[],
   command: CargoCommand,
   round: number,
   time: TimeCargo,
-  record: Record,
+  record: RecordFor,
 ) {
-  const path = join(mode.workspace, editedFile);
-  const original = readFileSync(path, "utf8");
+  const originals = modes.map((mode) => readFileSync(join(mode.workspace, editedFile), "utf8"));
   try {
     for (let edit = 1; edit <= editsPerLoop; edit++) {
-      await Bun.sleep(thinkMs);
-      appendFileSync(
-        path,
-        `\n/// Added by the benchmark (round ${round}, edit ${edit}).\n` +
-          `pub fn added_${round}_${edit}(items: &[Account]) -> i64 {\n` +
-          `    items.iter().map(|item| item.total() * ${edit}).sum::<i64>() + ${round}\n}\n`,
-      );
-      record(await time(mode, command));
+      for (const mode of modes) {
+        await Bun.sleep(thinkMs);
+        addFunction(mode, round, edit);
+        record(mode)(await time(mode, command));
+      }
     }
   } finally {
-    writeFileSync(path, original);
+    for (const [i, mode] of modes.entries()) writeFileSync(join(mode.workspace, editedFile), originals[i]!);
   }
 }
 
@@ -82,20 +92,20 @@ export function prepareBranches(mode: Mode): void {
 
 /**
  * From a built `main`: to `feature` for the first time (new to every cache), then back and forth
- * between two revisions that have both been built, which is what a developer does all day.
+ * between two revisions that have both been built, which is what a developer does all day. The
+ * modes take turns switch by switch.
  */
 export async function branchSwitches(
-  mode: Mode,
+  modes: Mode[],
   time: TimeCargo,
-  recordFirst: Record,
-  recordSwitch: Record,
+  recordFirst: RecordFor,
+  recordSwitch: RecordFor,
 ): Promise<void> {
-  await Bun.sleep(thinkMs);
-  git(mode, ["checkout", "-q", "feature"]);
-  recordFirst(await time(mode, "build"));
-  for (const branch of ["main", "feature", "main"]) {
-    await Bun.sleep(thinkMs);
-    git(mode, ["checkout", "-q", branch]);
-    recordSwitch(await time(mode, "build"));
+  for (const [i, branch] of ["feature", "main", "feature", "main"].entries()) {
+    for (const mode of modes) {
+      await Bun.sleep(thinkMs);
+      git(mode, ["checkout", "-q", branch]);
+      (i === 0 ? recordFirst : recordSwitch)(mode)(await time(mode, "build"));
+    }
   }
 }

@@ -142,48 +142,72 @@ function eventReader(mode: Mode): () => KacheEvent[] {
   };
 }
 
-async function runMode(mode: Mode, round: number, measurements: Measurements, original: string) {
-  const seconds = measurements.seconds[mode.name];
-  const record = (scenario: ScenarioName) => (value: number) => {
-    seconds[scenario].push(value);
+function recorder(measurements: Measurements) {
+  return (scenario: ScenarioName) => (mode: Mode) => (value: number) => {
+    measurements.seconds[mode.name][scenario].push(value);
     console.log(`  ${mode.name.padEnd(8)} ${scenario.padEnd(14)} ${formatSeconds(value)}`);
   };
-  const time = (m: Mode, command: CargoCommand) => timeCargo(m, {}, command);
+}
+
+const time = (mode: Mode, command: CargoCommand) => timeCargo(mode, {}, command);
+
+/** Cold (fresh cache, no target) and no-op builds, one mode after the other. */
+async function coldAndNoop(
+  mode: Mode,
+  measurements: Measurements,
+  events: () => KacheEvent[],
+  original: string,
+) {
+  const record = recorder(measurements);
   mode.resetCache();
   writeLeaf(mode, original, null);
   removeTarget(mode);
-  const events = eventReader(mode);
-  record("cold")(await timeCargo(mode));
+  events();
+  record("cold")(mode)(await timeCargo(mode));
   if (mode.name === "sccache") takeSccacheCounts(mode);
   if (mode.name === "kache") measurements.kacheColdEvents.push(events());
-
-  for (let repeat = 0; repeat < noopRepeats; repeat++) record("noop")(await timeCargo(mode));
+  for (let repeat = 0; repeat < noopRepeats; repeat++) record("noop")(mode)(await timeCargo(mode));
   if (mode.name === "kache") measurements.kacheNoopCalls.push(events().length);
+}
 
-  // The edit loop runs in the tree the cold build made, as a developer's working tree is.
-  await editLoop(mode, "build", round, time, record("editBuild"));
-  if (mode.name === "kache") measurements.kacheEditEvents.push(events());
-  await timeCargo(mode, {}, "check"); // check's own metadata-only units, once
-  await editLoop(mode, "check", round, time, record("editCheck"));
-  await timeCargo(mode); // back to the unedited sources
-  await branchSwitches(mode, time, record("switchFirst"), record("switch"));
-
+/** The leaf edit and the warm rebuilds after rm -rf target (for kache also with direct mode off). */
+async function leafAndWarm(
+  mode: Mode,
+  round: number,
+  measurements: Measurements,
+  events: () => KacheEvent[],
+  original: string,
+) {
+  const record = recorder(measurements);
   writeLeaf(mode, original, round);
-  record("edit")(await timeCargo(mode));
+  record("edit")(mode)(await timeCargo(mode));
   writeLeaf(mode, original, null);
   events();
-
   removeTarget(mode);
-  record("warm")(await timeCargo(mode));
+  record("warm")(mode)(await timeCargo(mode));
   if (mode.name === "sccache") measurements.sccacheWarmCounts.push(takeSccacheCounts(mode));
   if (mode.name === "kache") measurements.kacheWarmEvents.push(events());
-
   if (mode.name === "kache") {
     // What direct mode saves: the same warm rebuild with a dep-info pre-pass on every call.
     removeTarget(mode);
-    record("warmDirectOff")(await timeCargo(mode, { KACHE_DIRECT_MODE: "0" }));
+    record("warmDirectOff")(mode)(await timeCargo(mode, { KACHE_DIRECT_MODE: "0" }));
     measurements.kacheDirectOffEvents.push(events());
   }
+}
+
+async function runRound(order: Mode[], round: number, measurements: Measurements, original: string) {
+  const record = recorder(measurements);
+  const readers = new Map(order.map((mode) => [mode, eventReader(mode)] as const));
+  const events = (mode: Mode) => readers.get(mode)!;
+  for (const mode of order) await coldAndNoop(mode, measurements, events(mode), original);
+  // The edit loop runs in the trees the cold builds made, as a developer's working tree is.
+  await editLoop(order, "build", round, time, record("editBuild"));
+  for (const mode of order) if (mode.name === "kache") measurements.kacheEditEvents.push(events(mode)());
+  for (const mode of order) await timeCargo(mode, {}, "check"); // check's own metadata-only units, once
+  await editLoop(order, "check", round, time, record("editCheck"));
+  for (const mode of order) await timeCargo(mode); // back to the unedited sources
+  await branchSwitches(order, time, record("switchFirst"), record("switch"));
+  for (const mode of order) await leafAndWarm(mode, round, measurements, events(mode), original);
 }
 
 /** Alternates the modes within each round, rotating their order so drift spreads evenly. */
@@ -196,7 +220,7 @@ export async function runRounds(modes: Mode[], rounds: number, repository: strin
     console.log(`round ${round}/${rounds}`);
     const shift = (round - 1) % modes.length;
     const order = [...modes.slice(shift), ...modes.slice(0, shift)];
-    for (const mode of order) await runMode(mode, round, measurements, original);
+    await runRound(order, round, measurements, original);
   }
   return measurements;
 }
