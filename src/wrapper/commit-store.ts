@@ -39,23 +39,16 @@ function unchanged(file: StagedFile): void {
     throw new ChangedError(`${file.name} was written to after the compile`);
 }
 
-/** The binding roots named in a file: the usual file needs one search per distinct root prefix. */
-function boundRoots(path: string, normaliser: PathNormaliser, prefixesFound: string[]): string[] {
-  if (prefixesFound.length === 0) return [];
-  const roots = normaliser.bindingRoots();
-  const found = new Set(
-    scanFile(
-      path,
-      roots.map((root) => root.path),
-    ).found,
-  );
-  return roots.filter((root) => found.has(root.path)).map((root) => root.name);
-}
-
 function place(file: StagedFile, blobs: BlobStore, normaliser: PathNormaliser): Placed {
-  const prefixes = file.depInfo ? [] : normaliser.bindingPrefixes();
-  const scan = scanFile(file.staged, prefixes);
-  const roots = boundRoots(file.staged, normaliser, scan.found);
+  // Every root in the one pass: with debuginfo most artifacts name one, and a second pass over a
+  // large binary to tell which costs more than a few extra searches per chunk.
+  const roots = file.depInfo ? [] : normaliser.bindingRoots();
+  const scan = scanFile(
+    file.staged,
+    roots.map((root) => root.path),
+  );
+  const found = new Set(scan.found);
+  const bound = roots.filter((root) => found.has(root.path)).map((root) => root.name);
   // Written in place since staging (a tool on the tree's file): the bytes may be anyone's.
   if (!file.depInfo) unchanged(file);
   if (file.executable && !blobs.has(scan.hash, true, scan.size)) {
@@ -80,7 +73,7 @@ function place(file: StagedFile, blobs: BlobStore, normaliser: PathNormaliser): 
       depInfo: file.depInfo,
     },
     output: file.output,
-    roots,
+    roots: bound,
   };
 }
 
