@@ -3,6 +3,7 @@
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type Collected, runCollected } from "./run-collected";
 
 let realRustc: string | undefined;
 
@@ -37,11 +38,7 @@ export function writeLibCrate(dir: string): void {
   writeFileSync(join(dir, "src", "lib.rs"), "pub fn answer() -> u32 {\n    42\n}\n");
 }
 
-export interface DirectRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type DirectRun = Collected;
 
 /**
  * Runs `kache <argv>` in `cwd` as cargo would run its wrapper, with `env` (a clean one: see the
@@ -53,17 +50,5 @@ export async function runDirect(
   cwd: string,
   env: Record<string, string>,
 ): Promise<DirectRun> {
-  const child = Bun.spawn([kacheBin, ...argv], {
-    cwd,
-    env: { ...env, KACHE_PROGRESS: "never" },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
-  return { code, stdout, stderr };
+  return await runCollected([kacheBin, ...argv], { cwd, env: { ...env, KACHE_PROGRESS: "never" } });
 }

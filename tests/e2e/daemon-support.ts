@@ -4,6 +4,7 @@ import { chmodSync, cpSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { daemonPaths } from "../../src/ipc/daemon-paths";
 import { KACHE_BIN, makeTempDir } from "./harness";
+import { runCollected } from "./run-collected";
 
 /**
  * A copy of dist/kache in its own temp dir. Others may rebuild dist/kache while tests run; a daemon
@@ -44,19 +45,8 @@ export async function kache(
   { env = {}, timeoutMs = 30_000 }: { env?: Record<string, string | undefined>; timeoutMs?: number } = {},
 ): Promise<RunResult> {
   const started = performance.now();
-  const child = Bun.spawn([bin, ...args], {
-    env: kacheEnv(cacheDir, env),
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-    timeout: timeoutMs,
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
-  return { code, stdout, stderr, ms: performance.now() - started };
+  const run = await runCollected([bin, ...args], { env: kacheEnv(cacheDir, env), timeoutMs });
+  return { ...run, ms: performance.now() - started };
 }
 
 /** `kache daemon --json`. */

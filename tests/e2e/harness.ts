@@ -14,6 +14,7 @@ import { join, relative, resolve, sep } from "node:path";
 import { hashFile } from "../../src/util/hash";
 import type { Outcome } from "../../src/wrapper/outcomes";
 import { toolchainRustc, writeScript } from "./compiler-support";
+import { runCollected } from "./run-collected";
 
 export const REPO_ROOT = resolve(import.meta.dir, "../..");
 export const KACHE_BIN = join(REPO_ROOT, "dist", "kache");
@@ -139,18 +140,7 @@ export async function cargo(args: string[], options: CargoOptions): Promise<Carg
   // pipe for stderr, as shells and CI runners do.
   const cargoCommand = ["cargo", ...(options.toolchain ? [`+${options.toolchain}`] : []), ...args];
   const command = ["bash", "-c", 'exec "$@" 2> >(cat >&2)', "bash", ...cargoCommand];
-  const child = Bun.spawn(command, {
-    cwd: options.cwd,
-    env: cargoEnv(options),
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
+  const { code, stdout, stderr } = await runCollected(command, { cwd: options.cwd, env: cargoEnv(options) });
   if (options.waitForStores ?? true) await waitForStores(options.cacheDir);
   const lines = parseProgressLines(stderr);
   const events = readEvents(options.cacheDir)
