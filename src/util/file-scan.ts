@@ -1,6 +1,7 @@
 // One pass over a file for everything the store needs: its sha256 (the blob's name), its content
 // check, and which of some strings (local root paths) occur in it, through one reused buffer.
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
+import { readFullChunk } from "./hash";
 
 const CHUNK = 1 << 20;
 let buffer: Uint8Array | null = null;
@@ -11,17 +12,6 @@ export interface FileScan {
   size: number;
   /** The needles that occur somewhere in the file. */
   found: string[];
-}
-
-/** Reads until the chunk is full or the file ends, so chunk boundaries never depend on short reads. */
-function readChunk(fd: number, into: Uint8Array, at: number): number {
-  let filled = at;
-  while (filled < into.length) {
-    const read = readSync(fd, into, filled, into.length - filled, null);
-    if (read <= 0) break;
-    filled += read;
-  }
-  return filled - at;
 }
 
 /**
@@ -43,7 +33,7 @@ export function scanFile(path: string, needles: readonly string[] = []): FileSca
   const fd = openSync(path, "r");
   try {
     for (;;) {
-      const read = readChunk(fd, buffer.subarray(0, 4096 + CHUNK), 4096);
+      const read = readFullChunk(fd, buffer.subarray(4096, 4096 + CHUNK));
       if (read === 0) break;
       const chunk = buffer.subarray(4096, 4096 + read);
       hasher.update(chunk);

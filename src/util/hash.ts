@@ -81,7 +81,7 @@ export function contentCheckOfFile(path: string): string {
 }
 
 /** Reads until the buffer is full or the file ends: a chunk boundary must not depend on short reads. */
-function readFullChunk(fd: number, buffer: Uint8Array): number {
+export function readFullChunk(fd: number, buffer: Uint8Array): number {
   let filled = 0;
   while (filled < buffer.length) {
     const read = readSync(fd, buffer, filled, buffer.length - filled, null);

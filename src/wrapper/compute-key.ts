@@ -294,13 +294,13 @@ export function manifestToRecord(plan: KeyPlan, keyed: Keyed): { fingerprint: st
 }
 
 /**
- * Saves an input list as a manifest. Called once its entry is stored, so a manifest never leads
- * another wrapper to a key whose entry is still being written; refused when an input changed
- * during the call.
+ * Saves a pre-pass's input list as a manifest before the compile: its key is already known, so a
+ * wrapper it leads there waits on that key's lock. Compile-first lists and links are recorded with
+ * their entry instead (commitStoreJob). Refused when an input changed during the call.
  */
 export function recordInputs(plan: KeyPlan, stores: Stores, inputs: KnownInputs): void {
   try {
-    const guarded = guardedFiles(plan, inputs);
+    const guarded = keyedFiles(plan, inputs);
     if (!recordManifest(stores.index, plan.fingerprint, plan.ctx, inputs, guarded, plan.callStartNs)) {
       log.debug(`${plan.inv.args.crateName}: an input changed during the call; manifest not recorded`);
     }
@@ -314,11 +314,7 @@ export function recordInputs(plan: KeyPlan, stores: Stores, inputs: KnownInputs)
  * The sysroot's files are keyed by the compiler's identity, not read, so their ctime (a hardlink
  * copy of the toolchain changes it) says nothing.
  */
-export function keyedFiles(plan: KeyPlan, keyed: Keyed): string[] {
-  return guardedFiles(plan, keyed.inputs);
-}
-
-function guardedFiles(plan: KeyPlan, inputs: KnownInputs): string[] {
+export function keyedFiles(plan: KeyPlan, inputs: KnownInputs): string[] {
   const links = (inputs.links ?? []).filter((path) => !isUnder(path, plan.ctx.compiler.sysroot));
   return [...inputs.depInfo.sources, ...links, ...plan.ctx.hashedFiles];
 }

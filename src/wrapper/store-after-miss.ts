@@ -70,7 +70,7 @@ export async function storeAfterMiss(miss: Miss): Promise<number> {
   const { inv } = plan;
   const crate = inv.args.crateName;
   try {
-    const guarded = keyedFiles(plan, keyed);
+    const guarded = keyedFiles(plan, keyed.inputs);
     const changed = inputModifiedSince(guarded, inv.cwd, plan.callStartNs, miss.normaliser.inTargetDir);
     if (changed !== null) {
       log.info(`${crate}: not cached: ${changed} changed while compiling`);
