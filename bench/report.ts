@@ -4,7 +4,7 @@ import type { DaemonFallbackFigures, Spread } from "./daemon-fallback";
 import { editsPerLoop } from "./edit-loop";
 import type { EventFigures, MissFigures, StartupFigures } from "./micro";
 import type { ModeName } from "./modes";
-import type { Measurements, ScenarioName } from "./scenarios";
+import { coldBuildsPerRound, type Measurements, type ScenarioName } from "./scenarios";
 import { formatMilliseconds, formatRatio, formatSeconds, median, ratio } from "./stats";
 
 export interface Context {
@@ -73,7 +73,10 @@ export function targets(
   const value = medians(measurements);
   const warmVsSccache = ratio(value.kache.warm, value.sccache.warm);
   const warmVsNone = ratio(value.kache.warm, value.none.warm);
-  const coldRatio = ratio(value.kache.cold, value.none.cold);
+  // Cold builds take long enough for the shared machine's speed to drift between them: the verdict
+  // takes the ratio within each pair of builds made close in time, then the median of those.
+  const coldPairs = pairedRatios(measurements.seconds.kache.cold, measurements.seconds.none.cold);
+  const coldRatio = median(coldPairs);
   const editBuildRatio = ratio(value.kache.editBuild, value.none.editBuild);
   const editCheckRatio = ratio(value.kache.editCheck, value.none.editCheck);
   const switchRatio = ratio(value.kache.switch, value.none.switch);
@@ -119,9 +122,9 @@ export function targets(
       measured: `${formatMilliseconds(events.perHitMedianMs)} (p95 ${formatMilliseconds(events.perHitP95Ms)}); restore ${events.restoreMsPerMb.toFixed(2)} ms per MB`,
     },
     {
-      name: "cold build with an empty cache ≤ 1.05× no cache",
+      name: "cold build with an empty cache ≤ 1.05× no cache (median of the paired ratios)",
       pass: coldRatio <= 1.05,
-      measured: formatRatio(coldRatio),
+      measured: `${formatRatio(coldRatio)} over ${coldPairs.length} pairs (ratio of the medians ${formatRatio(ratio(value.kache.cold, value.none.cold))})`,
     },
     { name: "no-op build ≤ 1.05× no cache", pass: noopRatio <= 1.05, measured: formatRatio(noopRatio) },
     {
@@ -213,6 +216,11 @@ function missLine(label: string, misses: MissFigures, startup: StartupFigures): 
   );
 }
 
+/** top[i] / bottom[i]: builds of the two modes made close in time. */
+function pairedRatios(top: number[], bottom: number[]): number[] {
+  return top.map((value, index) => ratio(value, bottom[index] ?? Number.NaN));
+}
+
 /** Ratios within each round (one sample per mode per round), which drift between rounds does not skew. */
 function pairedLines(measurements: Measurements): string[] {
   const { none, sccache, kache } = measurements.seconds;
@@ -226,7 +234,7 @@ function pairedLines(measurements: Measurements): string[] {
   const loop = (scenario: "editBuild" | "editCheck", size: number) =>
     paired(perRound(kache[scenario], size), perRound(none[scenario], size));
   return [
-    `- per round, cold kache / none: ${paired(kache.cold, none.cold)}; sccache / none: ${paired(sccache.cold, none.cold)}`,
+    `- per pair of cold builds (${coldBuildsPerRound} per round, the second in mirrored order), kache / none: ${paired(kache.cold, none.cold)}; sccache / none: ${paired(sccache.cold, none.cold)}`,
     `- per round, warm kache / sccache: ${paired(kache.warm, sccache.warm)}; kache / none: ${paired(kache.warm, none.warm)}`,
     `- per round (median of ${editsPerLoop} edits), edit loop kache / none: build ${loop("editBuild", editsPerLoop)}; ` +
       `check ${loop("editCheck", editsPerLoop)}`,

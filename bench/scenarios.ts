@@ -5,6 +5,7 @@ import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { branchSwitches, type CargoCommand, editLoop, prepareBranches } from "./edit-loop";
 import { type Mode, type ModeName, modeNames, type SccacheCounts, takeSccacheCounts } from "./modes";
+import { settle } from "./settle";
 import { formatSeconds } from "./stats";
 
 export type ScenarioName =
@@ -72,6 +73,7 @@ async function timeCargo(
   extraEnv: Record<string, string> = {},
   command: CargoCommand = "build",
 ): Promise<number> {
+  await settle();
   const started = performance.now();
   const cargo = Bun.spawn(["cargo", command], {
     cwd: mode.workspace,
@@ -151,22 +153,28 @@ function recorder(measurements: Measurements) {
 
 const time = (mode: Mode, command: CargoCommand) => timeCargo(mode, {}, command);
 
-/** Cold (fresh cache, no target) and no-op builds, one mode after the other. */
-async function coldAndNoop(
-  mode: Mode,
-  measurements: Measurements,
-  events: () => KacheEvent[],
-  original: string,
-) {
-  const record = recorder(measurements);
+/**
+ * A cold build (fresh cache, no target). Each round builds every mode cold twice, the second time
+ * in mirrored order, so each pair of kache and no-cache builds is close in time and neither mode
+ * always runs first.
+ */
+async function cold(mode: Mode, measurements: Measurements, events: () => KacheEvent[], original: string) {
   mode.resetCache();
   writeLeaf(mode, original, null);
   removeTarget(mode);
   events();
-  record("cold")(mode)(await timeCargo(mode));
+  recorder(measurements)("cold")(mode)(await timeCargo(mode));
   if (mode.name === "sccache") takeSccacheCounts(mode);
   if (mode.name === "kache") measurements.kacheColdEvents.push(events());
-  for (let repeat = 0; repeat < noopRepeats; repeat++) record("noop")(mode)(await timeCargo(mode));
+}
+
+export const coldBuildsPerRound = 2;
+
+/** No-op builds in the trees the last cold builds made. */
+async function noop(mode: Mode, measurements: Measurements, events: () => KacheEvent[]) {
+  events();
+  for (let repeat = 0; repeat < noopRepeats; repeat++)
+    recorder(measurements)("noop")(mode)(await timeCargo(mode));
   if (mode.name === "kache") measurements.kacheNoopCalls.push(events().length);
 }
 
@@ -199,7 +207,11 @@ async function runRound(order: Mode[], round: number, measurements: Measurements
   const record = recorder(measurements);
   const readers = new Map(order.map((mode) => [mode, eventReader(mode)] as const));
   const events = (mode: Mode) => readers.get(mode)!;
-  for (const mode of order) await coldAndNoop(mode, measurements, events(mode), original);
+  for (let repeat = 0; repeat < coldBuildsPerRound; repeat++) {
+    const modes = repeat % 2 === 0 ? order : [...order].reverse();
+    for (const mode of modes) await cold(mode, measurements, events(mode), original);
+  }
+  for (const mode of order) await noop(mode, measurements, events(mode));
   // The edit loop runs in the trees the cold builds made, as a developer's working tree is.
   await editLoop(order, "build", round, time, record("editBuild"));
   for (const mode of order) if (mode.name === "kache") measurements.kacheEditEvents.push(events(mode)());
