@@ -108,9 +108,10 @@ function eventsSince(cacheDirectory: string, offset: number): [KacheEvent[], num
   try {
     size = statSync(path).size;
   } catch {
-    return [[], offset];
+    return [[], 0]; // a reset cache: the next file starts from nothing
   }
-  const text = readFileSync(path).subarray(offset, size).toString();
+  const from = size < offset ? 0 : offset; // a new file since (the cache was reset)
+  const text = readFileSync(path).subarray(from, size).toString();
   const events = text
     .split("\n")
     .filter((line) => line.trim())
