@@ -10,7 +10,15 @@ export type ProgressMode = "always" | "never" | "auto";
 export type IncrementalMode = "keep" | "strip";
 export type BackgroundStoreMode = "auto" | "always" | "never";
 
+export type RemoteType = "s3" | "filesystem";
+
 export interface RemoteSettings {
+  type: RemoteType;
+  /** The directory of a filesystem remote. */
+  path?: string;
+  readOnly: boolean;
+  /** Seconds a wrapper waits for a remote check at most. */
+  checkTimeoutSecs: number;
   bucket?: string;
   endpoint?: string;
   region: string;
@@ -109,6 +117,40 @@ export const SETTINGS: readonly SettingRow[] = [
     type: "string",
     default: undefined,
     description: "S3 bucket; setting it enables the remote cache",
+  },
+  {
+    env: null,
+    key: "cache.remote.type",
+    field: "remote.type",
+    type: "enum",
+    values: ["s3", "filesystem"],
+    default: "s3",
+    description: "s3, or filesystem (a shared directory: NFS, a mounted disk)",
+  },
+  {
+    env: null,
+    key: "cache.remote.path",
+    field: "remote.path",
+    type: "string",
+    default: undefined,
+    description: "directory of a filesystem remote; setting it (with type filesystem) enables the remote",
+  },
+  {
+    env: "KACHE_REMOTE_READ_ONLY",
+    key: "cache.remote.read_only",
+    field: "remote.readOnly",
+    type: "bool",
+    default: false,
+    description: "pulls and remote hits only, never a write (read-only CI credentials)",
+  },
+  {
+    env: null,
+    key: "cache.remote.check_timeout",
+    field: "remote.checkTimeoutSecs",
+    type: "duration",
+    default: 3,
+    defaultLabel: "3s",
+    description: "longest wait of a wrapper for a remote check",
   },
   {
     env: "KACHE_S3_ENDPOINT",

@@ -60,6 +60,33 @@ export function contentCheck(data: Uint8Array): string {
   return checkHex(check);
 }
 
+/** `contentCheck` of bytes that arrive in pieces of any size (a download). */
+export class ContentChecker {
+  private readonly chunk = new Uint8Array(CHECK_CHUNK);
+  private filled = 0;
+  private check = 0n;
+
+  update(data: Uint8Array): void {
+    let at = 0;
+    while (at < data.byteLength) {
+      const take = Math.min(CHECK_CHUNK - this.filled, data.byteLength - at);
+      this.chunk.set(data.subarray(at, at + take), this.filled);
+      this.filled += take;
+      at += take;
+      if (this.filled === CHECK_CHUNK) {
+        this.check = Bun.hash.xxHash3(this.chunk, this.check);
+        this.filled = 0;
+      }
+    }
+  }
+
+  digest(): string {
+    if (this.filled > 0) this.check = Bun.hash.xxHash3(this.chunk.subarray(0, this.filled), this.check);
+    this.filled = 0;
+    return checkHex(this.check);
+  }
+}
+
 let checkBuffer: Uint8Array | null = null;
 
 /** `contentCheck` of a file, read through one reused buffer (no large allocation, no mapping). */

@@ -21,7 +21,13 @@ describe("defaults", () => {
     expect(errors).toEqual([]);
     expect(settings.cacheDir).toBe(defaultCacheDir(env));
     expect(settings.maxSize).toBe(50 * 1024 ** 3);
-    expect(settings.remote).toEqual({ region: "us-east-1", prefix: "artifacts" });
+    expect(settings.remote).toEqual({
+      type: "s3",
+      readOnly: false,
+      checkTimeoutSecs: 3,
+      region: "us-east-1",
+      prefix: "artifacts",
+    });
     expect(settings.cleanIncremental).toBe(true);
     expect(settings.exclude).toEqual([]);
     expect(settings.compressionLevel).toBe(3);

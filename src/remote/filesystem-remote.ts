@@ -1,0 +1,119 @@
+// A remote that is a directory (an NFS mount, a shared disk): the bucket's layout as files, each
+// written to a temp name beside its place and renamed in, so a reader never sees half an object.
+import {
+  closeSync,
+  copyFileSync,
+  type Dirent,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  statSync,
+} from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { tempPathBeside, unlinkQuietly } from "../util/atomic-write";
+import { type Remote, RemoteError, type RemoteObject } from "./remote";
+
+function isMissing(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException)?.code === "ENOENT";
+}
+
+function asRemoteError(error: unknown, what: string): RemoteError {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  const message = `${what}: ${(error as Error)?.message ?? error}`;
+  if (code === "EACCES" || code === "EPERM" || code === "EROFS") return new RemoteError("denied", message);
+  return new RemoteError("transient", message);
+}
+
+export class FilesystemRemote implements Remote {
+  readonly description: string;
+
+  constructor(private readonly root: string) {
+    this.description = root;
+  }
+
+  private pathOf(key: string): string {
+    const path = join(this.root, key);
+    if (relative(this.root, path).startsWith(".."))
+      throw new RemoteError("config", `not an object key: ${key}`);
+    return path;
+  }
+
+  private ensureRoot(): void {
+    try {
+      if (!statSync(this.root).isDirectory())
+        throw new RemoteError("config", `${this.root} is not a directory`);
+    } catch (error) {
+      if (error instanceof RemoteError) throw error;
+      throw new RemoteError(
+        "config",
+        `the filesystem remote ${this.root} does not exist (create it, or fix cache.remote.path)`,
+      );
+    }
+  }
+
+  async download(key: string, destination: string, maxBytes: number): Promise<boolean> {
+    this.ensureRoot();
+    const path = this.pathOf(key);
+    try {
+      if (statSync(path).size > maxBytes)
+        throw new RemoteError("transient", `${key} is larger than ${maxBytes} bytes`);
+      copyFileSync(path, destination);
+      return true;
+    } catch (error) {
+      if (isMissing(error)) return false;
+      if (error instanceof RemoteError) throw error;
+      throw asRemoteError(error, `reading ${key}`);
+    }
+  }
+
+  async upload(key: string, source: string): Promise<void> {
+    this.ensureRoot();
+    const path = this.pathOf(key);
+    const temp = tempPathBeside(path);
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      copyFileSync(source, temp);
+      const fd = openSync(temp, "r");
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(temp, path);
+    } catch (error) {
+      unlinkQuietly(temp);
+      throw asRemoteError(error, `writing ${key}`);
+    }
+  }
+
+  async head(key: string): Promise<number | null> {
+    this.ensureRoot();
+    try {
+      return statSync(this.pathOf(key)).size;
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw asRemoteError(error, `looking up ${key}`);
+    }
+  }
+
+  async list(prefix: string): Promise<RemoteObject[]> {
+    this.ensureRoot();
+    const directory = this.pathOf(prefix);
+    try {
+      return (readdirSync(directory, { recursive: true, withFileTypes: true }) as Dirent[])
+        .filter((item) => item.isFile() && !item.name.startsWith("."))
+        .map((item) => join(item.parentPath, item.name))
+        .map((path) => ({ key: relative(this.root, path), size: statSync(path).size }))
+        .sort((x, y) => (x.key < y.key ? -1 : 1));
+    } catch (error) {
+      if (isMissing(error)) return [];
+      throw asRemoteError(error, `listing ${prefix}`);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    unlinkQuietly(this.pathOf(key));
+  }
+}

@@ -1,0 +1,112 @@
+// Direct-mode input lists in the remote: `{prefix}/{crate}/manifests/{fingerprint}/{list hash}.json`.
+// A fresh machine with a warm bucket fetches the lists of a call's fingerprint, checks them against
+// its own files like any recorded list, and knows the key without a dep-info pre-pass.
+import { readFileSync, writeFileSync } from "node:fs";
+import type { RemoteSettings } from "../config/settings";
+import type { IndexDb } from "../store/index-db";
+import { unlinkQuietly } from "../util/atomic-write";
+import { hashBytes } from "../util/hash";
+import { MANIFESTS_PER_FINGERPRINT } from "../wrapper/direct-mode";
+import { crateListPrefix, type Remote } from "./remote";
+
+const MANIFEST_MAX_BYTES = 4 * 1024 * 1024;
+const HEX64 = /^[0-9a-f]{64}$/;
+
+export function manifestListPrefix(settings: RemoteSettings, crate: string, fingerprint: string): string {
+  return `${crateListPrefix(settings, crate)}manifests/${fingerprint}/`;
+}
+
+export function manifestObjectKey(
+  settings: RemoteSettings,
+  crate: string,
+  fingerprint: string,
+  text: string,
+): string {
+  return `${manifestListPrefix(settings, crate, fingerprint)}${hashBytes(text)}.json`;
+}
+
+/** The fingerprint a manifest object belongs to, or null for any other object. */
+export function parseManifestObjectKey(objectKey: string): { fingerprint: string } | null {
+  const match = /\/manifests\/([0-9a-f]{64})\/([0-9a-f]{64})\.json$/.exec(objectKey);
+  return match && HEX64.test(match[1]!) ? { fingerprint: match[1]! } : null;
+}
+
+/** The shape of a recorded input list; anything else from the bucket is dropped. */
+export function isManifestText(text: string): boolean {
+  try {
+    const value = JSON.parse(text);
+    const pairs = (list: unknown) =>
+      Array.isArray(list) &&
+      list.every((item) => typeof item?.path === "string" && typeof item?.hash === "string");
+    return (
+      pairs(value?.sources) &&
+      Array.isArray(value?.envDeps) &&
+      value.envDeps.every(
+        (pair: unknown) =>
+          Array.isArray(pair) && pair.length === 2 && pair.every((part) => typeof part === "string"),
+      ) &&
+      (value.links === undefined || pairs(value.links))
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** Uploads the local lists of a fingerprint the remote lacks; how many it sent. */
+export async function pushManifests(
+  remote: Remote,
+  settings: RemoteSettings,
+  crate: string,
+  fingerprint: string,
+  index: IndexDb,
+  tempPath: string,
+): Promise<number> {
+  let sent = 0;
+  for (const text of index.getManifests(fingerprint, MANIFESTS_PER_FINGERPRINT)) {
+    const key = manifestObjectKey(settings, crate, fingerprint, text);
+    if ((await remote.head(key)) !== null) continue;
+    writeFileSync(tempPath, text, { mode: 0o600 });
+    try {
+      await remote.upload(key, tempPath);
+      sent += 1;
+    } finally {
+      unlinkQuietly(tempPath);
+    }
+  }
+  return sent;
+}
+
+/** Downloads one manifest object into the index; false when it is gone or not a list. */
+export async function pullManifestObject(
+  remote: Remote,
+  objectKey: string,
+  fingerprint: string,
+  index: IndexDb,
+  tempPath: string,
+): Promise<boolean> {
+  try {
+    if (!(await remote.download(objectKey, tempPath, MANIFEST_MAX_BYTES))) return false;
+    const text = readFileSync(tempPath, "utf8");
+    if (!isManifestText(text) || !objectKey.endsWith(`/${hashBytes(text)}.json`)) return false;
+    index.putManifest(fingerprint, text, MANIFESTS_PER_FINGERPRINT);
+    return true;
+  } finally {
+    unlinkQuietly(tempPath);
+  }
+}
+
+/** Brings every list the remote has for a fingerprint into the index; how many it added. */
+export async function pullManifests(
+  remote: Remote,
+  settings: RemoteSettings,
+  crate: string,
+  fingerprint: string,
+  index: IndexDb,
+  tempPath: (n: number) => string,
+): Promise<number> {
+  const objects = await remote.list(manifestListPrefix(settings, crate, fingerprint));
+  let added = 0;
+  for (const [n, object] of objects.slice(-MANIFESTS_PER_FINGERPRINT).entries())
+    if (await pullManifestObject(remote, object.key, fingerprint, index, tempPath(n))) added += 1;
+  return added;
+}

@@ -1,0 +1,172 @@
+// The S3 backend (AWS S3, R2, MinIO, Ceph...) on @aws-sdk/client-s3, loaded only by the daemon and
+// the CLI. Bodies stream from and to files; a download is cut off past its size cap.
+
+import { createReadStream, createWriteStream, statSync } from "node:fs";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
+import type { RemoteSettings } from "../config/settings";
+import { unlinkQuietly } from "../util/atomic-write";
+import { type Remote, RemoteError, type RemoteObject } from "./remote";
+
+interface SdkError {
+  name?: string;
+  code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+const CONFIG_ERRORS = new Set([
+  "NoSuchBucket",
+  "InvalidAccessKeyId",
+  "SignatureDoesNotMatch",
+  "InvalidBucketName",
+  "CredentialsProviderError",
+  "AuthorizationHeaderMalformed",
+  "PermanentRedirect",
+]);
+
+function status(error: unknown): number | undefined {
+  return (error as SdkError)?.$metadata?.httpStatusCode;
+}
+
+function isNotFound(error: unknown): boolean {
+  const name = (error as SdkError)?.name;
+  if (name === "NoSuchBucket") return false;
+  return status(error) === 404 || name === "NoSuchKey" || name === "NotFound";
+}
+
+/** What kind of failure an SDK error is; the hint names what to check. */
+export function classifyS3Error(error: unknown, what: string): RemoteError {
+  const sdk = (error ?? {}) as SdkError;
+  const name = sdk.name ?? sdk.code ?? "Error";
+  const code = status(error);
+  const message = `${what}: ${name}${code ? ` (HTTP ${code})` : ""}${sdk.message && sdk.message !== name ? `: ${sdk.message}` : ""}`;
+  if (CONFIG_ERRORS.has(name))
+    return new RemoteError("config", `${message}; check the bucket, region and credentials`);
+  if (code === 403 || name === "AccessDenied") return new RemoteError("denied", message);
+  if (code === 400 || code === 401 || code === 301) return new RemoteError("config", message);
+  return new RemoteError("transient", message);
+}
+
+/** Counts the bytes of a body on its way to disk, and stops it past the cap. */
+async function* capped(
+  body: AsyncIterable<Uint8Array>,
+  maxBytes: number,
+  key: string,
+): AsyncGenerator<Uint8Array> {
+  let total = 0;
+  for await (const chunk of body) {
+    total += chunk.length;
+    if (total > maxBytes) throw new RemoteError("transient", `${key} is larger than ${maxBytes} bytes`);
+    yield chunk;
+  }
+}
+
+export class S3Remote implements Remote {
+  readonly description: string;
+  private readonly client: S3Client;
+  private readonly bucket: string;
+
+  constructor(settings: RemoteSettings) {
+    this.bucket = settings.bucket!;
+    this.description = `s3://${this.bucket}/${settings.prefix}${settings.endpoint ? ` at ${settings.endpoint}` : ""}`;
+    const custom = Boolean(settings.endpoint);
+    const credentials =
+      settings.accessKey && settings.secretKey
+        ? { accessKeyId: settings.accessKey, secretAccessKey: settings.secretKey }
+        : undefined;
+    this.client = new S3Client({
+      region: settings.region,
+      ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
+      // R2, MinIO and Ceph want path-style addressing, and the SDK's default request checksums
+      // (aws-chunked uploads) corrupt objects on some of them: only what the server requires.
+      forcePathStyle: custom,
+      requestChecksumCalculation: custom ? "WHEN_REQUIRED" : "WHEN_SUPPORTED",
+      responseChecksumValidation: custom ? "WHEN_REQUIRED" : "WHEN_SUPPORTED",
+      ...(credentials ? { credentials } : settings.profile ? { profile: settings.profile } : {}),
+      maxAttempts: 2,
+    });
+  }
+
+  async download(key: string, destination: string, maxBytes: number): Promise<boolean> {
+    let body: Readable;
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      if ((response.ContentLength ?? 0) > maxBytes)
+        throw new RemoteError("transient", `${key} is ${response.ContentLength} bytes, over ${maxBytes}`);
+      body = response.Body as Readable;
+    } catch (error) {
+      if (error instanceof RemoteError) throw error;
+      if (isNotFound(error)) return false;
+      throw classifyS3Error(error, `downloading ${key}`);
+    }
+    try {
+      await pipeline(capped(body, maxBytes, key), createWriteStream(destination, { mode: 0o600 }));
+      return true;
+    } catch (error) {
+      unlinkQuietly(destination);
+      if (error instanceof RemoteError) throw error;
+      throw new RemoteError("transient", `downloading ${key}: ${(error as Error)?.message ?? error}`);
+    }
+  }
+
+  async upload(key: string, source: string): Promise<void> {
+    try {
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: createReadStream(source),
+          ContentLength: statSync(source).size,
+          ContentType: "application/zstd",
+        }),
+      );
+    } catch (error) {
+      throw classifyS3Error(error, `uploading ${key}`);
+    }
+  }
+
+  async head(key: string): Promise<number | null> {
+    try {
+      const response = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return response.ContentLength ?? 0;
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw classifyS3Error(error, `looking up ${key}`);
+    }
+  }
+
+  async list(prefix: string): Promise<RemoteObject[]> {
+    const keys: RemoteObject[] = [];
+    let token: string | undefined;
+    try {
+      do {
+        const page = await this.client.send(
+          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+        );
+        for (const item of page.Contents ?? [])
+          if (item.Key) keys.push({ key: item.Key, size: item.Size ?? 0 });
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    } catch (error) {
+      throw classifyS3Error(error, `listing ${prefix}`);
+    }
+    return keys.sort((x, y) => (x.key < y.key ? -1 : 1));
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (error) {
+      throw classifyS3Error(error, `deleting ${key}`);
+    }
+  }
+}

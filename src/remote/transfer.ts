@@ -1,0 +1,75 @@
+// Moving one entry between the local store and a remote: the daemon and `kache sync` both do it
+// this way, through a temp archive that is always removed.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { RemoteSettings } from "../config/settings";
+import type { BlobStore } from "../store/blobs";
+import type { Entry, IndexDb } from "../store/index-db";
+import { unlinkQuietly } from "../util/atomic-write";
+import type { KeyComponents } from "../wrapper/cache-key";
+import { invocationFingerprint } from "../wrapper/direct-mode";
+import { packEntry, unpackArchive } from "./archive";
+import { importEntry } from "./import-entry";
+import { entryObjectKey, type Remote } from "./remote";
+
+/** The largest archive kache downloads. */
+export const MAX_ARCHIVE_BYTES = 4 * 1024 ** 3;
+
+export interface LocalStores {
+  cacheDir: string;
+  index: IndexDb;
+  blobs: BlobStore;
+}
+
+let counter = 0;
+
+/** A fresh temp path in `<cache>/tmp` for an object on its way in or out. */
+export function remoteTemp(cacheDir: string, suffix = ".tar.zst"): string {
+  const dir = join(cacheDir, "tmp");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  counter += 1;
+  return join(dir, `remote-${process.pid}-${counter}-${Date.now()}${suffix}`);
+}
+
+/** Downloads, verifies and stores one entry; the archive's size, or null when the remote lacks it. */
+export async function pullEntry(
+  remote: Remote,
+  settings: RemoteSettings,
+  crate: string,
+  key: string,
+  stores: LocalStores,
+): Promise<number | null> {
+  const archive = remoteTemp(stores.cacheDir);
+  try {
+    const found = await remote.download(entryObjectKey(settings, crate, key), archive, MAX_ARCHIVE_BYTES);
+    if (!found) return null;
+    const size = Bun.file(archive).size;
+    importEntry(await unpackArchive(archive, stores.blobs), { key, crate }, stores);
+    return size;
+  } finally {
+    unlinkQuietly(archive);
+  }
+}
+
+/** Uploads one entry unless the remote has it; the bytes sent (0 when it was there). */
+export async function pushEntry(
+  remote: Remote,
+  settings: RemoteSettings,
+  entry: Entry,
+  stores: LocalStores,
+  level: number,
+): Promise<number> {
+  const objectKey = entryObjectKey(settings, entry.crate, entry.key);
+  if ((await remote.head(objectKey)) !== null) return 0;
+  const archive = remoteTemp(stores.cacheDir);
+  try {
+    // The newest input list of the entry's fingerprint rides along: a pull then needs no pre-pass.
+    const fingerprint = invocationFingerprint(entry.components as unknown as KeyComponents);
+    const [text] = stores.index.getManifests(fingerprint, 1);
+    const size = await packEntry(entry, stores.blobs, archive, level, text ? { fingerprint, text } : null);
+    await remote.upload(objectKey, archive);
+    return size;
+  } finally {
+    unlinkQuietly(archive);
+  }
+}

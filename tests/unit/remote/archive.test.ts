@@ -1,0 +1,347 @@
+// Entry archives: a real store and index packed and unpacked byte-exact, and every kind of hostile
+// archive refused before anything reaches the store.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import zlib from "node:zlib";
+import { ArchiveError, archiveMetadata, packEntry, unpackArchive } from "../../../src/remote/archive";
+import { importEntry } from "../../../src/remote/import-entry";
+import { endOfArchive, padding } from "../../../src/remote/tar";
+import { BlobStore } from "../../../src/store/blobs";
+import { type Entry, IndexDb } from "../../../src/store/index-db";
+import { scanFile } from "../../../src/util/file-scan";
+
+const root = mkdtempSync(join(tmpdir(), "kache-archive-test-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let counter = 0;
+
+function cacheDir(): { dir: string; blobs: BlobStore; index: IndexDb } {
+  counter += 1;
+  const dir = join(root, `cache-${counter}`);
+  mkdirSync(dir, { recursive: true });
+  return { dir, blobs: new BlobStore(dir), index: IndexDb.open(dir) };
+}
+
+/** A stored entry with an rlib, an executable and a dep-info file, as the wrapper would leave it. */
+function storedEntry(stores: { blobs: BlobStore; index: IndexDb }): Entry {
+  const sources: [string, Uint8Array, "shared" | "executable" | "dep-info"][] = [
+    ["libdemo-0123.rlib", new Uint8Array(3 * 1024 * 1024 + 17).map((_, i) => (i * 31) % 251), "shared"],
+    ["demo-0123", new TextEncoder().encode("#!/bin/sh\necho demo\n"), "executable"],
+    ["demo-0123.d", new TextEncoder().encode("{{TARGET_DIR}}/debug/demo: src/main.rs\n"), "dep-info"],
+  ];
+  const files = sources.map(([name, bytes, kind]) => {
+    const temp = stores.blobs.tempFile();
+    writeFileSync(temp, bytes);
+    const scan = scanFile(temp);
+    stores.blobs.adopt(temp, scan.hash, scan.size, kind);
+    return {
+      name,
+      blob: scan.hash,
+      size: scan.size,
+      check: scan.check,
+      executable: kind === "executable",
+      depInfo: kind === "dep-info",
+    };
+  });
+  const entry: Entry = {
+    key: "a".repeat(64),
+    crate: "demo",
+    crateTypes: ["bin"],
+    target: "x86_64-unknown-linux-gnu",
+    profile: "debug",
+    features: ["default"],
+    files,
+    stdout: "",
+    stderr: '{"$message_type":"artifact"}\n',
+    compileMs: 123,
+    size: files.reduce((sum, file) => sum + file.size, 0),
+    hits: 4,
+    created: 1,
+    lastUsed: 2,
+    components: { rustc: ["rustc 1.95.0"] },
+    boundTo: null,
+  };
+  stores.index.putEntry(entry);
+  return entry;
+}
+
+const expected = { key: "a".repeat(64), crate: "demo" };
+
+function storeTemps(blobs: BlobStore): string[] {
+  try {
+    return readdirSync(blobs.root).filter((name) => name.startsWith(".tmp-"));
+  } catch {
+    return [];
+  }
+}
+
+describe("packing and unpacking an entry", () => {
+  test("round-trips every file byte-exact, with its mode, its check and the manifest", async () => {
+    const a = cacheDir();
+    const entry = storedEntry(a);
+    const archive = join(root, "round.tar.zst");
+    const manifest = { fingerprint: "f".repeat(64), text: '{"sources":[]}' };
+    const size = await packEntry(entry, a.blobs, archive, 3, manifest);
+    expect(size).toBe(statSync(archive).size);
+    expect(size).toBeLessThan(entry.size); // compressed
+
+    const b = cacheDir();
+    const imported = importEntry(await unpackArchive(archive, b.blobs), expected, b);
+    expect(imported.files).toEqual(entry.files);
+    expect(b.index.getEntry(entry.key)?.files).toEqual(entry.files);
+    expect(b.index.getManifests(manifest.fingerprint, 16)).toEqual([manifest.text]);
+    for (const file of entry.files) {
+      const path = b.blobs.path(file.blob, file.executable);
+      expect(readFileSync(path)).toEqual(readFileSync(a.blobs.path(file.blob, file.executable)));
+      if (file.executable) expect(statSync(path).mode & 0o777).toBe(0o555);
+    }
+    expect(storeTemps(b.blobs)).toEqual([]);
+  });
+
+  test("a local blob damaged since it was stored is never packed", async () => {
+    const a = cacheDir();
+    const entry = storedEntry(a);
+    const rlib = entry.files[0]!;
+    const path = a.blobs.path(rlib.blob, false);
+    const bytes = readFileSync(path);
+    bytes[1000] ^= 0xff;
+    writeFileSync(path, bytes);
+    await expect(packEntry(entry, a.blobs, join(root, "damaged.tar.zst"), 3)).rejects.toThrow(
+      /no longer matches/,
+    );
+  });
+
+  test("an archive served under another key is refused", async () => {
+    const a = cacheDir();
+    const entry = storedEntry(a);
+    const archive = join(root, "other.tar.zst");
+    await packEntry(entry, a.blobs, archive, 3);
+    const b = cacheDir();
+    const unpacked = await unpackArchive(archive, b.blobs);
+    expect(() => importEntry(unpacked, { key: "b".repeat(64), crate: "demo" }, b)).toThrow(ArchiveError);
+    expect(b.index.getEntry(entry.key)).toBeNull();
+    expect(storeTemps(b.blobs)).toEqual([]);
+  });
+});
+
+// Hostile archives, built by hand: the tar bytes a bucket could hold.
+function rawHeader(name: string, size: number, type = "0", prefix = ""): Uint8Array {
+  const header = new Uint8Array(512);
+  const put = (offset: number, text: string) => header.set(new TextEncoder().encode(text), offset);
+  put(0, name);
+  put(100, "0000644\0");
+  put(108, "0000000\0");
+  put(116, "0000000\0");
+  put(124, `${size.toString(8).padStart(11, "0")}\0`);
+  put(136, "00000000000\0");
+  put(156, type);
+  put(257, "ustar\0");
+  put(263, "00");
+  put(345, prefix);
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : header[i]!;
+  put(148, `${sum.toString(8).padStart(6, "0")}\0 `);
+  return header;
+}
+
+function member(name: string, body: Uint8Array, type = "0", prefix = ""): Uint8Array[] {
+  return [rawHeader(name, body.length, type, prefix), body, padding(body.length)];
+}
+
+function metadataFor(files: { name: string; bytes: Uint8Array; executable?: boolean }[]) {
+  const base = archiveMetadata({
+    key: expected.key,
+    crate: "demo",
+    crateTypes: ["lib"],
+    target: "x86_64-unknown-linux-gnu",
+    profile: "debug",
+    features: [],
+    files: [],
+    stdout: "",
+    stderr: "",
+    compileMs: 1,
+    size: 0,
+    hits: 0,
+    created: 0,
+    lastUsed: 0,
+    components: {},
+    boundTo: null,
+  });
+  base.files = files.map((file) => ({
+    name: file.name,
+    size: file.bytes.length,
+    sha256: new Bun.CryptoHasher("sha256").update(file.bytes).digest("hex"),
+    executable: file.executable ?? false,
+    depInfo: false,
+  }));
+  return base;
+}
+
+function writeArchive(name: string, parts: Uint8Array[], level = 3, windowLog?: number): string {
+  const params: Record<number, number> = { [zlib.constants.ZSTD_c_compressionLevel]: level };
+  if (windowLog) params[zlib.constants.ZSTD_c_windowLog] = windowLog;
+  const path = join(root, name);
+  writeFileSync(path, zlib.zstdCompressSync(Buffer.concat(parts), { params }));
+  return path;
+}
+
+const body = new TextEncoder().encode("rlib bytes");
+const goodMetadata = () =>
+  new TextEncoder().encode(JSON.stringify(metadataFor([{ name: "libdemo.rlib", bytes: body }])));
+
+describe("hostile archives are refused and leave nothing behind", () => {
+  const cases: [string, () => Uint8Array[], RegExp][] = [
+    [
+      "a member named ../x",
+      () => [...member("kache.json", goodMetadata()), ...member("../f0", body), endOfArchive()],
+      /name not accepted/,
+    ],
+    [
+      "an absolute member name",
+      () => [...member("kache.json", goodMetadata()), ...member("/etc/f0", body), endOfArchive()],
+      /name not accepted/,
+    ],
+    [
+      "a symlink member",
+      () => [
+        ...member("kache.json", goodMetadata()),
+        ...member("f0", new Uint8Array(0), "2"),
+        endOfArchive(),
+      ],
+      /type "2"/,
+    ],
+    [
+      "a hardlink member",
+      () => [
+        ...member("kache.json", goodMetadata()),
+        ...member("f0", new Uint8Array(0), "1"),
+        endOfArchive(),
+      ],
+      /type "1"/,
+    ],
+    [
+      "a device member",
+      () => [
+        ...member("kache.json", goodMetadata()),
+        ...member("f0", new Uint8Array(0), "3"),
+        endOfArchive(),
+      ],
+      /type "3"/,
+    ],
+    [
+      "a pax header",
+      () => [...member("kache.json", goodMetadata()), ...member("f0", body, "x"), endOfArchive()],
+      /type "x"/,
+    ],
+    [
+      "a path prefix",
+      () => [...member("kache.json", goodMetadata()), ...member("f0", body, "0", "dir"), endOfArchive()],
+      /prefix/,
+    ],
+    [
+      "a duplicate member",
+      () => [
+        ...member("kache.json", goodMetadata()),
+        ...member("f0", body),
+        ...member("f0", body),
+        endOfArchive(),
+      ],
+      /unexpected archive member/,
+    ],
+    [
+      "files before the metadata",
+      () => [...member("f0", body), ...member("kache.json", goodMetadata()), endOfArchive()],
+      /not its metadata/,
+    ],
+    [
+      "a member whose bytes do not match the hash",
+      () => [
+        ...member("kache.json", goodMetadata()),
+        ...member("f0", new TextEncoder().encode("rlib bytez")),
+        endOfArchive(),
+      ],
+      /does not match its hash/,
+    ],
+    [
+      "a member larger than declared",
+      () => [
+        ...member("kache.json", goodMetadata()),
+        ...member("f0", new TextEncoder().encode("rlib bytes and more")),
+        endOfArchive(),
+      ],
+      /the metadata says/,
+    ],
+    [
+      "a missing member",
+      () => [...member("kache.json", goodMetadata()), endOfArchive()],
+      /lacks some of its files/,
+    ],
+    [
+      "no end of archive",
+      () => [...member("kache.json", goodMetadata()), ...member("f0", body)],
+      /ends early/,
+    ],
+    [
+      "a file name that climbs out of the out-dir",
+      () => [
+        ...member(
+          "kache.json",
+          new TextEncoder().encode(JSON.stringify(metadataFor([{ name: "../../.bashrc", bytes: body }]))),
+        ),
+        ...member("f0", body),
+        endOfArchive(),
+      ],
+      /file name not accepted/,
+    ],
+    [
+      "a huge declared size",
+      () => {
+        const metadata = metadataFor([{ name: "libdemo.rlib", bytes: body }]);
+        metadata.files[0]!.size = 64 * 1024 ** 4;
+        return [...member("kache.json", new TextEncoder().encode(JSON.stringify(metadata))), endOfArchive()];
+      },
+      /declares .* bytes, over/,
+    ],
+    [
+      "metadata that is not JSON",
+      () => [...member("kache.json", new TextEncoder().encode("{nope")), endOfArchive()],
+      /not JSON/,
+    ],
+  ];
+  for (const [name, parts, message] of cases) {
+    test(name, async () => {
+      const b = cacheDir();
+      const archive = writeArchive(`${name.replace(/\W+/g, "-")}.tar.zst`, parts());
+      await expect(unpackArchive(archive, b.blobs)).rejects.toThrow(message);
+      expect(storeTemps(b.blobs)).toEqual([]);
+      expect(existsInStore(b.blobs)).toEqual([]);
+    });
+  }
+
+  test("a truncated archive", async () => {
+    const b = cacheDir();
+    const a = cacheDir();
+    const archive = join(root, "whole.tar.zst");
+    await packEntry(storedEntry(a), a.blobs, archive, 3);
+    const bytes = readFileSync(archive);
+    writeFileSync(archive, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    await expect(unpackArchive(archive, b.blobs)).rejects.toThrow(ArchiveError);
+    expect(storeTemps(b.blobs)).toEqual([]);
+  });
+
+  test("a zstd frame that asks for a window over 128 MiB", async () => {
+    const b = cacheDir();
+    const big = new Uint8Array(300 * 1024 * 1024 + 1); // a window is only as large as the input needs
+    const archive = writeArchive("window.tar.zst", [...member("kache.json", goodMetadata()), big], 1, 28);
+    await expect(unpackArchive(archive, b.blobs)).rejects.toThrow(/too much memory|window/i);
+  });
+});
+
+function existsInStore(blobs: BlobStore): string[] {
+  try {
+    return readdirSync(blobs.root).filter((name) => !name.startsWith("."));
+  } catch {
+    return [];
+  }
+}
