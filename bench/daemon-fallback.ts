@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { loadSettings } from "../src/config/load";
 import { callDaemon, DaemonUnavailable } from "../src/ipc/client";
 import { daemonPaths } from "../src/ipc/daemon-paths";
-import { remoteCheck } from "../src/wrapper/daemon-hooks";
+import { forgetUnavailableDaemon, remoteCheck } from "../src/wrapper/daemon-hooks";
 import { baseEnvironment } from "./modes";
 import { median, percentile } from "./stats";
 
@@ -95,6 +95,7 @@ async function silentRemoteChecks(cacheDir: string): Promise<Spread> {
   try {
     const times: number[] = [];
     for (let i = 0; i < silentSamples; i++) {
+      forgetUnavailableDaemon(); // each try stands for a wrapper process of its own
       const started = performance.now();
       // A timeout is not "no daemon", so this never starts one.
       if (await remoteCheck(settings, "0".repeat(64), "bench")) throw new Error("a silent daemon hit");

@@ -58,6 +58,14 @@ const status = defineCommand({
       out(`  version:  ${status.version} (protocol ${status.protocol})`);
       out(`  epoch:    ${status.epoch}`);
       out(`  uptime:   ${formatDuration(status.uptimeMs)}`);
+      for (const remote of status.remotes ?? []) {
+        const health = remote.paused ? "paused after failures" : remote.lastError ? "answering" : "ok";
+        out(`  remote:   ${remote.remote} (${health}${remote.writable ? "" : ", read-only"})`);
+        out(
+          `            queued ${remote.queued}, uploaded ${remote.uploadsDone}, downloaded ${remote.downloadsDone}`,
+        );
+        if (remote.lastError) out(`            last error: ${remote.lastError}`);
+      }
     }
     out(`  socket:   ${socket}`);
     out(`  service:  ${installed ? "installed" : "not installed"}`);

@@ -8,6 +8,7 @@ const main = defineCommand({
   subCommands: {
     daemon: () => import("./daemon").then((m) => m.daemonCommand),
     "why-miss": () => import("./why-miss").then((m) => m.whyMissCommand),
+    sync: () => import("./sync").then((m) => m.syncCommand),
   },
 });
 

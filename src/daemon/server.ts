@@ -14,10 +14,12 @@ import {
   type Request,
   type Response,
 } from "../ipc/protocol";
+import { remoteConfigured } from "../remote/remote";
 import { type HeldLock, tryKernelLock } from "../store/kernel-lock";
 import { unlinkQuietly } from "../util/atomic-write";
 import { KacheError } from "../util/errors";
 import { VERSION } from "../version";
+import { RemoteService } from "./remote-service";
 
 export interface DaemonLogger {
   info(message: string): void;
@@ -29,8 +31,8 @@ interface ConnectionState {
   buffered: string;
 }
 
-/** No remote storage is wired in yet: the slots answer honestly so callers carry on locally. */
-const NO_REMOTE = "no remote storage in this kache build";
+/** Prefetch is not wired in yet: the slot answers honestly so callers carry on. */
+const NO_PREFETCH = "prefetch is not available in this kache build";
 
 export class DaemonServer {
   private readonly paths;
@@ -42,6 +44,7 @@ export class DaemonServer {
   private listener: ReturnType<typeof Bun.listen<ConnectionState>> | null = null;
   private idleTimer: ReturnType<typeof setInterval> | null = null;
   private instanceLock: HeldLock | null = null;
+  readonly remotes: RemoteService;
   private readonly stats: DaemonStats = {
     requests: {},
     remoteChecks: { hits: 0, misses: 0, errors: 0 },
@@ -57,6 +60,12 @@ export class DaemonServer {
     private readonly log: DaemonLogger,
   ) {
     this.paths = daemonPaths(settings.cacheDir);
+    this.remotes = new RemoteService(
+      settings.cacheDir,
+      settings.s3Concurrency,
+      settings.compressionLevel,
+      log,
+    );
     this.stopped = new Promise((resolve) => {
       this.resolveStopped = resolve;
     });
@@ -66,6 +75,8 @@ export class DaemonServer {
   async start(): Promise<void> {
     mkdirSync(this.settings.cacheDir, { recursive: true, mode: 0o700 });
     this.takeInstanceLock();
+    // Before listening: loading the S3 backend would hold up the first wrappers' acknowledgements.
+    if (remoteConfigured(this.settings.remote)) await this.remotes.warm(this.settings.remote);
     try {
       await this.clearStaleSocket();
       this.listen();
@@ -74,6 +85,7 @@ export class DaemonServer {
       throw error;
     }
     this.armIdleTimer();
+    this.remotes.start();
     this.log.info(
       `daemon ${VERSION} started: pid ${process.pid}, epoch ${this.epoch}, socket ${this.paths.socket}`,
     );
@@ -188,6 +200,16 @@ export class DaemonServer {
       return;
     }
     this.stats.requests[request.type] = (this.stats.requests[request.type] ?? 0) + 1;
+    if (request.type === "remote-check" || request.type === "manifests") {
+      reply(socket, { ...base, type: "ack" });
+      reply(
+        socket,
+        request.type === "remote-check"
+          ? await this.remoteCheck(request, base)
+          : await this.manifests(request, base),
+      );
+      return;
+    }
     reply(socket, this.answer(request, base));
     if (request.type === "shutdown") void this.stop("shutdown requested");
   }
@@ -202,12 +224,43 @@ export class DaemonServer {
         return { ...base, ok: true, type: "stats", stats: this.stats };
       case "shutdown":
         return { ...base, ok: true, type: "shutdown" };
-      case "remote-check":
-        this.stats.remoteChecks.misses += 1;
-        return { ...base, ok: true, type: "remote-check", result: "miss", reason: NO_REMOTE };
       case "upload":
+        // The wrapper queued it on disk already; this only says "now".
+        this.stats.uploads.queued += 1;
+        this.remotes.wake();
+        return { ...base, ok: true, type: "upload", queued: true };
       case "prefetch":
-        return { ...base, ok: true, type: request.type, queued: false, reason: NO_REMOTE };
+        return { ...base, ok: true, type: "prefetch", queued: false, reason: NO_PREFETCH };
+      case "remote-check":
+      case "manifests":
+        return { ...base, ok: false, error: `${request.type} is answered asynchronously` };
+    }
+  }
+
+  private async manifests(
+    request: Extract<Request, { type: "manifests" }>,
+    base: { v: number; id: number },
+  ): Promise<Response> {
+    if (typeof request.fingerprint !== "string" || typeof request.crate !== "string" || !request.remote)
+      return { ...base, ok: false, error: "a manifests request needs a fingerprint, a crate and a remote" };
+    const added = await this.remotes.manifests(request.remote, request.fingerprint, request.crate);
+    return { ...base, ok: true, type: "manifests", added };
+  }
+
+  private async remoteCheck(
+    request: Extract<Request, { type: "remote-check" }>,
+    base: { v: number; id: number },
+  ): Promise<Response> {
+    if (typeof request.key !== "string" || typeof request.crate !== "string" || !request.remote)
+      return { ...base, ok: false, error: "a remote-check needs a key, a crate and a remote" };
+    try {
+      const { result, reason } = await this.remotes.check(request.remote, request.key, request.crate);
+      if (result === "hit") this.stats.remoteChecks.hits += 1;
+      else this.stats.remoteChecks.misses += 1;
+      return { ...base, ok: true, type: "remote-check", result, ...(reason ? { reason } : {}) };
+    } catch (error) {
+      this.stats.remoteChecks.errors += 1;
+      return { ...base, ok: false, error: (error as Error).message };
     }
   }
 
@@ -224,6 +277,7 @@ export class DaemonServer {
       cacheDir: this.settings.cacheDir,
       requests,
       idleTimeoutSecs: this.settings.daemonIdleTimeoutSecs,
+      remotes: this.remotes.health(),
     };
   }
 
@@ -248,6 +302,7 @@ export class DaemonServer {
       const deadline = Date.now() + 10_000;
       while (this.inflight > 0 && Date.now() < deadline) await Bun.sleep(10);
       this.listener?.stop(true);
+      this.remotes.stop();
       unlinkQuietly(this.paths.socket);
       this.releaseInstanceLock();
       this.log.info("stopped");

@@ -1,4 +1,5 @@
 // The daemon's socket protocol: one JSON object per line, each carrying the protocol version.
+import type { RemoteSettings } from "../config/settings";
 
 /** Bump when a request or response changes shape; a daemon answers newer versions with an error. */
 export const PROTOCOL_VERSION = 1;
@@ -13,6 +14,7 @@ export const REQUEST_TYPES = [
   "shutdown",
   "remote-check",
   "upload",
+  "manifests",
   "prefetch",
 ] as const;
 export type RequestType = (typeof REQUEST_TYPES)[number];
@@ -27,8 +29,11 @@ export interface RequestBase {
 
 export type Request =
   | (RequestBase & { type: "ping" | "status" | "stats" | "shutdown" })
-  | (RequestBase & { type: "remote-check"; key: string; crate: string })
-  | (RequestBase & { type: "upload"; key: string; crate: string })
+  // The remote a build means travels with each request: a daemon started by one build never
+  // serves another's bucket.
+  | (RequestBase & { type: "remote-check"; key: string; crate: string; remote: RemoteSettings })
+  | (RequestBase & { type: "upload"; key: string; crate: string; remote: RemoteSettings })
+  | (RequestBase & { type: "manifests"; fingerprint: string; crate: string; remote: RemoteSettings })
   | (RequestBase & { type: "prefetch"; crates: string[] });
 
 export interface DaemonStatus {
@@ -42,6 +47,8 @@ export interface DaemonStatus {
   cacheDir: string;
   requests: number;
   idleTimeoutSecs: number;
+  /** The remotes builds have named, and how each is doing. */
+  remotes: RemoteHealthReport[];
 }
 
 export interface DaemonStats {
@@ -49,6 +56,16 @@ export interface DaemonStats {
   remoteChecks: { hits: number; misses: number; errors: number };
   uploads: { queued: number; done: number; failed: number };
   prefetches: number;
+}
+
+export interface RemoteHealthReport {
+  remote: string;
+  queued: number;
+  uploadsDone: number;
+  downloadsDone: number;
+  lastError: string | null;
+  paused: boolean;
+  writable: boolean;
 }
 
 /**
@@ -62,6 +79,7 @@ export type Response =
   | { v: number; id: number; ok: true; type: "stats"; stats: DaemonStats }
   | { v: number; id: number; ok: true; type: "shutdown" }
   | { v: number; id: number; ok: true; type: "remote-check"; result: "hit" | "miss"; reason?: string }
+  | { v: number; id: number; ok: true; type: "manifests"; added: number }
   | { v: number; id: number; ok: true; type: "upload" | "prefetch"; queued: boolean; reason?: string }
   | { v: number; id: number; ok: false; error: string; hint?: string };
 

@@ -19,6 +19,7 @@ import {
   type Keyed,
   type KeyPlan,
   keyAfterCompile,
+  keyByPrepass,
   keyFromManifest,
   type PlanPassthrough,
   planCompileArgs,
@@ -26,7 +27,7 @@ import {
   remapWanted,
   type Stores,
 } from "./compute-key";
-import { daemonWanted, remoteCheck } from "./daemon-hooks";
+import { daemonWanted, fetchManifests, remoteCheck } from "./daemon-hooks";
 import type { Invocation } from "./invocation";
 import { expectedOutputs } from "./output-files";
 import type { InvocationEvent, Phases } from "./report";
@@ -148,9 +149,21 @@ function lookupAndRestore(flow: Flow, keyed: Keyed): FlowResult | null {
   };
 }
 
-/** A lookup without a local manifest can only hit a remote entry: only then is the pre-pass worth it. */
-function prepassWhenUnknown(inv: Invocation): boolean {
-  return daemonWanted(inv.settings);
+/**
+ * A lookup without a local manifest can only hit a remote entry: only then is a key before the
+ * compile worth having, from the remote's input lists or else a pre-pass.
+ */
+function prepassWhenUnknown(inv: Invocation): "later" | false {
+  return daemonWanted(inv.settings) ? "later" : false;
+}
+
+/** The key from the remote's input lists for this fingerprint, else from a pre-pass. */
+async function keyFromRemoteLists(flow: Flow, plan: KeyPlan): Promise<void> {
+  const started = performance.now();
+  const added = await fetchManifests(flow.inv.settings, plan.fingerprint, flow.inv.args.crateName ?? "");
+  flow.phases.remote = (flow.phases.remote ?? 0) + (performance.now() - started);
+  if (added) plan.keyed = keyFromManifest(plan, flow.stores);
+  if (!plan.keyed) keyByPrepass(plan, flow.stores);
 }
 
 /** Asks the daemon to bring the entry from the remote cache; restores it when it did. */
@@ -158,7 +171,7 @@ async function remoteHit(flow: Flow, keyed: Keyed): Promise<FlowResult | null> {
   if (!daemonWanted(flow.inv.settings)) return null;
   const started = performance.now();
   const fetched = await remoteCheck(flow.inv.settings, keyed.key, flow.inv.args.crateName ?? "");
-  flow.phases.remote = performance.now() - started;
+  flow.phases.remote = (flow.phases.remote ?? 0) + (performance.now() - started);
   if (!fetched) return null;
   const hit = lookupAndRestore(flow, keyed);
   if (hit) hit.event.outcome = "remote hit";
@@ -185,8 +198,11 @@ export async function cachedCompile(inv: Invocation, state: FlowState): Promise<
 
 async function runFlow(flow: Flow): Promise<FlowResult> {
   const { inv, stores, normaliser, outDir } = flow;
-  const plan = planKey(inv, stores, normaliser, prepassWhenUnknown(inv), fileSystemClockNs(outDir));
+  const prepass = prepassWhenUnknown(inv);
+  const plan = planKey(inv, stores, normaliser, prepass, fileSystemClockNs(outDir));
   try {
+    if (prepass && !plan.keyed && !plan.passthrough && inv.settings.directMode)
+      await keyFromRemoteLists(flow, plan);
     return await keyedFlow(flow, plan);
   } finally {
     plan.scratch.remove();

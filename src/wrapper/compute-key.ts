@@ -163,7 +163,8 @@ export function planKey(
   inv: Invocation,
   stores: Stores,
   normaliser: PathNormaliser,
-  prepassWhenUnknown: boolean,
+  /** "later": the caller may find an input list elsewhere first, then calls keyByPrepass. */
+  prepassWhenUnknown: boolean | "later",
   callStartNs: bigint,
 ): KeyPlan {
   const plan = newPlan(inv, stores, normaliser, callStartNs);
@@ -193,6 +194,13 @@ export function planKey(
     if (!inv.args.emit.includes("dep-info")) plan.sideDepInfo = plan.scratch.file("dep-info.d");
     return plan;
   }
+  if (direct && prepassWhenUnknown === "later") return plan;
+  return keyByPrepass(plan, stores);
+}
+
+/** Learns the sources from a dep-info pre-pass, then keys the call (a link: only with a recorded list). */
+export function keyByPrepass(plan: KeyPlan, stores: Stores): KeyPlan {
+  const { inv } = plan;
   const prepass = runPrepass(inv.command, inv.args.compileArgs, inv.cwd);
   if (!prepass.depInfo) {
     plan.passthrough = "prepass-failed";

@@ -1,21 +1,24 @@
 // The wrapper's side of the daemon: remote checks and upload hand-offs that cost a few ms at most
 // when the daemon is gone or silent. Only used when a remote cache is configured.
 import { join } from "node:path";
-import type { Settings } from "../config/settings";
+import type { RemoteSettings, Settings } from "../config/settings";
 import { callDaemon, DaemonUnavailable } from "../ipc/client";
 import { daemonPaths, selfCommand } from "../ipc/daemon-paths";
+import { queueUpload } from "../store/upload-queue";
 import { log } from "../util/log";
 import { markerDue } from "../util/rate-marker";
 
-/** A daemon that is up answers (or acknowledges) well within this; a silent one costs no more. */
-const ANSWER_MS = 10;
-/** Once acknowledged, how long a remote check (a download) may take. */
-const REMOTE_CHECK_MS = 10_000;
+/**
+ * A daemon that is up answers (or acknowledges) well within this, even on a machine a build keeps
+ * busy; a silent one costs no more.
+ */
+const ANSWER_MS = 20;
 /** Wrappers that find no daemon start one at most this often. */
 const AUTOSTART_EVERY_MS = 10_000;
 
 export function daemonWanted(settings: Settings): boolean {
-  return Boolean(settings.remote.bucket);
+  const remote = settings.remote;
+  return remote.type === "filesystem" ? Boolean(remote.path) : Boolean(remote.bucket);
 }
 
 function isNoDaemon(error: unknown): boolean {
@@ -35,7 +38,16 @@ async function autostart(cacheDir: string): Promise<void> {
   log.info("no daemon was running; starting one in the background");
 }
 
+/** Set once a call found no daemon or a silent one: this call asks it nothing more. */
+let unavailable = false;
+
+/** For measurements that ask a silent daemon many times from one process (bench/daemon-fallback.ts). */
+export function forgetUnavailableDaemon(): void {
+  unavailable = false;
+}
+
 async function onUnavailable(cacheDir: string, error: unknown): Promise<void> {
+  unavailable = true;
   log.debug(`daemon unavailable: ${(error as Error)?.message ?? error}`);
   if (!isNoDaemon(error)) return;
   try {
@@ -45,13 +57,34 @@ async function onUnavailable(cacheDir: string, error: unknown): Promise<void> {
   }
 }
 
-/** Asks the daemon to fetch `key` from the remote into the local store; true when it did. */
-export async function remoteCheck(settings: Settings, key: string, crate: string): Promise<boolean> {
+/** Asks the daemon for the remote's input lists of a fingerprint; true when it added any. */
+export async function fetchManifests(
+  settings: Settings,
+  fingerprint: string,
+  crate: string,
+): Promise<boolean> {
+  if (unavailable) return false;
   try {
     const response = await callDaemon(
       daemonPaths(settings.cacheDir).socket,
-      { type: "remote-check", key, crate },
-      { ackTimeoutMs: ANSWER_MS, replyTimeoutMs: REMOTE_CHECK_MS },
+      { type: "manifests", fingerprint, crate, remote: settings.remote },
+      { ackTimeoutMs: ANSWER_MS, replyTimeoutMs: settings.remote.checkTimeoutSecs * 1000 },
+    );
+    return "ok" in response && response.ok && response.type === "manifests" && response.added > 0;
+  } catch (error) {
+    await onUnavailable(settings.cacheDir, error);
+    return false;
+  }
+}
+
+/** Asks the daemon to fetch `key` from the remote into the local store; true when it did. */
+export async function remoteCheck(settings: Settings, key: string, crate: string): Promise<boolean> {
+  if (unavailable) return false;
+  try {
+    const response = await callDaemon(
+      daemonPaths(settings.cacheDir).socket,
+      { type: "remote-check", key, crate, remote: settings.remote },
+      { ackTimeoutMs: ANSWER_MS, replyTimeoutMs: settings.remote.checkTimeoutSecs * 1000 },
     );
     return "ok" in response && response.ok && response.type === "remote-check" && response.result === "hit";
   } catch (error) {
@@ -60,12 +93,28 @@ export async function remoteCheck(settings: Settings, key: string, crate: string
   }
 }
 
-/** Hands a freshly stored entry to the daemon's upload queue and returns at once. */
-export async function handOffUpload(cacheDir: string, key: string, crate: string): Promise<void> {
+/**
+ * Queues a freshly stored entry for upload on disk, then tells the daemon and returns at once. With
+ * no daemon the item waits for the next one to start.
+ */
+export async function handOffUpload(
+  cacheDir: string,
+  key: string,
+  crate: string,
+  remote: RemoteSettings,
+  fingerprint: string | null,
+): Promise<void> {
+  if (remote.readOnly) return;
+  try {
+    queueUpload(cacheDir, { key, crate, remote, fingerprint });
+  } catch (error) {
+    log.debug(`could not queue ${crate} for upload: ${(error as Error)?.message ?? error}`);
+    return;
+  }
   try {
     await callDaemon(
       daemonPaths(cacheDir).socket,
-      { type: "upload", key, crate },
+      { type: "upload", key, crate, remote },
       { ackTimeoutMs: ANSWER_MS },
     );
   } catch (error) {

@@ -38,7 +38,8 @@ export async function runStoreJob(stagingDir: string): Promise<void> {
         memo: new FileHashMemo(index),
       });
       if (!result.stored) note(job.cacheDir, `${job.entry.crate}: not cached: ${result.why}`);
-      else if (job.upload) await handOffUpload(job.cacheDir, job.key, job.entry.crate);
+      else if (job.upload)
+        await handOffUpload(job.cacheDir, job.key, job.entry.crate, job.upload, job.fingerprint);
     } finally {
       index.close();
     }

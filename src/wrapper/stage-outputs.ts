@@ -1,7 +1,9 @@
 // After a successful miss: the outputs staged for the store (hardlinks, microseconds each) and the
 // entry described, so the hashing and copying can happen after the wrapper has exited.
+
 import { copyFileSync, linkSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { RemoteSettings } from "../config/settings";
 import type { PathNormaliser } from "../util/path-roots";
 import type { KeyComponents } from "./cache-key";
 import { collectOutputs, fileStem } from "./output-files";
@@ -28,7 +30,8 @@ export interface StoreRequest {
   compileMs: number;
   startedWallMs: number;
   manifest: StoreJob["manifest"];
-  upload: boolean;
+  upload: RemoteSettings | null;
+  fingerprint: string | null;
 }
 
 function profileOf(outDir: string): string {
@@ -96,6 +99,7 @@ export function stageOutputs(
       roots: normaliser.roots,
       manifest: req.manifest,
       upload: req.upload,
+      fingerprint: req.fingerprint,
     },
   };
 }

@@ -46,7 +46,8 @@ function storesInBackground(settings: Settings, job: StoreJob): boolean {
 async function storeInPlace(job: StoreJob, stores: Stores): Promise<StoreResult> {
   try {
     const result = commitStoreJob(job, stores);
-    if (result.stored && job.upload) await handOffUpload(job.cacheDir, job.key, job.entry.crate);
+    if (result.stored && job.upload)
+      await handOffUpload(job.cacheDir, job.key, job.entry.crate, job.upload, job.fingerprint);
     return result;
   } finally {
     rmSync(job.stagingDir, { recursive: true, force: true });
@@ -90,7 +91,8 @@ export async function storeAfterMiss(miss: Miss): Promise<number> {
         compileMs: run.ms,
         startedWallMs: miss.startedWallMs,
         manifest: manifestToRecord(plan, keyed),
-        upload: daemonWanted(inv.settings),
+        fingerprint: inv.settings.directMode ? plan.fingerprint : null,
+        upload: daemonWanted(inv.settings) ? inv.settings.remote : null,
       },
       miss.normaliser,
     );

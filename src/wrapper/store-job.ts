@@ -1,8 +1,10 @@
 // A miss's store as a job: outputs staged (linked) beside the store, plus everything needed to
 // record the entry. It runs right away, or in a detached process after the wrapper has exited.
+
 import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { STORE_JOB_COMMAND } from "../command-names";
+import type { RemoteSettings } from "../config/settings";
 import { selfCommand } from "../ipc/daemon-paths";
 import type { Entry } from "../store/index-db";
 import { stagingRoot } from "../store/pending-stores";
@@ -57,8 +59,10 @@ export interface StoreJob {
   roots: PathRoot[];
   /** An input list to record once the entry exists (compile-first calls and links). */
   manifest: { fingerprint: string; text: string } | null;
-  /** Hand the entry to the daemon's upload queue afterwards (a remote is configured). */
-  upload: boolean;
+  /** The call's direct-mode fingerprint (its input lists are uploaded with the entry). */
+  fingerprint: string | null;
+  /** The remote to queue the entry for afterwards, when one is configured. */
+  upload: RemoteSettings | null;
 }
 
 export function newStagingDir(cacheDir: string): string {

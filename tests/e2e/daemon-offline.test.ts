@@ -166,20 +166,20 @@ describe("a silent daemon (accepts, never replies)", () => {
       }
       const misses = result.events.filter((event) => event.outcome === "miss");
       expect(misses.length).toBe(PATH_WS_UNITS.length);
-      // A link is keyed by what the linker read, known only once it ran: only the libraries could
-      // be looked up remotely before compiling.
+      // With no input list here, each miss first asks the daemon for the remote's lists; once that
+      // times out it asks nothing more (no second wait for the remote check).
       const checked = misses.filter((event) => (event.phases as Record<string, number>).remote !== undefined);
-      expect(checked.map((event) => event.crate).sort()).toEqual(["fixture_core", "fixture_noisy"]);
+      expect(checked.map((event) => event.crate).sort()).toEqual(PATH_WS_UNITS);
       const remote = checked.map((event) => (event.phases as Record<string, number>).remote!);
       console.log(
         `silent daemon: phases.remote per miss (ms): ${remote.join(", ")}; median ${median(remote)}`,
       );
-      // How close to its 10 ms answer timeout a check gives up is timing under a loaded build: the
+      // How close to its 20 ms answer timeout a check gives up is timing under a loaded build: the
       // benchmark measures it (bench/daemon-fallback.ts). Here only what load cannot fake: it waited for
       // the answer timeout (a timer fires no earlier), and never for the 10 s reply timeout that follows
       // an acknowledgement that never came.
       for (const ms of remote) {
-        expect(ms).toBeGreaterThanOrEqual(9);
+        expect(ms).toBeGreaterThanOrEqual(19);
         expect(ms).toBeLessThan(REPLY_TIMEOUT_MS / 2);
       }
       // A timeout is not "no daemon": nothing may be started to fight over the socket.

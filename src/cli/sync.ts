@@ -1,0 +1,214 @@
+// `kache sync [--pull] [--push] [--all] [--dry-run] [--manifest-path P]`: moves entries between the
+// local store and the remote directly, with no daemon (SPEC §8). Exit 1 when any transfer failed.
+import { defineCommand } from "citty";
+import { loadSettings } from "../config/load";
+import type { Settings } from "../config/settings";
+import { parseManifestObjectKey, pullManifestObject, pushManifests } from "../remote/manifests";
+import {
+  crateListPrefix,
+  entryObjectKey,
+  openRemote,
+  parseEntryObjectKey,
+  type Remote,
+  remoteConfigured,
+} from "../remote/remote";
+import { type LocalStores, pullEntry, pushEntry, remoteTemp } from "../remote/transfer";
+import { BlobStore } from "../store/blobs";
+import { IndexDb } from "../store/index-db";
+import { describeError, KacheError } from "../util/errors";
+import { formatBytes, formatDuration } from "../util/size";
+import type { KeyComponents } from "../wrapper/cache-key";
+import { invocationFingerprint } from "../wrapper/direct-mode";
+import { findLockfile, lockfileCrates } from "./lockfile-crates";
+
+interface Job {
+  label: string;
+  bytes: number;
+  run(): Promise<number>;
+}
+
+interface Tally {
+  done: number;
+  bytes: number;
+  failed: number;
+}
+
+/** One line rewritten in place on a terminal; plain lines otherwise. */
+function reporter(total: number, verb: string) {
+  const tty = process.stderr.isTTY === true;
+  let finished = 0;
+  return {
+    finished(label: string, bytes: number, error?: unknown) {
+      finished += 1;
+      const what = error
+        ? `failed ${label}: ${describeError(error)}`
+        : `${verb} ${label} (${formatBytes(bytes)})`;
+      if (tty && !error) process.stderr.write(`\r\x1b[2K[${finished}/${total}] ${what}`);
+      else process.stderr.write(`${tty ? "\r\x1b[2K" : ""}[${finished}/${total}] ${what}\n`);
+    },
+    end() {
+      if (tty && total > 0) process.stderr.write("\r\x1b[2K");
+    },
+  };
+}
+
+async function runJobs(jobs: Job[], concurrency: number, verb: string): Promise<Tally> {
+  const tally: Tally = { done: 0, bytes: 0, failed: 0 };
+  const report = reporter(jobs.length, verb);
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const job = jobs[next++]!;
+      try {
+        const bytes = await job.run();
+        tally.done += 1;
+        tally.bytes += bytes;
+        report.finished(job.label, bytes);
+      } catch (error) {
+        tally.failed += 1;
+        report.finished(job.label, 0, error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
+  report.end();
+  return tally;
+}
+
+async function pullJobs(
+  remote: Remote,
+  settings: Settings,
+  stores: LocalStores,
+  crates: Set<string> | null,
+): Promise<Job[]> {
+  const objects = await remote.list(crateListPrefix(settings.remote, null));
+  const jobs: Job[] = [];
+  for (const object of objects) {
+    const list = parseManifestObjectKey(object.key);
+    const crate = object.key.slice(crateListPrefix(settings.remote, null).length).split("/")[0]!;
+    if (list && (!crates || crates.has(crate))) {
+      // Input lists are small and always taken: with them a build needs no dep-info pre-pass.
+      jobs.push({
+        label: `${crate} input list`,
+        bytes: object.size,
+        run: async () => {
+          const temp = remoteTemp(stores.cacheDir, ".json");
+          return (await pullManifestObject(remote, object.key, list.fingerprint, stores.index, temp))
+            ? object.size
+            : 0;
+        },
+      });
+      continue;
+    }
+    const entry = parseEntryObjectKey(settings.remote, object.key);
+    if (!entry || (crates && !crates.has(entry.crate)) || stores.index.getEntry(entry.key)) continue;
+    jobs.push({
+      label: `${entry.crate} ${entry.key.slice(0, 12)}`,
+      bytes: object.size,
+      run: async () => {
+        const size = await pullEntry(remote, settings.remote, entry.crate, entry.key, stores);
+        if (size === null) throw new Error("gone from the remote since the listing");
+        return size;
+      },
+    });
+  }
+  return jobs;
+}
+
+async function pushJobs(remote: Remote, settings: Settings, stores: LocalStores): Promise<Job[]> {
+  const present = new Set(
+    (await remote.list(crateListPrefix(settings.remote, null))).map((object) => object.key),
+  );
+  return stores.index
+    .allEntries()
+    .filter((entry) => !present.has(entryObjectKey(settings.remote, entry.crate, entry.key)))
+    .map((entry) => ({
+      label: `${entry.crate} ${entry.key.slice(0, 12)}`,
+      bytes: entry.size,
+      run: async () => {
+        const sent = await pushEntry(remote, settings.remote, entry, stores, settings.compressionLevel);
+        const fingerprint = invocationFingerprint(entry.components as unknown as KeyComponents);
+        const temp = remoteTemp(stores.cacheDir, ".json");
+        await pushManifests(remote, settings.remote, entry.crate, fingerprint, stores.index, temp);
+        return sent;
+      },
+    }));
+}
+
+function summary(verb: string, tally: Tally, ms: number): string {
+  const failed = tally.failed ? `, ${tally.failed} failed` : "";
+  return `${verb} ${tally.done} objects (${formatBytes(tally.bytes)}) in ${formatDuration(ms)}${failed}`;
+}
+
+function dryRun(verb: string, jobs: Job[]): void {
+  for (const job of jobs) process.stdout.write(`would ${verb} ${job.label} (${formatBytes(job.bytes)})\n`);
+  const bytes = jobs.reduce((sum, job) => sum + job.bytes, 0);
+  process.stdout.write(`would ${verb} ${jobs.length} objects (${formatBytes(bytes)})\n`);
+}
+
+export const syncCommand = defineCommand({
+  meta: {
+    name: "sync",
+    description: "Pull entries from the remote cache and push local ones it lacks (no daemon needed)",
+  },
+  args: {
+    pull: { type: "boolean", description: "only download" },
+    push: { type: "boolean", description: "only upload" },
+    all: { type: "boolean", description: "pull every crate, not only those of the workspace's Cargo.lock" },
+    "dry-run": { type: "boolean", description: "list what would move, with sizes, and move nothing" },
+    "manifest-path": {
+      type: "string",
+      description: "the workspace's Cargo.toml (default: found from the cwd)",
+    },
+  },
+  async run({ args }) {
+    const { settings } = loadSettings();
+    if (!remoteConfigured(settings.remote))
+      throw new KacheError(
+        "no remote cache is configured",
+        "set KACHE_S3_BUCKET, or cache.remote.* in the config file",
+      );
+    const both = !args.pull && !args.push;
+    const remote = await openRemote(settings.remote);
+    const index = IndexDb.open(settings.cacheDir);
+    const stores: LocalStores = {
+      cacheDir: settings.cacheDir,
+      index,
+      blobs: new BlobStore(settings.cacheDir),
+    };
+    let failed = 0;
+    try {
+      if (args.pull || both) {
+        const lockfile = args.all ? null : findLockfile(process.cwd(), args["manifest-path"]);
+        const crates = lockfile ? lockfileCrates(lockfile) : null;
+        const jobs = await pullJobs(remote, settings, stores, crates);
+        if (args["dry-run"]) dryRun("pull", jobs);
+        else {
+          const started = performance.now();
+          const tally = await runJobs(jobs, settings.s3Concurrency, "pulled");
+          failed += tally.failed;
+          process.stdout.write(`${summary("pulled", tally, performance.now() - started)}\n`);
+        }
+      }
+      if ((args.push || both) && settings.remote.readOnly) {
+        process.stdout.write("not pushing: the remote is read-only (cache.remote.read_only)\n");
+      } else if (args.push || both) {
+        const jobs = await pushJobs(remote, settings, stores);
+        if (args["dry-run"]) dryRun("push", jobs);
+        else {
+          const started = performance.now();
+          const tally = await runJobs(jobs, settings.s3Concurrency, "pushed");
+          failed += tally.failed;
+          process.stdout.write(`${summary("pushed", tally, performance.now() - started)}\n`);
+        }
+      }
+    } finally {
+      index.close();
+    }
+    if (failed > 0)
+      throw new KacheError(
+        `${failed} transfers failed`,
+        "see the lines above; run `kache sync` again to retry",
+      );
+  },
+});

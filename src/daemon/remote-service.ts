@@ -1,0 +1,311 @@
+// The daemon's work with remotes: remote checks (download, verify, store; one download per key
+// however many wrappers ask; recent misses remembered) and the upload queue (HEAD first, bounded
+// parallelism, backoff, a pause and a single probe when the remote keeps failing, a bucket that
+// refuses writes treated as read-only). One state per remote the builds name.
+import type { RemoteSettings } from "../config/settings";
+import type { RemoteHealthReport } from "../ipc/protocol";
+import { ArchiveError } from "../remote/archive";
+import { pullManifests, pushManifests } from "../remote/manifests";
+import { openRemote, type Remote, RemoteError, remoteIdentity } from "../remote/remote";
+import { TarError } from "../remote/tar";
+import { type LocalStores, pullEntry, pushEntry, remoteTemp } from "../remote/transfer";
+import { BlobStore } from "../store/blobs";
+import { IndexDb } from "../store/index-db";
+import { dropUpload, queuedUploads, type UploadItem } from "../store/upload-queue";
+import { describeError } from "../util/errors";
+import type { DaemonLogger } from "./server";
+
+/** How long a key the remote did not have is answered "miss" without asking again. */
+const MISS_MEMORY_MS = 60_000;
+/** Consecutive transient failures before the remote is paused and then probed once. */
+const FAILURES_BEFORE_PAUSE = 3;
+const PAUSE_MS = 10_000;
+
+interface RemoteState {
+  settings: RemoteSettings;
+  remote: Promise<Remote>;
+  description: string;
+  misses: Map<string, number>;
+  downloads: Map<string, Promise<"hit" | "miss">>;
+  /** Fingerprints whose lists were fetched lately, and the fetches under way. */
+  manifestsFetched: Map<string, number>;
+  manifestFetches: Map<string, Promise<number>>;
+  consecutiveFailures: number;
+  pausedUntil: number;
+  /** A 403 on a PUT: pulls go on, uploads stop (and are dropped), said once. */
+  writesRefused: boolean;
+  configError: string | null;
+  lastError: string | null;
+  uploadsDone: number;
+  downloadsDone: number;
+}
+
+export class RemoteService {
+  private readonly states = new Map<string, RemoteState>();
+  private readonly blobs: BlobStore;
+  private index: IndexDb | null = null;
+  private draining: Promise<void> | null = null;
+  private wakeAgain = false;
+  private timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(
+    private readonly cacheDir: string,
+    private readonly concurrency: number,
+    private readonly compressionLevel: number,
+    private readonly log: DaemonLogger,
+  ) {
+    this.blobs = new BlobStore(cacheDir);
+  }
+
+  /**
+   * Loads the backend of the daemon's own remote now: importing the AWS SDK blocks the event loop
+   * for tens of ms, and the first wrappers' requests must be acknowledged within 20 ms.
+   */
+  async warm(settings: RemoteSettings): Promise<void> {
+    await this.state(settings).remote.catch(() => {});
+  }
+
+  /** Uploads whatever is queued on disk now, and looks again every little while. */
+  start(): void {
+    this.wake();
+    this.timer = setInterval(() => this.wake(), 5_000);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.index?.close();
+    this.index = null;
+  }
+
+  private db(): IndexDb {
+    this.index ??= IndexDb.open(this.cacheDir);
+    return this.index;
+  }
+
+  private stores(): LocalStores {
+    return { cacheDir: this.cacheDir, index: this.db(), blobs: this.blobs };
+  }
+
+  private state(settings: RemoteSettings): RemoteState {
+    const id = remoteIdentity(settings);
+    let state = this.states.get(id);
+    if (!state) {
+      const remote = openRemote(settings);
+      remote.catch(() => {});
+      state = {
+        settings,
+        remote,
+        description:
+          settings.type === "filesystem"
+            ? (settings.path ?? "")
+            : `s3://${settings.bucket}/${settings.prefix}`,
+        misses: new Map(),
+        downloads: new Map(),
+        manifestsFetched: new Map(),
+        manifestFetches: new Map(),
+        consecutiveFailures: 0,
+        pausedUntil: 0,
+        writesRefused: false,
+        configError: null,
+        lastError: null,
+        uploadsDone: 0,
+        downloadsDone: 0,
+      };
+      this.states.set(id, state);
+    }
+    return state;
+  }
+
+  health(): RemoteHealthReport[] {
+    const queued = queuedUploads(this.cacheDir);
+    return [...this.states.entries()].map(([id, state]) => ({
+      remote: state.description,
+      queued: queued.filter((item) => remoteIdentity(item.remote) === id).length,
+      uploadsDone: state.uploadsDone,
+      downloadsDone: state.downloadsDone,
+      lastError: state.lastError,
+      paused: Date.now() < state.pausedUntil,
+      writable: !state.writesRefused && !state.settings.readOnly,
+    }));
+  }
+
+  /** Records a failure; what kind decides whether to retry, pause or give up on writes. */
+  private failed(state: RemoteState, error: unknown, writing: boolean): void {
+    const message = describeError(error);
+    state.lastError = message;
+    if (error instanceof RemoteError && error.kind === "denied" && writing) {
+      if (!state.writesRefused)
+        this.log.warn(
+          `${state.description} refuses writes (${message}); uploads to it stop, pulls go on (set cache.remote.read_only = true to say so)`,
+        );
+      state.writesRefused = true;
+      return;
+    }
+    if (error instanceof RemoteError && error.kind === "config") {
+      if (state.configError !== message) this.log.warn(`${state.description}: ${message}`);
+      state.configError = message;
+      state.pausedUntil = Date.now() + PAUSE_MS;
+      return;
+    }
+    state.consecutiveFailures += 1;
+    if (state.consecutiveFailures === FAILURES_BEFORE_PAUSE) {
+      this.log.warn(
+        `${state.description} failed ${FAILURES_BEFORE_PAUSE} times in a row (${message}); pausing ${PAUSE_MS / 1000}s, then one probe`,
+      );
+    }
+    if (state.consecutiveFailures >= FAILURES_BEFORE_PAUSE) state.pausedUntil = Date.now() + PAUSE_MS;
+  }
+
+  private succeeded(state: RemoteState): void {
+    if (state.consecutiveFailures >= FAILURES_BEFORE_PAUSE)
+      this.log.info(`${state.description} answers again`);
+    state.consecutiveFailures = 0;
+    state.pausedUntil = 0;
+    state.configError = null;
+  }
+
+  /** A paused remote lets one request through when the pause is over: the probe. */
+  private usable(state: RemoteState): boolean {
+    return Date.now() >= state.pausedUntil;
+  }
+
+  /** Brings `key` into the local store from the remote; "hit" once it is there. */
+  async check(
+    settings: RemoteSettings,
+    key: string,
+    crate: string,
+  ): Promise<{ result: "hit" | "miss"; reason?: string }> {
+    if (this.db().getEntry(key)) return { result: "hit" };
+    const state = this.state(settings);
+    const missedAt = state.misses.get(key);
+    if (missedAt !== undefined && Date.now() - missedAt < MISS_MEMORY_MS)
+      return { result: "miss", reason: "not in the remote (remembered)" };
+    if (!this.usable(state)) return { result: "miss", reason: "remote paused after failures" };
+    let download = state.downloads.get(key);
+    if (!download) {
+      download = this.download(state, key, crate).finally(() => state.downloads.delete(key));
+      state.downloads.set(key, download);
+    }
+    return { result: await download };
+  }
+
+  private async download(state: RemoteState, key: string, crate: string): Promise<"hit" | "miss"> {
+    try {
+      const remote = await state.remote;
+      const size = await pullEntry(remote, state.settings, crate, key, this.stores());
+      this.succeeded(state);
+      if (size === null) {
+        state.misses.set(key, Date.now());
+        return "miss";
+      }
+      state.downloadsDone += 1;
+      return "hit";
+    } catch (error) {
+      if (error instanceof ArchiveError || error instanceof TarError) {
+        this.log.warn(`rejected ${crate} ${key.slice(0, 12)} from ${state.description}: ${error.message}`);
+        state.misses.set(key, Date.now());
+      } else this.failed(state, error, false);
+      return "miss";
+    }
+  }
+
+  /** Brings the remote's input lists of a fingerprint into the index; how many it added. */
+  async manifests(settings: RemoteSettings, fingerprint: string, crate: string): Promise<number> {
+    const state = this.state(settings);
+    const fetchedAt = state.manifestsFetched.get(fingerprint);
+    if ((fetchedAt !== undefined && Date.now() - fetchedAt < MISS_MEMORY_MS) || !this.usable(state)) return 0;
+    let fetch = state.manifestFetches.get(fingerprint);
+    if (!fetch) {
+      fetch = this.fetchManifests(state, fingerprint, crate).finally(() =>
+        state.manifestFetches.delete(fingerprint),
+      );
+      state.manifestFetches.set(fingerprint, fetch);
+    }
+    return fetch;
+  }
+
+  private async fetchManifests(state: RemoteState, fingerprint: string, crate: string): Promise<number> {
+    try {
+      const remote = await state.remote;
+      const added = await pullManifests(remote, state.settings, crate, fingerprint, this.db(), () =>
+        remoteTemp(this.cacheDir, ".json"),
+      );
+      this.succeeded(state);
+      state.manifestsFetched.set(fingerprint, Date.now());
+      return added;
+    } catch (error) {
+      this.failed(state, error, false);
+      return 0;
+    }
+  }
+
+  /** Starts draining the queue (or drains again once the current pass ends). */
+  wake(): void {
+    if (this.draining) {
+      this.wakeAgain = true;
+      return;
+    }
+    this.draining = this.drain().finally(() => {
+      this.draining = null;
+      if (this.wakeAgain) {
+        this.wakeAgain = false;
+        this.wake();
+      }
+    });
+  }
+
+  /** Resolves once the queue has been worked through (tests, and a graceful stop). */
+  async idle(): Promise<void> {
+    while (this.draining) await this.draining;
+  }
+
+  private async drain(): Promise<void> {
+    const items = queuedUploads(this.cacheDir);
+    let next = 0;
+    const worker = async () => {
+      while (next < items.length) {
+        const item = items[next++]!;
+        await this.uploadOne(item);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, items.length) }, worker));
+  }
+
+  private async uploadOne(item: UploadItem): Promise<void> {
+    const state = this.state(item.remote);
+    if (item.remote.readOnly || state.writesRefused) {
+      dropUpload(this.cacheDir, item.key);
+      return;
+    }
+    if (!this.usable(state)) return; // stays queued
+    const entry = this.db().getEntry(item.key);
+    if (!entry || entry.boundTo) {
+      dropUpload(this.cacheDir, item.key); // evicted, or cached for its location only
+      return;
+    }
+    try {
+      const remote = await state.remote;
+      if ((await pushEntry(remote, item.remote, entry, this.stores(), this.compressionLevel)) > 0)
+        state.uploadsDone += 1;
+      if (item.fingerprint)
+        await pushManifests(
+          remote,
+          item.remote,
+          entry.crate,
+          item.fingerprint,
+          this.db(),
+          remoteTemp(this.cacheDir, ".json"),
+        );
+      this.succeeded(state);
+      dropUpload(this.cacheDir, item.key);
+    } catch (error) {
+      if (error instanceof ArchiveError) {
+        this.log.warn(`not uploading ${entry.crate} ${entry.key.slice(0, 12)}: ${error.message}`);
+        dropUpload(this.cacheDir, item.key);
+      } else {
+        this.failed(state, error, true);
+        if (state.writesRefused) dropUpload(this.cacheDir, item.key);
+      }
+    }
+  }
+}

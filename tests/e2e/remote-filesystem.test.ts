@@ -1,0 +1,48 @@
+// The remote cache through a shared directory (SPEC §8 `cache.remote.type = "filesystem"`): what
+// one machine builds, another with an empty cache restores, byte for byte, without compiling.
+import { afterAll, describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { makeTempDir, PATH_WS_OUTPUT, PATH_WS_UNITS, removeTempDirs, runBinary, summarise } from "./harness";
+import { cleanUpDaemons, machine, remoteConfig, waitForUploads } from "./remote-support";
+
+afterAll(async () => {
+  await cleanUpDaemons();
+  removeTempDirs();
+});
+
+function objects(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true }) as string[])
+    .filter((name) => name.endsWith(".tar.zst"))
+    .sort();
+}
+
+describe("a filesystem remote shared by two machines", () => {
+  const bucket = makeTempDir("kache-e2e-bucket-");
+  const env = { KACHE_CONFIG: remoteConfig({ type: "filesystem", path: bucket }) };
+  const a = machine("A", "path-ws", "a", env);
+  const b = machine("B", "path-ws", "b/deeper/still", env);
+
+  test("A's daemon uploads every entry without a sync", async () => {
+    await a.startDaemon();
+    const built = await a.build();
+    expect(built.code).toBe(0);
+    expect(summarise(built.events)).toEqual(PATH_WS_UNITS.map((crate) => `${crate}: miss`));
+    await waitForUploads(a);
+    const stored = objects(bucket);
+    expect(stored.map((name) => name.split("/").slice(-2, -1)[0]).sort()).toEqual(PATH_WS_UNITS);
+    expect(stored.every((name) => name.startsWith("artifacts/"))).toBe(true);
+  }, 180_000);
+
+  test("B, with an empty cache, gets every unit from the remote and the same binary", async () => {
+    await b.startDaemon();
+    const built = await b.build();
+    expect(built.code).toBe(0);
+    expect(summarise(built.events)).toEqual(PATH_WS_UNITS.map((crate) => `${crate}: remote hit`));
+    // The input lists came from the remote too: no dep-info pre-pass on a fresh machine.
+    expect(built.events.filter((event) => event.prepass === true)).toEqual([]);
+    const app = (root: string) => join(root, "target", "debug", "fixture_app");
+    expect(readFileSync(app(b.workspace))).toEqual(readFileSync(app(a.workspace)));
+    expect(runBinary(app(b.workspace)).trim().split("\n")).toEqual(PATH_WS_OUTPUT);
+  }, 180_000);
+});

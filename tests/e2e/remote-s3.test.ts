@@ -1,0 +1,202 @@
+// The S3 remote against a real S3 server (s3rver on 127.0.0.1, behind a fault-injecting proxy):
+// two machines share a bucket through their daemons with no sync, a fresh machine needs neither a
+// compile nor a dep-info pre-pass, and tampered objects, refused writes and a server that goes
+// away never break a build or give a wrong artifact.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { daemonPids, kache, waitFor } from "./daemon-support";
+import { KACHE_BIN, PATH_WS_OUTPUT, PATH_WS_UNITS, removeTempDirs, runBinary, summarise } from "./harness";
+import { cleanUpDaemons, machine, queuedUploads, waitForUploads } from "./remote-support";
+import { type S3Server, startS3Server } from "./s3-server";
+
+let s3: S3Server;
+beforeAll(async () => {
+  s3 = await startS3Server();
+});
+afterAll(async () => {
+  await cleanUpDaemons();
+  await s3?.close();
+  removeTempDirs();
+});
+
+const app = (root: string) => join(root, "target", "debug", "fixture_app");
+const entryObjects = () => s3.objectKeys().filter((key) => key.endsWith(".tar.zst"));
+const daemonLog = (cacheDir: string) => {
+  try {
+    return readFileSync(join(cacheDir, "daemon.log"), "utf8");
+  } catch {
+    return "";
+  }
+};
+
+describe("two machines and one bucket", () => {
+  const a = () => machine("A", "path-ws", "a", s3.env);
+
+  test("A builds, its daemon uploads; B builds with zero misses and zero pre-passes", async () => {
+    const first = a();
+    await first.startDaemon();
+    const built = await first.build();
+    expect(built.code).toBe(0);
+    await waitForUploads(first);
+    expect(
+      entryObjects()
+        .map((key) => key.split("/")[1])
+        .sort(),
+    ).toEqual(PATH_WS_UNITS);
+
+    const second = machine("B", "path-ws", "b/two/levels", s3.env);
+    await second.startDaemon();
+    const warm = await second.build();
+    expect(warm.code).toBe(0);
+    expect(summarise(warm.events)).toEqual(PATH_WS_UNITS.map((crate) => `${crate}: remote hit`));
+    expect(warm.events.filter((event) => event.prepass === true).map((event) => event.crate)).toEqual([]);
+    expect(readFileSync(app(second.workspace))).toEqual(readFileSync(app(first.workspace)));
+    expect(runBinary(app(second.workspace)).trim().split("\n")).toEqual(PATH_WS_OUTPUT);
+
+    // `kache sync`, no daemon: --dry-run moves nothing, --pull brings everything, and a build with
+    // the remote switched off is then all local hits.
+    const third = machine("C", "path-ws", "c", s3.env);
+    const dry = await kache(KACHE_BIN, ["sync", "--pull", "--dry-run"], third.cacheDir, { env: s3.env });
+    expect(dry.code).toBe(0);
+    for (const crate of PATH_WS_UNITS)
+      expect(dry.stdout).toMatch(new RegExp(`^would pull ${crate} [0-9a-f]{12} `, "m"));
+    expect(storeFiles(third.cacheDir)).toEqual([]);
+    const pulled = await kache(
+      KACHE_BIN,
+      ["sync", "--pull", "--manifest-path", join(third.workspace, "Cargo.toml")],
+      third.cacheDir,
+      { env: s3.env },
+    );
+    expect(pulled.code).toBe(0);
+    expect(pulled.stdout).toMatch(/pulled \d+ objects/);
+    const offline = await third.build(["build", "--locked"], { KACHE_S3_BUCKET: undefined });
+    expect(summarise(offline.events)).toEqual(PATH_WS_UNITS.map((crate) => `${crate}: local hit`));
+    expect(readFileSync(app(third.workspace))).toEqual(readFileSync(app(first.workspace)));
+
+    // --push uploads what the bucket lacks: units built with the remote off (another salt: new keys).
+    rmSync(join(third.workspace, "target"), { recursive: true, force: true });
+    const before = entryObjects().length;
+    const local = await third.build(["build", "--locked"], {
+      KACHE_S3_BUCKET: undefined,
+      KACHE_KEY_SALT: "local",
+    });
+    expect(summarise(local.events)).toEqual(PATH_WS_UNITS.map((crate) => `${crate}: miss`));
+    const dryPush = await kache(KACHE_BIN, ["sync", "--push", "--dry-run"], third.cacheDir, { env: s3.env });
+    expect(dryPush.code).toBe(0);
+    expect(countWould(dryPush.stdout)).toBe(PATH_WS_UNITS.length);
+    expect(entryObjects().length).toBe(before);
+    const pushed = await kache(KACHE_BIN, ["sync", "--push"], third.cacheDir, { env: s3.env });
+    expect(pushed.code).toBe(0);
+    expect(pushed.stdout).toContain(`pushed ${PATH_WS_UNITS.length} objects`);
+    expect(entryObjects().length).toBe(before + PATH_WS_UNITS.length);
+  }, 300_000);
+});
+
+function storeFiles(cacheDir: string): string[] {
+  try {
+    return (readdirSync(join(cacheDir, "store"), { recursive: true }) as string[]).filter(
+      (name) => !name.startsWith("."),
+    );
+  } catch {
+    return [];
+  }
+}
+
+function countWould(stdout: string): number {
+  return stdout.split("\n").filter((line) => /^would push \S+ [0-9a-f]{12} /.test(line)).length;
+}
+
+describe("a bucket that cannot be trusted or reached", () => {
+  test("a tampered object is rejected, logged and compiled instead; the output is right", async () => {
+    const owner = machine("T1", "path-ws", "t1", s3.env);
+    // Every fixture_core object: whichever key the build asks for has had a byte changed.
+    const files = entryObjects()
+      .filter((key) => key.split("/")[1] === "fixture_core")
+      .map((key) => s3.objectFile(key));
+    const originals = files.map((file) => readFileSync(file));
+    files.forEach((file, i) => {
+      const bytes = Buffer.from(originals[i]!);
+      bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+      writeFileSync(file, bytes);
+    });
+    try {
+      await owner.startDaemon();
+      const built = await owner.build();
+      expect(built.code).toBe(0);
+      const outcome = Object.fromEntries(built.events.map((event) => [event.crate, event.outcome]));
+      expect(outcome.fixture_core).toBe("miss");
+      expect(daemonLog(owner.cacheDir)).toContain("rejected fixture_core");
+      expect(runBinary(app(owner.workspace)).trim().split("\n")).toEqual(PATH_WS_OUTPUT);
+      await waitForUploads(owner);
+    } finally {
+      for (const [i, file] of files.entries()) writeFileSync(file, originals[i]!);
+    }
+  }, 300_000);
+
+  test("a bucket that answers 403 to every PUT: pulls still work, one log line, no retry storm", async () => {
+    s3.fault = "forbid-put";
+    try {
+      const m = machine("F", "path-ws", "f", s3.env);
+      await m.startDaemon();
+      const pulled = await m.build();
+      expect(summarise(pulled.events).filter((line) => !line.startsWith("fixture_core"))).toEqual(
+        PATH_WS_UNITS.filter((crate) => crate !== "fixture_core").map((crate) => `${crate}: remote hit`),
+      );
+      const putsBefore = s3.requests.filter((line) => line.startsWith("PUT")).length;
+      rmSync(join(m.workspace, "target"), { recursive: true, force: true });
+      const built = await m.build(["build", "--locked"], { KACHE_KEY_SALT: "forbidden" });
+      expect(built.code).toBe(0);
+      await waitForUploads(m);
+      await Bun.sleep(6_000); // a queue pass or more later: nothing is retried
+      const puts = s3.requests.filter((line) => line.startsWith("PUT")).length - putsBefore;
+      expect(puts).toBeGreaterThan(0);
+      expect(puts).toBeLessThanOrEqual(PATH_WS_UNITS.length); // at most one try per entry, never again
+      expect(daemonLog(m.cacheDir).match(/refuses writes/g)?.length).toBe(1);
+    } finally {
+      s3.fault = "none";
+    }
+  }, 300_000);
+
+  test("read-only never sends a PUT", async () => {
+    const putsBefore = s3.requests.filter((line) => line.startsWith("PUT")).length;
+    const m = machine("R", "path-ws", "r", {
+      ...s3.env,
+      KACHE_REMOTE_READ_ONLY: "1",
+      KACHE_KEY_SALT: "read-only",
+    });
+    await m.startDaemon();
+    const built = await m.build();
+    expect(built.code).toBe(0);
+    expect(queuedUploads(m.cacheDir)).toEqual([]);
+    await Bun.sleep(500);
+    expect(s3.requests.filter((line) => line.startsWith("PUT")).length).toBe(putsBefore);
+  }, 300_000);
+
+  test("the server stops mid-build: the build succeeds, and the queue is uploaded once it is back", async () => {
+    const m = machine("D", "path-ws", "d", { ...s3.env, KACHE_KEY_SALT: "outage" });
+    await m.startDaemon();
+    await s3.stopServer();
+    const built = await m.build();
+    expect(built.code).toBe(0);
+    expect(runBinary(app(m.workspace)).trim().split("\n")).toEqual(PATH_WS_OUTPUT);
+    expect(queuedUploads(m.cacheDir).length).toBe(PATH_WS_UNITS.length);
+    await s3.startServer();
+    await waitForUploads(m, 90_000);
+    expect(daemonPids(m.cacheDir).length).toBe(1); // the same daemon, never restarted
+  }, 300_000);
+
+  test("a daemon killed with SIGKILL before its queue is done uploads the rest on its next start", async () => {
+    const m = machine("K", "path-ws", "k", { ...s3.env, KACHE_KEY_SALT: "killed" });
+    await s3.stopServer(); // nothing can upload yet: the whole queue is still there at the kill
+    await m.startDaemon();
+    const built = await m.build();
+    expect(built.code).toBe(0);
+    for (const pid of daemonPids(m.cacheDir)) process.kill(pid, "SIGKILL");
+    await waitFor("the daemon to die", () => daemonPids(m.cacheDir).length === 0);
+    await s3.startServer();
+    expect(queuedUploads(m.cacheDir).length).toBe(PATH_WS_UNITS.length);
+    await m.startDaemon();
+    await waitForUploads(m, 60_000);
+  }, 300_000);
+});
