@@ -3,10 +3,23 @@
 // compile nor a dep-info pre-pass, and tampered objects, refused writes and a server that goes
 // away never break a build or give a wrong artifact.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { loadSettings } from "../../src/config/load";
+import { S3Remote } from "../../src/remote/s3-remote";
+import { endOfArchive } from "../../src/remote/tar";
+import { member, metadataFor, writeArchive } from "../support/hostile-tar";
 import { daemonPids, kache, waitFor } from "./daemon-support";
-import { KACHE_BIN, PATH_WS_OUTPUT, PATH_WS_UNITS, removeTempDirs, runBinary, summarise } from "./harness";
+import {
+  KACHE_BIN,
+  makeTempDir,
+  PATH_WS_OUTPUT,
+  PATH_WS_UNITS,
+  readEvents,
+  removeTempDirs,
+  runBinary,
+  summarise,
+} from "./harness";
 import { cleanUpDaemons, machine, queuedUploads, waitForUploads } from "./remote-support";
 import { type S3Server, startS3Server } from "./s3-server";
 
@@ -134,6 +147,56 @@ describe("a bucket that cannot be trusted or reached", () => {
     }
   }, 300_000);
 
+  test("an archive with a symlink member, and a truncated body, are rejected; the build is right", async () => {
+    // fixture_noisy's objects become a well-formed archive for the right key whose file is a symlink.
+    const noisy = entryObjects().filter((key) => key.split("/")[1] === "fixture_noisy");
+    const saved = new Map<string, Buffer>();
+    for (const key of noisy)
+      for (const suffix of ["._S3rver_object", "._S3rver_object.md5", "._S3rver_metadata.json"]) {
+        const path = join(s3.dir, s3.bucket, `${key}${suffix}`);
+        if (existsSync(path)) saved.set(path, readFileSync(path));
+      }
+    const remote = new S3Remote(loadSettings({ env: s3.env }).settings.remote);
+    const evil = join(makeTempDir("kache-e2e-evil-"), "evil.tar.zst");
+    for (const key of noisy) {
+      const expected = { key: key.split("/")[2]!.replace(".tar.zst", ""), crate: "fixture_noisy" };
+      const link = new TextEncoder().encode("/etc/passwd");
+      const metadata = metadataFor(expected, [{ name: "libfixture_noisy.rlib", bytes: new Uint8Array(0) }]);
+      writeArchive(evil, [
+        ...member("kache.json", new TextEncoder().encode(JSON.stringify(metadata))),
+        ...member("f0", link, "2"),
+        endOfArchive(),
+      ]);
+      await remote.upload(key, evil);
+    }
+    try {
+      const m = machine("H", "path-ws", "h", s3.env);
+      await m.startDaemon();
+      const built = await m.build();
+      expect(built.code).toBe(0);
+      const outcome = Object.fromEntries(built.events.map((event) => [event.crate, event.outcome]));
+      expect(outcome.fixture_noisy).toBe("miss");
+      // What does not link fixture_noisy still comes from the bucket. (fixture_app links this
+      // machine's own incremental fixture_noisy, whose object names differ from A's: a new key.)
+      expect([outcome.fixture_core, outcome.fixture_macros]).toEqual(["remote hit", "remote hit"]);
+      expect(daemonLog(m.cacheDir)).toMatch(/rejected fixture_noisy .*type "2"/);
+      expect(runBinary(app(m.workspace)).trim().split("\n")).toEqual(PATH_WS_OUTPUT);
+      await waitForUploads(m);
+
+      s3.fault = "truncate-get"; // every object now arrives cut in half, framed as whole
+      const cut = machine("H2", "path-ws", "h2", s3.env);
+      await cut.startDaemon();
+      const again = await cut.build();
+      expect(again.code).toBe(0);
+      expect(summarise(again.events)).toEqual(PATH_WS_UNITS.map((crate) => `${crate}: miss`));
+      expect(daemonLog(cut.cacheDir)).toMatch(/rejected fixture_core /);
+      expect(runBinary(app(cut.workspace)).trim().split("\n")).toEqual(PATH_WS_OUTPUT);
+    } finally {
+      s3.fault = "none";
+      for (const [path, bytes] of saved) writeFileSync(path, bytes);
+    }
+  }, 300_000);
+
   test("a bucket that answers 403 to every PUT: pulls still work, one log line, no retry storm", async () => {
     s3.fault = "forbid-put";
     try {
@@ -173,16 +236,26 @@ describe("a bucket that cannot be trusted or reached", () => {
     expect(s3.requests.filter((line) => line.startsWith("PUT")).length).toBe(putsBefore);
   }, 300_000);
 
-  test("the server stops mid-build: the build succeeds, and the queue is uploaded once it is back", async () => {
+  test("the server stops mid-build: the build succeeds at local speed, and its uploads follow once it is back", async () => {
     const m = machine("D", "path-ws", "d", { ...s3.env, KACHE_KEY_SALT: "outage" });
     await m.startDaemon();
+    const building = m.build();
+    await waitFor("the first unit of the build", () => readEvents(m.cacheDir).length > 0, 60_000);
     await s3.stopServer();
-    const built = await m.build();
+    const built = await building;
     expect(built.code).toBe(0);
     expect(runBinary(app(m.workspace)).trim().split("\n")).toEqual(PATH_WS_OUTPUT);
-    expect(queuedUploads(m.cacheDir).length).toBe(PATH_WS_UNITS.length);
+    // Failures pause the remote: the build waits on it for well under a second in all.
+    const waited = built.events.reduce(
+      (sum, event) => sum + ((event.phases as Record<string, number>).remote ?? 0),
+      0,
+    );
+    expect(waited).toBeLessThan(3_000);
     await s3.startServer();
     await waitForUploads(m, 90_000);
+    const stored = new Set(entryObjects());
+    for (const event of built.events)
+      expect(stored.has(`artifacts/${event.crate}/${event.key}.tar.zst`)).toBe(true);
     expect(daemonPids(m.cacheDir).length).toBe(1); // the same daemon, never restarted
   }, 300_000);
 

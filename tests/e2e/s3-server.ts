@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { makeTempDir, REPO_ROOT } from "./harness";
 
-export type Fault = "none" | "forbid-put" | "error-500" | "down";
+export type Fault = "none" | "forbid-put" | "error-500" | "down" | "truncate-get";
 
 export interface S3Server {
   /** The proxy's address: what kache is pointed at. */
@@ -89,10 +89,14 @@ export async function startS3Server(bucket = "kache-test"): Promise<S3Server> {
             request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer(),
           redirect: "manual",
         });
-        return new Response(request.method === "HEAD" ? null : await upstream.arrayBuffer(), {
-          status: upstream.status,
-          headers: upstream.headers,
-        });
+        let body = request.method === "HEAD" ? null : new Uint8Array(await upstream.arrayBuffer());
+        const responseHeaders = new Headers(upstream.headers);
+        if (state.fault === "truncate-get" && body && url.pathname.endsWith(".tar.zst")) {
+          body = body.subarray(0, Math.floor(body.length / 2)); // a cut-off body, framed as whole
+          responseHeaders.set("content-length", String(body.length));
+          responseHeaders.delete("etag");
+        }
+        return new Response(body, { status: upstream.status, headers: responseHeaders });
       } catch {
         return new Response("upstream unavailable", { status: 502 });
       }

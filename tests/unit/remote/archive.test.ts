@@ -4,13 +4,13 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import zlib from "node:zlib";
-import { ArchiveError, archiveMetadata, packEntry, unpackArchive } from "../../../src/remote/archive";
+import { ArchiveError, packEntry, unpackArchive } from "../../../src/remote/archive";
 import { importEntry } from "../../../src/remote/import-entry";
-import { endOfArchive, padding } from "../../../src/remote/tar";
+import { endOfArchive } from "../../../src/remote/tar";
 import { BlobStore } from "../../../src/store/blobs";
 import { type Entry, IndexDb } from "../../../src/store/index-db";
 import { scanFile } from "../../../src/util/file-scan";
+import { member, metadataFor, writeArchive } from "../../support/hostile-tar";
 
 const root = mkdtempSync(join(tmpdir(), "kache-archive-test-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -125,70 +125,9 @@ describe("packing and unpacking an entry", () => {
   });
 });
 
-// Hostile archives, built by hand: the tar bytes a bucket could hold.
-function rawHeader(name: string, size: number, type = "0", prefix = ""): Uint8Array {
-  const header = new Uint8Array(512);
-  const put = (offset: number, text: string) => header.set(new TextEncoder().encode(text), offset);
-  put(0, name);
-  put(100, "0000644\0");
-  put(108, "0000000\0");
-  put(116, "0000000\0");
-  put(124, `${size.toString(8).padStart(11, "0")}\0`);
-  put(136, "00000000000\0");
-  put(156, type);
-  put(257, "ustar\0");
-  put(263, "00");
-  put(345, prefix);
-  let sum = 0;
-  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : header[i]!;
-  put(148, `${sum.toString(8).padStart(6, "0")}\0 `);
-  return header;
-}
-
-function member(name: string, body: Uint8Array, type = "0", prefix = ""): Uint8Array[] {
-  return [rawHeader(name, body.length, type, prefix), body, padding(body.length)];
-}
-
-function metadataFor(files: { name: string; bytes: Uint8Array; executable?: boolean }[]) {
-  const base = archiveMetadata({
-    key: expected.key,
-    crate: "demo",
-    crateTypes: ["lib"],
-    target: "x86_64-unknown-linux-gnu",
-    profile: "debug",
-    features: [],
-    files: [],
-    stdout: "",
-    stderr: "",
-    compileMs: 1,
-    size: 0,
-    hits: 0,
-    created: 0,
-    lastUsed: 0,
-    components: {},
-    boundTo: null,
-  });
-  base.files = files.map((file) => ({
-    name: file.name,
-    size: file.bytes.length,
-    sha256: new Bun.CryptoHasher("sha256").update(file.bytes).digest("hex"),
-    executable: file.executable ?? false,
-    depInfo: false,
-  }));
-  return base;
-}
-
-function writeArchive(name: string, parts: Uint8Array[], level = 3, windowLog?: number): string {
-  const params: Record<number, number> = { [zlib.constants.ZSTD_c_compressionLevel]: level };
-  if (windowLog) params[zlib.constants.ZSTD_c_windowLog] = windowLog;
-  const path = join(root, name);
-  writeFileSync(path, zlib.zstdCompressSync(Buffer.concat(parts), { params }));
-  return path;
-}
-
 const body = new TextEncoder().encode("rlib bytes");
 const goodMetadata = () =>
-  new TextEncoder().encode(JSON.stringify(metadataFor([{ name: "libdemo.rlib", bytes: body }])));
+  new TextEncoder().encode(JSON.stringify(metadataFor(expected, [{ name: "libdemo.rlib", bytes: body }])));
 
 describe("hostile archives are refused and leave nothing behind", () => {
   const cases: [string, () => Uint8Array[], RegExp][] = [
@@ -287,7 +226,9 @@ describe("hostile archives are refused and leave nothing behind", () => {
       () => [
         ...member(
           "kache.json",
-          new TextEncoder().encode(JSON.stringify(metadataFor([{ name: "../../.bashrc", bytes: body }]))),
+          new TextEncoder().encode(
+            JSON.stringify(metadataFor(expected, [{ name: "../../.bashrc", bytes: body }])),
+          ),
         ),
         ...member("f0", body),
         endOfArchive(),
@@ -297,7 +238,7 @@ describe("hostile archives are refused and leave nothing behind", () => {
     [
       "a huge declared size",
       () => {
-        const metadata = metadataFor([{ name: "libdemo.rlib", bytes: body }]);
+        const metadata = metadataFor(expected, [{ name: "libdemo.rlib", bytes: body }]);
         metadata.files[0]!.size = 64 * 1024 ** 4;
         return [...member("kache.json", new TextEncoder().encode(JSON.stringify(metadata))), endOfArchive()];
       },
@@ -312,7 +253,7 @@ describe("hostile archives are refused and leave nothing behind", () => {
   for (const [name, parts, message] of cases) {
     test(name, async () => {
       const b = cacheDir();
-      const archive = writeArchive(`${name.replace(/\W+/g, "-")}.tar.zst`, parts());
+      const archive = writeArchive(join(root, `${name.replace(/\W+/g, "-")}.tar.zst`), parts());
       await expect(unpackArchive(archive, b.blobs)).rejects.toThrow(message);
       expect(storeTemps(b.blobs)).toEqual([]);
       expect(existsInStore(b.blobs)).toEqual([]);
@@ -333,7 +274,12 @@ describe("hostile archives are refused and leave nothing behind", () => {
   test("a zstd frame that asks for a window over 128 MiB", async () => {
     const b = cacheDir();
     const big = new Uint8Array(300 * 1024 * 1024 + 1); // a window is only as large as the input needs
-    const archive = writeArchive("window.tar.zst", [...member("kache.json", goodMetadata()), big], 1, 28);
+    const archive = writeArchive(
+      join(root, "window.tar.zst"),
+      [...member("kache.json", goodMetadata()), big],
+      1,
+      28,
+    );
     await expect(unpackArchive(archive, b.blobs)).rejects.toThrow(/too much memory|window/i);
   });
 });
