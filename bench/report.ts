@@ -4,6 +4,8 @@ import type { DaemonFallbackFigures, Spread } from "./daemon-fallback";
 import { editsPerLoop } from "./edit-loop";
 import type { EventFigures, MissFigures, StartupFigures } from "./micro";
 import type { ModeName } from "./modes";
+import { remoteWarmLines, remoteWarmTargets } from "./remote-report";
+import type { RemoteWarmFigures } from "./remote-warm";
 import { coldBuildsPerRound, type Measurements, type ScenarioName } from "./scenarios";
 import { formatMilliseconds, formatRatio, formatSeconds, median, ratio } from "./stats";
 
@@ -16,7 +18,7 @@ export interface Context {
   members: string[];
 }
 
-interface Target {
+export interface Target {
   name: string;
   pass: boolean;
   measured: string;
@@ -258,6 +260,7 @@ export function markdown(
   startup: StartupFigures,
   events: EventFigures,
   daemon: DaemonFallbackFigures,
+  remote: RemoteWarmFigures,
 ): string {
   return [
     "# kache benchmark results",
@@ -286,9 +289,16 @@ export function markdown(
     "",
     ...microLines(measurements, startup, events, daemon),
     "",
+    "## Fresh machine, warm bucket",
+    "",
+    ...remoteWarmLines(remote, measurements),
+    "",
     "## Targets",
     "",
-    ...targetLines(targets(measurements, startup, events, daemon)),
+    ...targetLines([
+      ...targets(measurements, startup, events, daemon),
+      ...remoteWarmTargets(remote, measurements),
+    ]),
     "",
     "## Samples",
     "",

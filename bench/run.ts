@@ -6,6 +6,8 @@ import { join, resolve } from "node:path";
 import { measureDaemonFallbacks } from "./daemon-fallback";
 import { eventFigures, measureStartup } from "./micro";
 import { baseEnvironment, kacheMode, type Mode, noCacheMode, sccacheMode } from "./modes";
+import { remoteWarmTargets } from "./remote-report";
+import { measureRemoteWarm } from "./remote-warm";
 import { type Context, markdown, resultTable, targetLines, targets } from "./report";
 import { runRounds } from "./scenarios";
 import { commandOutput, copyWorkload, ensurePackages, snapshotKache } from "./setup";
@@ -90,6 +92,8 @@ async function main(): Promise<void> {
       `workload: ${facts.packages} packages, members ${facts.members.join(", ")}; ${rounds} rounds`,
     );
     const measurements = await runRounds(modes, rounds, repository);
+    console.log("fresh machine, warm bucket");
+    const remote = await measureRemoteWarm(modes[2]!, kache, repository, workDirectory);
     const startup = measureStartup(kache, modes[2]!.env);
     const events = eventFigures(
       measurements.kacheWarmEvents,
@@ -107,10 +111,14 @@ async function main(): Promise<void> {
     };
     writeFileSync(
       join(repository, "bench", "RESULTS.md"),
-      markdown(context, measurements, startup, events, daemon),
+      markdown(context, measurements, startup, events, daemon, remote),
     );
     console.log(`\n${resultTable(measurements)}\n`);
-    console.log(targetLines(targets(measurements, startup, events, daemon)).join("\n"));
+    const all = [
+      ...targets(measurements, startup, events, daemon),
+      ...remoteWarmTargets(remote, measurements),
+    ];
+    console.log(targetLines(all).join("\n"));
     console.log("\nwrote bench/RESULTS.md");
   } finally {
     for (const mode of modes) mode.stop();

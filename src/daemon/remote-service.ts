@@ -2,10 +2,12 @@
 // however many wrappers ask; recent misses remembered) and the upload queue (HEAD first, bounded
 // parallelism, backoff, a pause and a single probe when the remote keeps failing, a bucket that
 // refuses writes treated as read-only). One state per remote the builds name.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import type { RemoteSettings } from "../config/settings";
 import type { RemoteHealthReport } from "../ipc/protocol";
 import { ArchiveError } from "../remote/archive";
-import { pullManifests, pushManifests } from "../remote/manifests";
+import { pullManifestObject, pullManifests, pushManifests } from "../remote/manifests";
 import { openRemote, type Remote, RemoteError, remoteIdentity } from "../remote/remote";
 import { TarError } from "../remote/tar";
 import { type LocalStores, pullEntry, pushEntry, remoteTemp } from "../remote/transfer";
@@ -13,6 +15,7 @@ import { BlobStore } from "../store/blobs";
 import { IndexDb } from "../store/index-db";
 import { dropUpload, queuedUploads, type UploadItem } from "../store/upload-queue";
 import { describeError } from "../util/errors";
+import { cargoMetadata, cratesInBuildOrder, planPrefetch } from "./prefetch";
 import type { DaemonLogger } from "./server";
 
 /** How long a key the remote did not have is answered "miss" without asking again. */
@@ -20,6 +23,8 @@ const MISS_MEMORY_MS = 60_000;
 /** Consecutive transient failures before the remote is paused and then probed once. */
 const FAILURES_BEFORE_PAUSE = 3;
 const PAUSE_MS = 10_000;
+/** Parallel entry downloads of a prefetch. */
+const PREFETCH_DOWNLOADS = 3;
 
 interface RemoteState {
   settings: RemoteSettings;
@@ -45,6 +50,8 @@ export class RemoteService {
   private readonly blobs: BlobStore;
   private index: IndexDb | null = null;
   private draining: Promise<void> | null = null;
+  /** Workspaces with a prefetch under way. */
+  private readonly prefetching = new Set<string>();
   private wakeAgain = false;
   private timer: ReturnType<typeof setInterval> | null = null;
 
@@ -181,12 +188,77 @@ export class RemoteService {
     if (missedAt !== undefined && Date.now() - missedAt < MISS_MEMORY_MS)
       return { result: "miss", reason: "not in the remote (remembered)" };
     if (!this.usable(state)) return { result: "miss", reason: "remote paused after failures" };
+    return { result: await this.fetchEntry(state, key, crate) };
+  }
+
+  /** One download per key, shared by remote checks and prefetch. */
+  private fetchEntry(state: RemoteState, key: string, crate: string): Promise<"hit" | "miss"> {
     let download = state.downloads.get(key);
     if (!download) {
       download = this.download(state, key, crate).finally(() => state.downloads.delete(key));
       state.downloads.set(key, download);
     }
-    return { result: await download };
+    return download;
+  }
+
+  /**
+   * Pulls a workspace's input lists and newest entries, dependencies first, with s3_concurrency
+   * downloads at once, so most compiler calls find them local. Runs in the background; one at a
+   * time per workspace.
+   */
+  prefetch(settings: RemoteSettings, projectDir: string, cargo: string): boolean {
+    const state = this.state(settings);
+    if (this.prefetching.has(projectDir) || !this.usable(state)) return false;
+    this.prefetching.add(projectDir);
+    void this.runPrefetch(state, projectDir, cargo).finally(() => this.prefetching.delete(projectDir));
+    return true;
+  }
+
+  private async runPrefetch(state: RemoteState, projectDir: string, cargo: string): Promise<void> {
+    const started = Date.now();
+    // A call from inside a build script or a registry crate's dir: no workspace to prefetch for.
+    if (!existsSync(join(projectDir, "Cargo.lock"))) return;
+    try {
+      const crates = cratesInBuildOrder(await cargoMetadata(cargo, projectDir));
+      const remote = await state.remote;
+      const index = this.db();
+      const plan = await planPrefetch(remote, state.settings, crates, (key) => index.getEntry(key) !== null);
+      let next = 0;
+      const lists = async () => {
+        while (next < plan.manifests.length) {
+          const item = plan.manifests[next++]!;
+          await pullManifestObject(
+            remote,
+            item.key,
+            item.fingerprint,
+            index,
+            remoteTemp(this.cacheDir, ".json"),
+          );
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(this.concurrency, plan.manifests.length) }, lists));
+      let nextEntry = 0;
+      let pulled = 0;
+      const entries = async () => {
+        while (nextEntry < plan.entries.length) {
+          const item = plan.entries[nextEntry++]!;
+          const had = index.getEntry(item.key) !== null;
+          if ((await this.fetchEntry(state, item.key, item.crate)) === "hit" && !had) {
+            index.setMemo(`prefetched|${item.key}`, "1");
+            pulled += 1;
+          }
+        }
+      };
+      // Few at a time: each download is hashed on this thread, and the wrappers' requests must
+      // still be acknowledged within their 20 ms.
+      await Promise.all(Array.from({ length: Math.min(PREFETCH_DOWNLOADS, plan.entries.length) }, entries));
+      this.succeeded(state);
+      this.log.info(
+        `prefetch for ${projectDir}: ${crates.length} crates, ${plan.manifests.length} input lists, ${pulled} entries in ${Date.now() - started} ms`,
+      );
+    } catch (error) {
+      this.log.warn(`prefetch for ${projectDir} failed: ${describeError(error)}`);
+    }
   }
 
   private async download(state: RemoteState, key: string, crate: string): Promise<"hit" | "miss"> {

@@ -1,5 +1,5 @@
 // The daemon: one per cache dir, a Unix socket speaking the line protocol, idle timeout, graceful stop.
-import { chmodSync, existsSync, mkdirSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import type { Socket } from "bun";
 import type { Settings } from "../config/settings";
 import { callDaemon } from "../ipc/client";
@@ -31,9 +31,6 @@ interface ConnectionState {
   buffered: string;
 }
 
-/** Prefetch is not wired in yet: the slot answers honestly so callers carry on. */
-const NO_PREFETCH = "prefetch is not available in this kache build";
-
 export class DaemonServer {
   private readonly paths;
   private readonly startedAt = Date.now();
@@ -43,6 +40,7 @@ export class DaemonServer {
   private stopping: Promise<void> | null = null;
   private listener: ReturnType<typeof Bun.listen<ConnectionState>> | null = null;
   private idleTimer: ReturnType<typeof setInterval> | null = null;
+  private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
   private instanceLock: HeldLock | null = null;
   readonly remotes: RemoteService;
   private readonly stats: DaemonStats = {
@@ -85,6 +83,7 @@ export class DaemonServer {
       throw error;
     }
     this.armIdleTimer();
+    this.startHeartbeat();
     this.remotes.start();
     this.log.info(
       `daemon ${VERSION} started: pid ${process.pid}, epoch ${this.epoch}, socket ${this.paths.socket}`,
@@ -229,8 +228,13 @@ export class DaemonServer {
         this.stats.uploads.queued += 1;
         this.remotes.wake();
         return { ...base, ok: true, type: "upload", queued: true };
-      case "prefetch":
-        return { ...base, ok: true, type: "prefetch", queued: false, reason: NO_PREFETCH };
+      case "prefetch": {
+        if (typeof request.projectDir !== "string" || typeof request.cargo !== "string" || !request.remote)
+          return { ...base, ok: false, error: "a prefetch needs a projectDir, cargo and a remote" };
+        this.stats.prefetches += 1;
+        const queued = this.remotes.prefetch(request.remote, request.projectDir, request.cargo);
+        return { ...base, ok: true, type: "prefetch", queued };
+      }
       case "remote-check":
       case "manifests":
         return { ...base, ok: false, error: `${request.type} is answered asynchronously` };
@@ -281,6 +285,20 @@ export class DaemonServer {
     };
   }
 
+  /** Keeps daemon.heartbeat fresh, so a wrapper whose answer is late knows this daemon is alive. */
+  private startHeartbeat(): void {
+    const beat = () => {
+      try {
+        const now = new Date();
+        utimesSync(this.paths.heartbeat, now, now);
+      } catch {
+        writeFileSync(this.paths.heartbeat, "", { mode: 0o600 });
+      }
+    };
+    beat();
+    this.heartbeatTimer = setInterval(beat, 100);
+  }
+
   private armIdleTimer(): void {
     const timeoutMs = this.settings.daemonIdleTimeoutSecs * 1000;
     if (timeoutMs <= 0) return;
@@ -298,6 +316,8 @@ export class DaemonServer {
     this.stopping ??= (async () => {
       this.log.info(`stopping: ${reason}`);
       if (this.idleTimer) clearInterval(this.idleTimer);
+      if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+      unlinkQuietly(this.paths.heartbeat);
       this.listener?.stop(false);
       const deadline = Date.now() + 10_000;
       while (this.inflight > 0 && Date.now() < deadline) await Bun.sleep(10);

@@ -1,4 +1,5 @@
 // Talks to the daemon over its Unix socket with tight timeouts; a dead or silent daemon costs milliseconds.
+import { statSync } from "node:fs";
 import { PROTOCOL_VERSION, type Request, type Response } from "./protocol";
 
 export class DaemonUnavailable extends Error {
@@ -16,12 +17,28 @@ export interface CallOptions {
   ackTimeoutMs: number;
   /** After an acknowledgement: how long the slow request may take. */
   replyTimeoutMs?: number;
+  /**
+   * A file a live daemon keeps fresh. When the answer is late but the file was touched within the
+   * last second, the daemon is alive and busy (a loaded machine, downloads on its thread): wait up
+   * to `busyAckTimeoutMs` in all before giving up. A silent or hung daemon costs only ackTimeoutMs.
+   */
+  heartbeat?: { path: string; busyAckTimeoutMs: number };
   epoch?: number;
 }
 
 type Outgoing = Request extends infer R ? (R extends Request ? Omit<R, "v" | "id"> : never) : never;
 
 let nextId = 1;
+
+const HEARTBEAT_FRESH_MS = 1000;
+
+function heartbeatFresh(path: string): boolean {
+  try {
+    return Date.now() - statSync(path).mtimeMs < HEARTBEAT_FRESH_MS;
+  } catch {
+    return false;
+  }
+}
 
 export function callDaemon(socketPath: string, request: Outgoing, options: CallOptions): Promise<Response> {
   const id = nextId++;
@@ -45,13 +62,36 @@ export function callDaemon(socketPath: string, request: Outgoing, options: CallO
         ms,
       );
     };
-    arm(options.ackTimeoutMs, "answer");
+    const started = performance.now();
+    const onAckTimeout = () => {
+      const busy = options.heartbeat && heartbeatFresh(options.heartbeat.path);
+      const left = busy ? options.heartbeat!.busyAckTimeoutMs - (performance.now() - started) : 0;
+      if (left > 0 && !acked) {
+        timer = setTimeout(
+          () =>
+            finish(() =>
+              reject(
+                new DaemonUnavailable(
+                  `daemon did not answer within ${options.heartbeat!.busyAckTimeoutMs}ms`,
+                ),
+              ),
+            ),
+          left,
+        );
+        return;
+      }
+      finish(() => reject(new DaemonUnavailable(`daemon did not answer within ${options.ackTimeoutMs}ms`)));
+    };
+    let acked = false;
+    clearTimeout(timer);
+    timer = setTimeout(onAckTimeout, options.ackTimeoutMs);
     const onLine = (line: string) => {
       const response = JSON.parse(line) as Response;
       if (response.id !== id) return;
-      if ("type" in response && response.type === "ack")
+      if ("type" in response && response.type === "ack") {
+        acked = true;
         arm(options.replyTimeoutMs ?? options.ackTimeoutMs, "finish");
-      else finish(() => resolve(response));
+      } else finish(() => resolve(response));
     };
     Bun.connect({
       unix: socketPath,

@@ -8,6 +8,8 @@ export interface DaemonPaths {
   log: string;
   /** Raw stderr of a daemon started in the background or by launchd: only crashes write here. */
   stderrLog: string;
+  /** Touched by a running daemon every 100 ms: a fresh one means "alive, maybe busy". */
+  heartbeat: string;
 }
 
 export function daemonPaths(cacheDir: string): DaemonPaths {
@@ -16,6 +18,7 @@ export function daemonPaths(cacheDir: string): DaemonPaths {
     lock: join(cacheDir, "daemon.lock"),
     log: join(cacheDir, "daemon.log"),
     stderrLog: join(cacheDir, "daemon.stderr.log"),
+    heartbeat: join(cacheDir, "daemon.heartbeat"),
   };
 }
 

@@ -34,7 +34,7 @@ export type Request =
   | (RequestBase & { type: "remote-check"; key: string; crate: string; remote: RemoteSettings })
   | (RequestBase & { type: "upload"; key: string; crate: string; remote: RemoteSettings })
   | (RequestBase & { type: "manifests"; fingerprint: string; crate: string; remote: RemoteSettings })
-  | (RequestBase & { type: "prefetch"; crates: string[] });
+  | (RequestBase & { type: "prefetch"; projectDir: string; cargo: string; remote: RemoteSettings });
 
 export interface DaemonStatus {
   pid: number;

@@ -105,7 +105,12 @@ export class FilesystemRemote implements Remote {
       return (readdirSync(directory, { recursive: true, withFileTypes: true }) as Dirent[])
         .filter((item) => item.isFile() && !item.name.startsWith("."))
         .map((item) => join(item.parentPath, item.name))
-        .map((path) => ({ key: relative(this.root, path), size: statSync(path).size }))
+        .map((path) => ({ path, stat: statSync(path) }))
+        .map(({ path, stat }) => ({
+          key: relative(this.root, path),
+          size: stat.size,
+          modified: stat.mtimeMs,
+        }))
         .sort((x, y) => (x.key < y.key ? -1 : 1));
     } catch (error) {
       if (isMissing(error)) return [];

@@ -22,6 +22,8 @@ export class RemoteError extends Error {
 export interface RemoteObject {
   key: string;
   size: number;
+  /** Last write, ms since the epoch. */
+  modified: number;
 }
 
 export interface Remote {

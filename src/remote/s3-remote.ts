@@ -153,7 +153,8 @@ export class S3Remote implements Remote {
           new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
         );
         for (const item of page.Contents ?? [])
-          if (item.Key) keys.push({ key: item.Key, size: item.Size ?? 0 });
+          if (item.Key)
+            keys.push({ key: item.Key, size: item.Size ?? 0, modified: item.LastModified?.getTime() ?? 0 });
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
     } catch (error) {

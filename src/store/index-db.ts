@@ -186,6 +186,10 @@ export class IndexDb {
     return row?.value ?? null;
   }
 
+  deleteMemo(name: string): void {
+    this.db.query("DELETE FROM memo WHERE name = ?").run(name);
+  }
+
   setMemo(name: string, value: string): void {
     this.db.query("INSERT OR REPLACE INTO memo (name, value) VALUES (?, ?)").run(name, value);
   }

@@ -27,7 +27,7 @@ import {
   remapWanted,
   type Stores,
 } from "./compute-key";
-import { daemonWanted, fetchManifests, remoteCheck } from "./daemon-hooks";
+import { daemonWanted, fetchManifests, remoteCheck, startPrefetch } from "./daemon-hooks";
 import type { Invocation } from "./invocation";
 import { expectedOutputs } from "./output-files";
 import type { InvocationEvent, Phases } from "./report";
@@ -116,6 +116,18 @@ function baseEvent(flow: Flow, keyed: Keyed | null) {
   };
 }
 
+/** True (once) for an entry the daemon's prefetch brought in: its first hit says so. */
+function takePrefetched(stores: Stores, key: string): boolean {
+  try {
+    const name = `prefetched|${key}`;
+    if (stores.index.getMemo(name) === null) return false;
+    stores.index.deleteMemo(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Looks the key up and restores a hit; null on a miss or a damaged entry. */
 function lookupAndRestore(flow: Flow, keyed: Keyed): FlowResult | null {
   const lookupStarted = performance.now();
@@ -128,6 +140,7 @@ function lookupAndRestore(flow: Flow, keyed: Keyed): FlowResult | null {
   }
   flow.phases.lookup = performance.now() - lookupStarted;
   if (!entry) return null;
+  const prefetched = daemonWanted(flow.inv.settings) && takePrefetched(flow.stores, entry.key);
   const restoreStarted = performance.now();
   const bytes = tryRestore(entry, flow.outDir, flow.stores, flow.normaliser);
   flow.phases.restore = performance.now() - restoreStarted;
@@ -140,7 +153,7 @@ function lookupAndRestore(flow: Flow, keyed: Keyed): FlowResult | null {
     },
     event: {
       ...baseEvent(flow, keyed),
-      outcome: "local hit",
+      outcome: prefetched ? "prefetch hit" : "local hit",
       elapsedMs: performance.now() - flow.started,
       compileMs: entry.compileMs,
       size: bytes,
@@ -157,8 +170,20 @@ function prepassWhenUnknown(inv: Invocation): "later" | false {
   return daemonWanted(inv.settings) ? "later" : false;
 }
 
+/**
+ * The first time a build session needs the remote (a local miss), the daemon is asked to prefetch
+ * the workspace; a build of local hits never asks.
+ */
+async function prefetchOnce(flow: Flow): Promise<void> {
+  const { inv } = flow;
+  const started = performance.now();
+  if (await startPrefetch(inv.settings, inv.projectDir, inv.env.CARGO ?? "cargo"))
+    flow.phases.remote = (flow.phases.remote ?? 0) + (performance.now() - started);
+}
+
 /** The key from the remote's input lists for this fingerprint, else from a pre-pass. */
 async function keyFromRemoteLists(flow: Flow, plan: KeyPlan): Promise<void> {
+  await prefetchOnce(flow);
   const started = performance.now();
   const added = await fetchManifests(flow.inv.settings, plan.fingerprint, flow.inv.args.crateName ?? "");
   flow.phases.remote = (flow.phases.remote ?? 0) + (performance.now() - started);
@@ -169,6 +194,7 @@ async function keyFromRemoteLists(flow: Flow, plan: KeyPlan): Promise<void> {
 /** Asks the daemon to bring the entry from the remote cache; restores it when it did. */
 async function remoteHit(flow: Flow, keyed: Keyed): Promise<FlowResult | null> {
   if (!daemonWanted(flow.inv.settings)) return null;
+  await prefetchOnce(flow);
   const started = performance.now();
   const fetched = await remoteCheck(flow.inv.settings, keyed.key, flow.inv.args.crateName ?? "");
   flow.phases.remote = (flow.phases.remote ?? 0) + (performance.now() - started);

@@ -13,6 +13,12 @@ import { markerDue } from "../util/rate-marker";
  * busy; a silent one costs no more.
  */
 const ANSWER_MS = 20;
+/** A daemon whose heartbeat is fresh is alive but busy (downloads, a loaded machine): wait this long. */
+const BUSY_ANSWER_MS = 250;
+
+function patience(cacheDir: string) {
+  return { path: daemonPaths(cacheDir).heartbeat, busyAckTimeoutMs: BUSY_ANSWER_MS };
+}
 /** Wrappers that find no daemon start one at most this often. */
 const AUTOSTART_EVERY_MS = 10_000;
 
@@ -68,13 +74,42 @@ export async function fetchManifests(
     const response = await callDaemon(
       daemonPaths(settings.cacheDir).socket,
       { type: "manifests", fingerprint, crate, remote: settings.remote },
-      { ackTimeoutMs: ANSWER_MS, replyTimeoutMs: settings.remote.checkTimeoutSecs * 1000 },
+      {
+        ackTimeoutMs: ANSWER_MS,
+        replyTimeoutMs: settings.remote.checkTimeoutSecs * 1000,
+        heartbeat: patience(settings.cacheDir),
+      },
     );
     return "ok" in response && response.ok && response.type === "manifests" && response.added > 0;
   } catch (error) {
     await onUnavailable(settings.cacheDir, error);
     return false;
   }
+}
+
+/** At most one prefetch per workspace and remote in this long: a build session. */
+const PREFETCH_EVERY_MS = 5 * 60_000;
+
+/**
+ * At the start of a build session, asks the daemon to pull the workspace's entries and input lists
+ * ahead of the compiler calls. Costs a marker check on every call, one round trip per session.
+ */
+/** Whether it asked the daemon (the call then counts as waiting on the remote). */
+export async function startPrefetch(settings: Settings, projectDir: string, cargo: string): Promise<boolean> {
+  if (unavailable) return false;
+  const where = `${projectDir}\0${settings.remote.bucket ?? settings.remote.path ?? ""}`;
+  const marker = join(settings.cacheDir, `prefetch-${Bun.hash(where).toString(16)}`);
+  if (!markerDue(marker, PREFETCH_EVERY_MS)) return false;
+  try {
+    await callDaemon(
+      daemonPaths(settings.cacheDir).socket,
+      { type: "prefetch", projectDir, cargo, remote: settings.remote },
+      { ackTimeoutMs: ANSWER_MS, heartbeat: patience(settings.cacheDir) },
+    );
+  } catch (error) {
+    await onUnavailable(settings.cacheDir, error);
+  }
+  return true;
 }
 
 /** Asks the daemon to fetch `key` from the remote into the local store; true when it did. */
@@ -84,7 +119,11 @@ export async function remoteCheck(settings: Settings, key: string, crate: string
     const response = await callDaemon(
       daemonPaths(settings.cacheDir).socket,
       { type: "remote-check", key, crate, remote: settings.remote },
-      { ackTimeoutMs: ANSWER_MS, replyTimeoutMs: settings.remote.checkTimeoutSecs * 1000 },
+      {
+        ackTimeoutMs: ANSWER_MS,
+        replyTimeoutMs: settings.remote.checkTimeoutSecs * 1000,
+        heartbeat: patience(settings.cacheDir),
+      },
     );
     return "ok" in response && response.ok && response.type === "remote-check" && response.result === "hit";
   } catch (error) {
@@ -115,7 +154,7 @@ export async function handOffUpload(
     await callDaemon(
       daemonPaths(cacheDir).socket,
       { type: "upload", key, crate, remote },
-      { ackTimeoutMs: ANSWER_MS },
+      { ackTimeoutMs: ANSWER_MS, heartbeat: patience(cacheDir) },
     );
   } catch (error) {
     await onUnavailable(cacheDir, error);

@@ -9,6 +9,8 @@ export interface Invocation {
   wrapper: string | null;
   args: RustcArgs;
   cwd: string;
+  /** Where cargo runs for this build (the workspace): what the daemon prefetches for. */
+  projectDir: string;
   env: Record<string, string | undefined>;
   settings: Settings;
 }

@@ -1,6 +1,6 @@
 // The closed sets of wrapper outcomes and pass-through reasons, with the words users see.
 
-export type Outcome = "local hit" | "remote hit" | "miss" | "passthrough";
+export type Outcome = "local hit" | "remote hit" | "prefetch hit" | "miss" | "passthrough";
 
 export const PASSTHROUGH_REASONS = {
   "no-input": "no source file (version, help or explain query)",

@@ -124,7 +124,8 @@ export async function runWrapper(argv: string[]): Promise<never> {
   const state: FlowState = { compiled: false };
   try {
     args = parseRustcArgs(cmd.rest);
-    const loaded = loadSettings({ cwd, searchFrom: configSearchDir(cwd, args.outDir, args.target) });
+    const projectDir = configSearchDir(cwd, args.outDir, args.target);
+    const loaded = loadSettings({ cwd, searchFrom: projectDir });
     settings = loaded.settings;
     setLogLevel(settings.logLevel);
     for (const issue of loaded.errors) log.warn(`config: ${formatIssue(issue)}`);
@@ -137,6 +138,7 @@ export async function runWrapper(argv: string[]): Promise<never> {
       wrapper: cmd.wrapper,
       args,
       cwd,
+      projectDir,
       env: process.env,
       settings,
     };

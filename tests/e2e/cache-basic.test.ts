@@ -51,7 +51,13 @@ afterAll(removeTempDirs);
 test("cold build: every unit misses, nothing hits", async () => {
   const result = await build();
   expect(result.code).toBe(0);
-  expect(result.outcomes).toEqual({ "local hit": 0, "remote hit": 0, miss: 5, passthrough: 0 });
+  expect(result.outcomes).toEqual({
+    "local hit": 0,
+    "remote hit": 0,
+    "prefetch hit": 0,
+    miss: 5,
+    passthrough: 0,
+  });
   expect(summarise(result.events)).toEqual(PATH_WS_UNITS.map((crate) => `${crate}: miss`));
   expect(result.lines.map((line) => line.crate).sort()).toEqual(PATH_WS_UNITS);
   // The witness sees each unit compiled once, and no pre-pass (direct mode compiles first).
@@ -69,7 +75,13 @@ test("rm -rf target, build: zero misses, every unit a local hit, identical bytes
   removeTarget(workspace);
   const result = await build();
   expect(result.code).toBe(0);
-  expect(result.outcomes).toEqual({ "local hit": 5, "remote hit": 0, miss: 0, passthrough: 0 });
+  expect(result.outcomes).toEqual({
+    "local hit": 5,
+    "remote hit": 0,
+    "prefetch hit": 0,
+    miss: 0,
+    passthrough: 0,
+  });
   expect(summarise(result.events)).toEqual(PATH_WS_UNITS.map((crate) => `${crate}: local hit`));
   for (const event of result.events) expect(event.saved_ms as number).toBeGreaterThan(0);
   expect(compiler.takeRuns()).toEqual({ compiles: [], prepasses: [] });

@@ -202,7 +202,7 @@ export async function waitForStores(cacheDir: string): Promise<void> {
 }
 
 function emptyCounts(): Record<Outcome, number> {
-  return { "local hit": 0, "remote hit": 0, miss: 0, passthrough: 0 };
+  return { "local hit": 0, "remote hit": 0, "prefetch hit": 0, miss: 0, passthrough: 0 };
 }
 
 const OUTCOME_NAMES = Object.keys(emptyCounts()).join("|");

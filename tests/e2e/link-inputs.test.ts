@@ -103,7 +103,13 @@ test("reverting every edit hits the original entries and prints the original out
 test("another checkout hits every unit and prints the original output", async () => {
   const other = copyFixture("native-ws", { under: "elsewhere/deeper" });
   const result = await build(other);
-  expect(result.outcomes).toEqual({ "local hit": 5, "remote hit": 0, miss: 0, passthrough: 0 });
+  expect(result.outcomes).toEqual({
+    "local hit": 5,
+    "remote hit": 0,
+    "prefetch hit": 0,
+    miss: 0,
+    passthrough: 0,
+  });
   expect(app(other)).toBe(ORIGINAL);
   removeTarget(other);
 });

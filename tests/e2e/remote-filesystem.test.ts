@@ -3,8 +3,12 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { loadSettings } from "../../src/config/load";
+import { callDaemon } from "../../src/ipc/client";
+import { daemonPaths } from "../../src/ipc/daemon-paths";
+import { waitFor } from "./daemon-support";
 import { makeTempDir, PATH_WS_OUTPUT, PATH_WS_UNITS, removeTempDirs, runBinary, summarise } from "./harness";
-import { cleanUpDaemons, machine, remoteConfig, waitForUploads } from "./remote-support";
+import { cleanUpDaemons, fromRemote, machine, remoteConfig, waitForUploads } from "./remote-support";
 
 afterAll(async () => {
   await cleanUpDaemons();
@@ -38,11 +42,32 @@ describe("a filesystem remote shared by two machines", () => {
     await b.startDaemon();
     const built = await b.build();
     expect(built.code).toBe(0);
-    expect(summarise(built.events)).toEqual(PATH_WS_UNITS.map((crate) => `${crate}: remote hit`));
+    expect(fromRemote(built.events)).toEqual(PATH_WS_UNITS.map((crate) => `${crate}: remote`));
     // The input lists came from the remote too: no dep-info pre-pass on a fresh machine.
     expect(built.events.filter((event) => event.prepass === true)).toEqual([]);
     const app = (root: string) => join(root, "target", "debug", "fixture_app");
     expect(readFileSync(app(b.workspace))).toEqual(readFileSync(app(a.workspace)));
     expect(runBinary(app(b.workspace)).trim().split("\n")).toEqual(PATH_WS_OUTPUT);
+  }, 180_000);
+
+  test("a prefetch at the start of a session brings the workspace in before rustc asks: prefetch hits", async () => {
+    const c = machine("C", "path-ws", "c/prefetched", env);
+    await c.startDaemon();
+    const { settings } = loadSettings({ env: { ...process.env, ...env, KACHE_CACHE_DIR: c.cacheDir } });
+    const answer = await callDaemon(
+      daemonPaths(c.cacheDir).socket,
+      { type: "prefetch", projectDir: c.workspace, cargo: "cargo", remote: settings.remote },
+      { ackTimeoutMs: 2_000 },
+    );
+    expect(answer).toMatchObject({ ok: true, type: "prefetch", queued: true });
+    const log = join(c.cacheDir, "daemon.log");
+    const line = await waitFor("the prefetch to finish", () =>
+      readFileSync(log, "utf8").match(/prefetch for .*: \d+ crates, \d+ input lists, (\d+) entries/),
+    );
+    expect(Number(line[1])).toBe(PATH_WS_UNITS.length);
+    const built = await c.build();
+    expect(summarise(built.events)).toEqual(PATH_WS_UNITS.map((crate) => `${crate}: prefetch hit`));
+    expect(built.events.filter((event) => event.prepass === true)).toEqual([]);
+    expect(built.stderr).toContain("[kache] fixture_app: prefetch hit");
   }, 180_000);
 });

@@ -3,7 +3,15 @@
 import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanUpDaemons, kache, track, waitFor } from "./daemon-support";
-import { type CargoResult, cargo, copyFixture, KACHE_BIN, makeTempDir, newCacheDir } from "./harness";
+import {
+  type CargoResult,
+  cargo,
+  copyFixture,
+  KACHE_BIN,
+  type KacheEvent,
+  makeTempDir,
+  newCacheDir,
+} from "./harness";
 
 export interface Machine {
   name: string;
@@ -39,6 +47,20 @@ export function machine(name: string, fixture: string, under: string, env: Recor
     },
   };
   return self;
+}
+
+/**
+ * "crate: remote" for every unit that came from the remote, whether the wrapper asked for it
+ * (remote hit) or the daemon's prefetch had brought it in already (prefetch hit); other outcomes as
+ * they are. Which of the two a unit gets is a race between the prefetch and the build.
+ */
+export function fromRemote(events: KacheEvent[]): string[] {
+  return events
+    .map((event) => {
+      const remote = event.outcome === "remote hit" || event.outcome === "prefetch hit";
+      return `${event.crate}: ${remote ? "remote" : event.outcome}`;
+    })
+    .sort();
 }
 
 /** Queued uploads of a cache dir (files in `uploads/`). */
