@@ -9,6 +9,7 @@ const main = defineCommand({
     daemon: () => import("./daemon").then((m) => m.daemonCommand),
     "why-miss": () => import("./why-miss").then((m) => m.whyMissCommand),
     sync: () => import("./sync").then((m) => m.syncCommand),
+    "save-manifest": () => import("./save-manifest").then((m) => m.saveManifestCommand),
   },
 });
 

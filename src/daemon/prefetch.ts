@@ -2,6 +2,7 @@
 // per crate, the input lists and the newest entries the remote holds, within a byte budget.
 import type { RemoteSettings } from "../config/settings";
 import { parseManifestObjectKey } from "../remote/manifests";
+import type { SavedEntry } from "../remote/namespaces";
 import { crateListPrefix, parseEntryObjectKey, type Remote, type RemoteObject } from "../remote/remote";
 
 /** Entries per crate a prefetch takes (the newest): one per profile and toolchain in use, roughly. */
@@ -70,6 +71,23 @@ export async function cargoMetadata(cargo: string, projectDir: string): Promise<
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A saved manifest's entries of these crates that are not here yet, dearest first, within the budget. */
+export function savedFirst(
+  saved: SavedEntry[],
+  crates: string[],
+  haveEntry: (key: string) => boolean,
+): SavedEntry[] {
+  const wanted = new Set(crates);
+  const picked: SavedEntry[] = [];
+  let budget = PREFETCH_BUDGET_BYTES;
+  for (const entry of [...saved].sort((a, b) => b.compileMs - a.compileMs)) {
+    if (!wanted.has(entry.crate) || haveEntry(entry.key) || entry.size > budget) continue;
+    budget -= entry.size;
+    picked.push(entry);
+  }
+  return picked;
 }
 
 export interface PrefetchPlan {

@@ -8,6 +8,7 @@ import type { RemoteSettings } from "../config/settings";
 import type { RemoteHealthReport } from "../ipc/protocol";
 import { ArchiveError } from "../remote/archive";
 import { pullManifestObject, pullManifests, pushManifests } from "../remote/manifests";
+import { DEFAULT_NAMESPACE, loadNamespace } from "../remote/namespaces";
 import { openRemote, type Remote, RemoteError, remoteIdentity } from "../remote/remote";
 import { TarError } from "../remote/tar";
 import { type LocalStores, pullEntry, pushEntry, remoteTemp } from "../remote/transfer";
@@ -15,7 +16,7 @@ import { BlobStore } from "../store/blobs";
 import { IndexDb } from "../store/index-db";
 import { dropUpload, queuedUploads, type UploadItem } from "../store/upload-queue";
 import { describeError } from "../util/errors";
-import { cargoMetadata, cratesInBuildOrder, planPrefetch } from "./prefetch";
+import { cargoMetadata, cratesInBuildOrder, planPrefetch, savedFirst } from "./prefetch";
 import type { DaemonLogger } from "./server";
 
 /** How long a key the remote did not have is answered "miss" without asking again. */
@@ -222,7 +223,20 @@ export class RemoteService {
       const crates = cratesInBuildOrder(await cargoMetadata(cargo, projectDir));
       const remote = await state.remote;
       const index = this.db();
+      // A saved manifest names the keys a build of this workspace used: those first, dearest first.
+      const saved = await loadNamespace(
+        remote,
+        state.settings,
+        DEFAULT_NAMESPACE,
+        remoteTemp(this.cacheDir, ".json"),
+      );
+      const first = savedFirst(saved?.entries ?? [], crates, (key) => index.getEntry(key) !== null);
       const plan = await planPrefetch(remote, state.settings, crates, (key) => index.getEntry(key) !== null);
+      const planned = new Set(first.map((entry) => entry.key));
+      plan.entries = [
+        ...first.map((entry) => ({ crate: entry.crate, key: entry.key, size: entry.size })),
+        ...plan.entries.filter((entry) => !planned.has(entry.key)),
+      ];
       let next = 0;
       const lists = async () => {
         while (next < plan.manifests.length) {
@@ -254,7 +268,8 @@ export class RemoteService {
       await Promise.all(Array.from({ length: Math.min(PREFETCH_DOWNLOADS, plan.entries.length) }, entries));
       this.succeeded(state);
       this.log.info(
-        `prefetch for ${projectDir}: ${crates.length} crates, ${plan.manifests.length} input lists, ${pulled} entries in ${Date.now() - started} ms`,
+        `prefetch for ${projectDir}: ${crates.length} crates, ${plan.manifests.length} input lists, ${pulled} entries ` +
+          `(${first.length} named by a saved manifest) in ${Date.now() - started} ms`,
       );
     } catch (error) {
       this.log.warn(`prefetch for ${projectDir} failed: ${describeError(error)}`);

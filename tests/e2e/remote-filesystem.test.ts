@@ -6,8 +6,16 @@ import { join } from "node:path";
 import { loadSettings } from "../../src/config/load";
 import { callDaemon } from "../../src/ipc/client";
 import { daemonPaths } from "../../src/ipc/daemon-paths";
-import { waitFor } from "./daemon-support";
-import { makeTempDir, PATH_WS_OUTPUT, PATH_WS_UNITS, removeTempDirs, runBinary, summarise } from "./harness";
+import { kache, waitFor } from "./daemon-support";
+import {
+  KACHE_BIN,
+  makeTempDir,
+  PATH_WS_OUTPUT,
+  PATH_WS_UNITS,
+  removeTempDirs,
+  runBinary,
+  summarise,
+} from "./harness";
 import { cleanUpDaemons, fromRemote, machine, remoteConfig, waitForUploads } from "./remote-support";
 
 afterAll(async () => {
@@ -33,6 +41,21 @@ describe("a filesystem remote shared by two machines", () => {
     expect(built.code).toBe(0);
     expect(summarise(built.events)).toEqual(PATH_WS_UNITS.map((crate) => `${crate}: miss`));
     await waitForUploads(a);
+    // save-manifest names the keys of this build, for the prefetch of the machines after it.
+    const saved = await kache(
+      KACHE_BIN,
+      ["save-manifest", "--manifest-path", join(a.workspace, "Cargo.toml")],
+      a.cacheDir,
+      {
+        env,
+      },
+    );
+    expect(saved.code).toBe(0);
+    expect(saved.stdout).toContain(`saved default: ${PATH_WS_UNITS.length} units`);
+    const manifest = JSON.parse(
+      readFileSync(join(bucket, "artifacts", ".namespaces", "default.json"), "utf8"),
+    );
+    expect(manifest.entries.map((entry: { crate: string }) => entry.crate).sort()).toEqual(PATH_WS_UNITS);
     const stored = objects(bucket);
     expect(stored.map((name) => name.split("/").slice(-2, -1)[0]).sort()).toEqual(PATH_WS_UNITS);
     expect(stored.every((name) => name.startsWith("artifacts/"))).toBe(true);
@@ -62,9 +85,12 @@ describe("a filesystem remote shared by two machines", () => {
     expect(answer).toMatchObject({ ok: true, type: "prefetch", queued: true });
     const log = join(c.cacheDir, "daemon.log");
     const line = await waitFor("the prefetch to finish", () =>
-      readFileSync(log, "utf8").match(/prefetch for .*: \d+ crates, \d+ input lists, (\d+) entries/),
+      readFileSync(log, "utf8").match(
+        /prefetch for .*: \d+ crates, \d+ input lists, (\d+) entries \((\d+) named by a saved manifest\)/,
+      ),
     );
     expect(Number(line[1])).toBe(PATH_WS_UNITS.length);
+    expect(Number(line[2])).toBe(PATH_WS_UNITS.length); // A saved its manifest
     const built = await c.build();
     expect(summarise(built.events)).toEqual(PATH_WS_UNITS.map((crate) => `${crate}: prefetch hit`));
     expect(built.events.filter((event) => event.prepass === true)).toEqual([]);
