@@ -25,7 +25,7 @@ const MISS_MEMORY_MS = 60_000;
 const FAILURES_BEFORE_PAUSE = 3;
 const PAUSE_MS = 10_000;
 /** Parallel entry downloads of a prefetch. */
-const PREFETCH_DOWNLOADS = 3;
+const PREFETCH_DOWNLOADS = 4;
 
 interface RemoteState {
   settings: RemoteSettings;
