@@ -54,7 +54,8 @@ export function cratesInBuildOrder(metadata: Metadata): string[] {
 }
 
 export async function cargoMetadata(cargo: string, projectDir: string): Promise<Metadata> {
-  const child = Bun.spawn([cargo, "metadata", "--format-version", "1", "--offline"], {
+  // --frozen: never touch the network, and never rewrite the user's Cargo.lock (it fails instead).
+  const child = Bun.spawn([cargo, "metadata", "--format-version", "1", "--frozen"], {
     cwd: projectDir,
     stdout: "pipe",
     stderr: "pipe",

@@ -1,0 +1,76 @@
+// What a prefetch asks for: crates in build order from real `cargo metadata` output, and a saved
+// manifest's entries dearest first within the budget.
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import {
+  cargoMetadata,
+  cratesInBuildOrder,
+  PREFETCH_BUDGET_BYTES,
+  savedFirst,
+} from "../../../src/daemon/prefetch";
+import { ContentChecker, contentCheck } from "../../../src/util/hash";
+
+const PATH_WS = join(import.meta.dir, "../../fixtures/path-ws");
+
+describe("crates in build order", () => {
+  test("path-ws from cargo metadata: every dependency before what uses it, build scripts once", async () => {
+    const order = cratesInBuildOrder(await cargoMetadata("cargo", PATH_WS));
+    expect([...order].sort()).toEqual([
+      "build_script_build",
+      "fixture_app",
+      "fixture_core",
+      "fixture_macros",
+      "fixture_noisy",
+    ]);
+    expect(order.indexOf("fixture_macros")).toBeLessThan(order.indexOf("fixture_core"));
+    expect(order.indexOf("fixture_core")).toBeLessThan(order.indexOf("fixture_app"));
+    expect(order.indexOf("fixture_noisy")).toBeLessThan(order.indexOf("fixture_app"));
+  });
+
+  test("examples, tests and benches are not built by cargo build: not prefetched", () => {
+    const order = cratesInBuildOrder({
+      packages: [
+        {
+          id: "a",
+          targets: [
+            { name: "a-lib", kind: ["lib"] },
+            { name: "demo", kind: ["example"] },
+            { name: "it", kind: ["test"] },
+          ],
+        },
+      ],
+      resolve: { nodes: [{ id: "a", deps: [] }] },
+    });
+    expect(order).toEqual(["a_lib"]);
+  });
+});
+
+describe("a saved manifest's entries", () => {
+  const key = (n: number) => n.toString(16).padStart(64, "0");
+  test("dearest compile first, only this workspace's crates, none already here, within the budget", () => {
+    const picked = savedFirst(
+      [
+        { crate: "cheap", key: key(1), size: 10, compileMs: 5 },
+        { crate: "dear", key: key(2), size: 10, compileMs: 900 },
+        { crate: "other", key: key(3), size: 10, compileMs: 999 },
+        { crate: "here", key: key(4), size: 10, compileMs: 950 },
+        { crate: "huge", key: key(5), size: PREFETCH_BUDGET_BYTES + 1, compileMs: 1000 },
+      ],
+      ["cheap", "dear", "here", "huge"],
+      (k) => k === key(4),
+    );
+    expect(picked.map((entry) => entry.crate)).toEqual(["dear", "cheap"]);
+  });
+});
+
+describe("the streaming content check", () => {
+  test("equals contentCheck whatever the pieces, across 1 MiB chunk edges", () => {
+    const data = new Uint8Array(3 * 1024 * 1024 + 12345).map((_, i) => (i * 7919) % 251);
+    for (const piece of [1, 4096, 65536, 1024 * 1024, 1024 * 1024 + 1, data.length]) {
+      const checker = new ContentChecker();
+      for (let at = 0; at < data.length; at += piece) checker.update(data.subarray(at, at + piece));
+      expect(checker.digest()).toBe(contentCheck(data));
+    }
+    expect(new ContentChecker().digest()).toBe(contentCheck(new Uint8Array(0)));
+  });
+});
