@@ -127,6 +127,7 @@ export async function packEntry(
   const output = createWriteStream(destination, { mode: 0o600 });
   let written = 0;
   const compress = zlib.createZstdCompress({
+    chunkSize: 1 << 20,
     params: { [zlib.constants.ZSTD_c_compressionLevel]: level, [zlib.constants.ZSTD_c_windowLog]: 23 },
   });
   compress.on("data", (chunk: Buffer) => {
@@ -346,10 +347,12 @@ export async function unpackArchive(
 ): Promise<Unpacked> {
   const unpacker = new Unpacker(blobs, limits);
   try {
+    // 1 MiB pieces: every piece costs a hash update, a check update and a write on this thread.
     const decompress = zlib.createZstdDecompress({
+      chunkSize: 1 << 20,
       params: { [zlib.constants.ZSTD_d_windowLogMax]: WINDOW_LOG_MAX },
     });
-    const input = createReadStream(archive);
+    const input = createReadStream(archive, { highWaterMark: 1 << 20 });
     input.on("error", (error) => decompress.destroy(error));
     const source = input.pipe(decompress);
     for await (const chunk of source) unpacker.push(chunk as Buffer);
