@@ -3,7 +3,7 @@
 import type { RemoteSettings } from "../config/settings";
 import { parseManifestObjectKey } from "../remote/manifests";
 import type { SavedEntry } from "../remote/namespaces";
-import { crateListPrefix, parseEntryObjectKey, type Remote, type RemoteObject } from "../remote/remote";
+import { parseEntryObjectKey, type RemoteObject } from "../remote/remote";
 
 /** Entries per crate a prefetch takes (the newest): one per profile and toolchain in use, roughly. */
 const ENTRIES_PER_CRATE = 4;
@@ -98,7 +98,7 @@ export interface PrefetchPlan {
 
 /** Lists each crate's objects and picks what to pull: every input list, the newest entries. */
 export async function planPrefetch(
-  remote: Remote,
+  list: (crate: string) => Promise<RemoteObject[]>,
   settings: RemoteSettings,
   crates: string[],
   haveEntry: (key: string) => boolean,
@@ -110,7 +110,7 @@ export async function planPrefetch(
   const lister = async () => {
     while (next < crates.length) {
       const index = next++;
-      listings[index] = await remote.list(crateListPrefix(settings, crates[index]!));
+      listings[index] = await list(crates[index]!);
     }
   };
   await Promise.all(Array.from({ length: Math.min(LISTINGS_AT_ONCE, crates.length) }, lister));

@@ -7,15 +7,17 @@ import { join } from "node:path";
 import type { RemoteSettings } from "../config/settings";
 import type { RemoteHealthReport } from "../ipc/protocol";
 import { ArchiveError } from "../remote/archive";
-import { pullManifestObject, pullManifests, pushManifests } from "../remote/manifests";
+import { manifestListPrefix, pullManifestObject, pushManifests } from "../remote/manifests";
 import { DEFAULT_NAMESPACE, loadNamespace } from "../remote/namespaces";
-import { openRemote, type Remote, RemoteError, remoteIdentity } from "../remote/remote";
+import { entryObjectKey, openRemote, type Remote, RemoteError, remoteIdentity } from "../remote/remote";
 import { TarError } from "../remote/tar";
 import { type LocalStores, pullEntry, pushEntry, remoteTemp } from "../remote/transfer";
 import { BlobStore } from "../store/blobs";
 import { IndexDb } from "../store/index-db";
 import { dropUpload, queuedUploads, type UploadItem } from "../store/upload-queue";
 import { describeError } from "../util/errors";
+import { MANIFESTS_PER_FINGERPRINT } from "../wrapper/direct-mode";
+import { CrateListings } from "./crate-listings";
 import { cargoMetadata, cratesInBuildOrder, planPrefetch, savedFirst } from "./prefetch";
 import type { DaemonLogger } from "./server";
 
@@ -36,6 +38,7 @@ interface RemoteState {
   /** Fingerprints whose lists were fetched lately, and the fetches under way. */
   manifestsFetched: Map<string, number>;
   manifestFetches: Map<string, Promise<number>>;
+  listings: CrateListings;
   consecutiveFailures: number;
   pausedUntil: number;
   /** A 403 on a PUT: pulls go on, uploads stop (and are dropped), said once. */
@@ -111,6 +114,7 @@ export class RemoteService {
         downloads: new Map(),
         manifestsFetched: new Map(),
         manifestFetches: new Map(),
+        listings: new CrateListings(),
         consecutiveFailures: 0,
         pausedUntil: 0,
         writesRefused: false,
@@ -189,7 +193,24 @@ export class RemoteService {
     if (missedAt !== undefined && Date.now() - missedAt < MISS_MEMORY_MS)
       return { result: "miss", reason: "not in the remote (remembered)" };
     if (!this.usable(state)) return { result: "miss", reason: "remote paused after failures" };
+    if (
+      !state.downloads.has(key) &&
+      !(await this.listed(state, crate, entryObjectKey(state.settings, crate, key)))
+    ) {
+      state.misses.set(key, Date.now());
+      return { result: "miss", reason: "not in the remote" };
+    }
     return { result: await this.fetchEntry(state, key, crate) };
+  }
+
+  /** Whether the crate's listing has the object; true when the listing itself failed (ask directly). */
+  private async listed(state: RemoteState, crate: string, objectKey: string): Promise<boolean> {
+    try {
+      const objects = await state.listings.get(await state.remote, state.settings, crate);
+      return objects.some((object) => object.key === objectKey);
+    } catch {
+      return true;
+    }
   }
 
   /** One download per key, shared by remote checks and prefetch. */
@@ -231,7 +252,12 @@ export class RemoteService {
         remoteTemp(this.cacheDir, ".json"),
       );
       const first = savedFirst(saved?.entries ?? [], crates, (key) => index.getEntry(key) !== null);
-      const plan = await planPrefetch(remote, state.settings, crates, (key) => index.getEntry(key) !== null);
+      const plan = await planPrefetch(
+        (crate) => state.listings.get(remote, state.settings, crate),
+        state.settings,
+        crates,
+        (key) => index.getEntry(key) !== null,
+      );
       const planned = new Set(first.map((entry) => entry.key));
       plan.entries = [
         ...first.map((entry) => ({ crate: entry.crate, key: entry.key, size: entry.size })),
@@ -314,9 +340,22 @@ export class RemoteService {
   private async fetchManifests(state: RemoteState, fingerprint: string, crate: string): Promise<number> {
     try {
       const remote = await state.remote;
-      const added = await pullManifests(remote, state.settings, crate, fingerprint, this.db(), () =>
-        remoteTemp(this.cacheDir, ".json"),
+      const prefix = manifestListPrefix(state.settings, crate, fingerprint);
+      const lists = (await state.listings.get(remote, state.settings, crate)).filter((object) =>
+        object.key.startsWith(prefix),
       );
+      let added = 0;
+      for (const list of lists.slice(-MANIFESTS_PER_FINGERPRINT))
+        if (
+          await pullManifestObject(
+            remote,
+            list.key,
+            fingerprint,
+            this.db(),
+            remoteTemp(this.cacheDir, ".json"),
+          )
+        )
+          added += 1;
       this.succeeded(state);
       state.manifestsFetched.set(fingerprint, Date.now());
       return added;

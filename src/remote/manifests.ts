@@ -94,19 +94,3 @@ export async function pullManifestObject(
     unlinkQuietly(tempPath);
   }
 }
-
-/** Brings every list the remote has for a fingerprint into the index; how many it added. */
-export async function pullManifests(
-  remote: Remote,
-  settings: RemoteSettings,
-  crate: string,
-  fingerprint: string,
-  index: IndexDb,
-  tempPath: (n: number) => string,
-): Promise<number> {
-  const objects = await remote.list(manifestListPrefix(settings, crate, fingerprint));
-  let added = 0;
-  for (const [n, object] of objects.slice(-MANIFESTS_PER_FINGERPRINT).entries())
-    if (await pullManifestObject(remote, object.key, fingerprint, index, tempPath(n))) added += 1;
-  return added;
-}
