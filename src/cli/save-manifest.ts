@@ -6,13 +6,11 @@ import { dirname, join, resolve, sep } from "node:path";
 import { defineCommand } from "citty";
 import { loadSettings } from "../config/load";
 import { DEFAULT_NAMESPACE, NAMESPACE, type SavedEntry, saveNamespace } from "../remote/namespaces";
-import { openRemote, remoteConfigured } from "../remote/remote";
 import { pushEntry, remoteTemp } from "../remote/transfer";
-import { BlobStore } from "../store/blobs";
-import { IndexDb } from "../store/index-db";
 import { KacheError } from "../util/errors";
 import { formatBytes } from "../util/size";
 import { findLockfile } from "./lockfile-crates";
+import { openRemoteSession } from "./remote-session";
 
 const USED = new Set(["miss", "local hit", "remote hit", "prefetch hit"]);
 
@@ -60,13 +58,6 @@ export const saveManifestCommand = defineCommand({
   },
   async run({ args }) {
     const { settings } = loadSettings();
-    if (!remoteConfigured(settings.remote))
-      throw new KacheError(
-        "no remote cache is configured",
-        "set KACHE_S3_BUCKET, or cache.remote.* in the config file",
-      );
-    if (settings.remote.readOnly)
-      throw new KacheError("the remote is read-only", "unset KACHE_REMOTE_READ_ONLY to save a manifest");
     const name = args.namespace ?? DEFAULT_NAMESPACE;
     if (!NAMESPACE.test(name))
       throw new KacheError(`not a namespace name: ${name}`, "use letters, digits, '.', '_' and '-'");
@@ -75,10 +66,11 @@ export const saveManifestCommand = defineCommand({
       throw new KacheError("no Cargo.lock found", "run it inside a built workspace, or pass --manifest-path");
     const workspace = dirname(lockfile);
     const targetDir = resolve(process.cwd(), process.env.CARGO_TARGET_DIR ?? join(workspace, "target"));
-    const remote = await openRemote(settings.remote);
-    const index = IndexDb.open(settings.cacheDir);
-    const stores = { cacheDir: settings.cacheDir, index, blobs: new BlobStore(settings.cacheDir) };
+    const { remote, stores } = await openRemoteSession(settings);
+    const { index } = stores;
     try {
+      if (settings.remote.readOnly)
+        throw new KacheError("the remote is read-only", "unset KACHE_REMOTE_READ_ONLY to save a manifest");
       const entries: SavedEntry[] = [];
       let uploaded = 0;
       for (const { crate, key } of lastKeys(settings.cacheDir, targetDir).values()) {

@@ -4,22 +4,14 @@ import { defineCommand } from "citty";
 import { loadSettings } from "../config/load";
 import type { Settings } from "../config/settings";
 import { parseManifestObjectKey, pullManifestObject, pushManifests } from "../remote/manifests";
-import {
-  crateListPrefix,
-  entryObjectKey,
-  openRemote,
-  parseEntryObjectKey,
-  type Remote,
-  remoteConfigured,
-} from "../remote/remote";
+import { crateListPrefix, entryObjectKey, parseEntryObjectKey, type Remote } from "../remote/remote";
 import { type LocalStores, pullEntry, pushEntry, remoteTemp } from "../remote/transfer";
-import { BlobStore } from "../store/blobs";
-import { IndexDb } from "../store/index-db";
 import { describeError, KacheError } from "../util/errors";
 import { formatBytes, formatDuration } from "../util/size";
 import type { KeyComponents } from "../wrapper/cache-key";
 import { invocationFingerprint } from "../wrapper/direct-mode";
 import { findLockfile, lockfileCrates } from "./lockfile-crates";
+import { openRemoteSession } from "./remote-session";
 
 interface Job {
   label: string;
@@ -163,19 +155,8 @@ export const syncCommand = defineCommand({
   },
   async run({ args }) {
     const { settings } = loadSettings();
-    if (!remoteConfigured(settings.remote))
-      throw new KacheError(
-        "no remote cache is configured",
-        "set KACHE_S3_BUCKET, or cache.remote.* in the config file",
-      );
     const both = !args.pull && !args.push;
-    const remote = await openRemote(settings.remote);
-    const index = IndexDb.open(settings.cacheDir);
-    const stores: LocalStores = {
-      cacheDir: settings.cacheDir,
-      index,
-      blobs: new BlobStore(settings.cacheDir),
-    };
+    const { remote, stores } = await openRemoteSession(settings);
     let failed = 0;
     try {
       if (args.pull || both) {
@@ -203,7 +184,7 @@ export const syncCommand = defineCommand({
         }
       }
     } finally {
-      index.close();
+      stores.index.close();
     }
     if (failed > 0)
       throw new KacheError(

@@ -28,6 +28,11 @@ export interface RemoteSettings {
   secretKey?: string;
 }
 
+/** True when the settings name a remote at all: a bucket, or a shared directory. */
+export function remoteConfigured(remote: RemoteSettings): boolean {
+  return remote.type === "filesystem" ? Boolean(remote.path) : Boolean(remote.bucket);
+}
+
 export interface Settings {
   cacheDir: string;
   /** Bytes. */

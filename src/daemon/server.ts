@@ -1,7 +1,7 @@
 // The daemon: one per cache dir, a Unix socket speaking the line protocol, idle timeout, graceful stop.
 import { chmodSync, existsSync, mkdirSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import type { Socket } from "bun";
-import type { Settings } from "../config/settings";
+import { remoteConfigured, type Settings } from "../config/settings";
 import { callDaemon } from "../ipc/client";
 import { daemonPaths, ownEpoch } from "../ipc/daemon-paths";
 import {
@@ -14,7 +14,6 @@ import {
   type Request,
   type Response,
 } from "../ipc/protocol";
-import { remoteConfigured } from "../remote/remote";
 import { type HeldLock, tryKernelLock } from "../store/kernel-lock";
 import { unlinkQuietly } from "../util/atomic-write";
 import { KacheError } from "../util/errors";

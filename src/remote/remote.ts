@@ -104,8 +104,3 @@ export function remoteIdentity(settings: RemoteSettings): string {
     secretKey ?? "",
   ]);
 }
-
-/** True when the settings name a remote at all. */
-export function remoteConfigured(settings: RemoteSettings): boolean {
-  return settings.type === "filesystem" ? Boolean(settings.path) : Boolean(settings.bucket);
-}

@@ -57,13 +57,20 @@ function lookup(index: IndexDb, key: string, normaliser: PathNormaliser): Entry 
 }
 
 /** Restores a hit (replay comes later); null when the entry turned out damaged (it is dropped, we compile). */
-function tryRestore(entry: Entry, outDir: string, stores: Stores, normaliser: PathNormaliser): number | null {
+function tryRestore(
+  entry: Entry,
+  outDir: string,
+  stores: Stores,
+  normaliser: PathNormaliser,
+  forgetMemo: string | null,
+): number | null {
   try {
     const { bytes, placed } = restoreEntry(stores.blobs, entry, outDir, normaliser);
     try {
       // One write transaction per hit: with many wrappers at once, each extra one can wait on the lock.
       stores.index.db.transaction(() => {
         stores.index.recordHit(entry.key, Date.now());
+        if (forgetMemo) stores.index.deleteMemo(forgetMemo);
         for (const file of placed) stores.memo.remember(file.path, file.hash);
         stores.memo.flush();
       })();
@@ -116,15 +123,16 @@ function baseEvent(flow: Flow, keyed: Keyed | null) {
   };
 }
 
-/** True (once) for an entry the daemon's prefetch brought in: its first hit says so. */
-function takePrefetched(stores: Stores, key: string): boolean {
+/**
+ * The marker of an entry the daemon's prefetch brought in and nobody has hit yet, or null. The
+ * first hit says "prefetch hit" and drops the marker in its own write transaction.
+ */
+function prefetchedMarker(stores: Stores, key: string): string | null {
+  const name = `prefetched|${key}`;
   try {
-    const name = `prefetched|${key}`;
-    if (stores.index.getMemo(name) === null) return false;
-    stores.index.deleteMemo(name);
-    return true;
+    return stores.index.getMemo(name) === null ? null : name;
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -140,9 +148,9 @@ function lookupAndRestore(flow: Flow, keyed: Keyed): FlowResult | null {
   }
   flow.phases.lookup = performance.now() - lookupStarted;
   if (!entry) return null;
-  const prefetched = daemonWanted(flow.inv.settings) && takePrefetched(flow.stores, entry.key);
+  const prefetched = daemonWanted(flow.inv.settings) ? prefetchedMarker(flow.stores, entry.key) : null;
   const restoreStarted = performance.now();
-  const bytes = tryRestore(entry, flow.outDir, flow.stores, flow.normaliser);
+  const bytes = tryRestore(entry, flow.outDir, flow.stores, flow.normaliser, prefetched);
   flow.phases.restore = performance.now() - restoreStarted;
   if (bytes === null) return null;
   return {

@@ -1,7 +1,7 @@
 // The wrapper's side of the daemon: remote checks and upload hand-offs that cost a few ms at most
 // when the daemon is gone or silent. Only used when a remote cache is configured.
 import { join } from "node:path";
-import type { RemoteSettings, Settings } from "../config/settings";
+import { type RemoteSettings, remoteConfigured, type Settings } from "../config/settings";
 import { callDaemon, DaemonUnavailable } from "../ipc/client";
 import { daemonPaths, selfCommand } from "../ipc/daemon-paths";
 import { queueUpload } from "../store/upload-queue";
@@ -23,8 +23,7 @@ function patience(cacheDir: string) {
 const AUTOSTART_EVERY_MS = 10_000;
 
 export function daemonWanted(settings: Settings): boolean {
-  const remote = settings.remote;
-  return remote.type === "filesystem" ? Boolean(remote.path) : Boolean(remote.bucket);
+  return remoteConfigured(settings.remote);
 }
 
 function isNoDaemon(error: unknown): boolean {
