@@ -1,6 +1,6 @@
 // Runs a store job: checks that nothing changed since the compile, hashes each staged output in one
 // pass, moves it into the store, and records the entry (blobs first, then the row) and its inputs.
-import { copyFileSync } from "node:fs";
+import { copyFileSync, statSync } from "node:fs";
 import type { BlobStore } from "../store/blobs";
 import type { FileHashMemo } from "../store/file-hash-memo";
 import type { Entry, IndexDb, StoredFile } from "../store/index-db";
@@ -78,8 +78,9 @@ function place(file: StagedFile, blobs: BlobStore, normaliser: PathNormaliser): 
 }
 
 /**
- * The manifest with a content check for each link input in the target dir (other units' rlibs):
- * the next lookup can then tell a rebuilt dependency from the recorded one without its sha256.
+ * The manifest with a size and a content check for each link input in the target dir (other units'
+ * rlibs): the next lookup can then tell a rebuilt dependency from the recorded one without its
+ * sha256. Both only ever rule a list out, so a file that changes meanwhile costs a miss at most.
  */
 function withLinkChecks(text: string, normaliser: PathNormaliser): string {
   const manifest = JSON.parse(text) as Manifest;
@@ -87,6 +88,7 @@ function withLinkChecks(text: string, normaliser: PathNormaliser): string {
     const path = normaliser.denormalise(link.path);
     if (!link.hash || !normaliser.inTargetDir(path)) continue;
     try {
+      link.size = statSync(path).size;
       link.check = contentCheckOfFile(path);
     } catch {
       // gone meanwhile: the lookup hashes it, or finds it missing

@@ -24,9 +24,10 @@ export interface Manifest {
   /**
    * For a link: the files the linker read (sentinel paths; `<sysroot>/...` unhashed), else absent.
    * Other units' outputs also carry their content check, so a rebuilt rlib is told apart from the
-   * recorded one at xxHash speed before anyone pays for its sha256.
+   * recorded one at xxHash speed before anyone pays for its sha256, and their size, which tells
+   * most rebuilt ones apart at the cost of a stat.
    */
-  links?: { path: string; hash: string; check?: string }[];
+  links?: { path: string; hash: string; check?: string; size?: number }[];
 }
 
 export interface KnownInputs {
@@ -64,6 +65,31 @@ function fileCheck(path: string): string | null {
   }
   checksThisCall.set(path, check);
   return check;
+}
+
+/** Sizes read in this call, like the content checks. */
+const sizesThisCall = new Map<string, number | null>();
+
+function fileSize(path: string): number | null {
+  let size = sizesThisCall.get(path);
+  if (size !== undefined) return size;
+  try {
+    size = statSync(path).size;
+  } catch {
+    size = null;
+  }
+  sizesThisCall.set(path, size);
+  return size;
+}
+
+/**
+ * A unit rebuilt since the list was recorded (the edit loop's crate, below the binary that links
+ * it) is nearly always another size: one stat then rules the list out before any file is hashed.
+ */
+function linkSizeDiffers(manifest: Manifest, ctx: KeyContext): boolean {
+  return (manifest.links ?? []).some(
+    (link) => link.size !== undefined && fileSize(ctx.normaliser.denormalise(link.path)) !== link.size,
+  );
 }
 
 /** Two input lists name the same sources and env values (a pre-pass result against a manifest). */
@@ -117,6 +143,7 @@ function matchLinks(manifest: Manifest, ctx: KeyContext, hashes: Map<string, str
 }
 
 function matchManifest(manifest: Manifest, ctx: KeyContext): KnownInputs | null {
+  if (linkSizeDiffers(manifest, ctx)) return null;
   const sources: string[] = [];
   const hashes = new Map<string, string>();
   for (const source of manifest.sources) {

@@ -1,6 +1,7 @@
 // `kache __store-job <staging dir>`: a miss's store, finished in a detached process after the
 // wrapper exited, so hashing and copying large outputs stays off cargo's critical path.
 import { appendFileSync, rmSync } from "node:fs";
+import { setPriority } from "node:os";
 import { join } from "node:path";
 import { BlobStore } from "../store/blobs";
 import { FileHashMemo } from "../store/file-hash-memo";
@@ -20,7 +21,22 @@ function note(cacheDir: string, message: string): void {
   }
 }
 
+/**
+ * The job runs while cargo goes on compiling the units that waited for this one: on a machine with
+ * few cores it must only take CPU the compilers leave idle.
+ */
+function yieldToCompilers(): void {
+  try {
+    setPriority(LOWEST_PRIORITY);
+  } catch {
+    // not allowed here: the job runs at the wrapper's priority
+  }
+}
+
+const LOWEST_PRIORITY = 19;
+
 export async function runStoreJob(stagingDir: string): Promise<void> {
+  yieldToCompilers();
   let job: StoreJob;
   try {
     job = readJob(stagingDir);

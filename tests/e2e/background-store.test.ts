@@ -4,11 +4,15 @@
 import { afterAll, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { STORE_JOB_COMMAND } from "../../src/command-names";
+import { acquireKeyLockSync } from "../../src/store/key-lock";
+import { newStagingDir, STORE_JOB_FORMAT, writeJob } from "../../src/wrapper/store-job";
 import { corruptBlobs, indexEntries, plainAppOutput } from "./fault-support";
 import {
   type CargoResult,
   cargo,
   copyFixture,
+  KACHE_BIN,
   newCacheDir,
   PATH_WS_UNITS,
   removeTarget,
@@ -37,7 +41,7 @@ function signal(pids: Iterable<number>, name: NodeJS.Signals): void {
 /**
  * A cold build whose background stores are all stopped (SIGSTOP) the moment they appear, so they
  * are still pending when it returns. Retried with a fresh cache on the rare run where a store
- * finished before it was seen.
+ * finished (or recorded its entry) before it was seen.
  */
 async function buildWithStoresHeld(): Promise<{ workspace: string; cacheDir: string; held: Set<number> }> {
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -60,7 +64,10 @@ async function buildWithStoresHeld(): Promise<{ workspace: string; cacheDir: str
     await catcher;
     expect(cold.code, cold.stderr).toBe(0);
     const pending = existsSync(join(cacheDir, "pending")) ? readdirSync(join(cacheDir, "pending")).length : 0;
-    if (held.size === PATH_WS_UNITS.length && pending === held.size) return { workspace, cacheDir, held };
+    // A store stopped between recording its entry and clearing its marker was caught too late.
+    const caughtInTime = indexEntries(cacheDir).length === 0;
+    if (held.size === PATH_WS_UNITS.length && pending === held.size && caughtInTime)
+      return { workspace, cacheDir, held };
     signal(held, "SIGCONT");
     await waitForStores(cacheDir);
   }
@@ -140,6 +147,66 @@ test(
       expect(existsSync(join(cacheDir, "staging")) ? readdirSync(join(cacheDir, "staging")) : []).toEqual([]);
       expect(new Set(indexEntries(cacheDir).map((entry) => entry.crate))).toEqual(new Set(PATH_WS_UNITS));
     }
+  },
+  TIMEOUT,
+);
+
+/** The nice value of a live process (field 19 of /proc/PID/stat), or null once it has gone. */
+function niceOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+  } catch {
+    return null;
+  }
+}
+
+test(
+  "a background store runs at the lowest CPU priority, so it never slows the compiles cargo runs meanwhile",
+  async () => {
+    const cacheDir = newCacheDir();
+    const lockName = "held-by-the-test";
+    const stagingDir = newStagingDir(cacheDir);
+    writeJob({
+      format: STORE_JOB_FORMAT,
+      cacheDir,
+      lockName,
+      stagingDir,
+      key: "0".repeat(64),
+      entry: {
+        crate: "nothing",
+        crateTypes: ["lib"],
+        target: "x86_64-unknown-linux-gnu",
+        profile: "dev",
+        features: [],
+        stdout: "",
+        stderr: "",
+        compileMs: 1,
+        components: {} as never,
+      },
+      files: [],
+      roots: [],
+      manifest: null,
+      fingerprint: null,
+      upload: null,
+    });
+    // Holding the job's store lock parks it right after start-up, where its priority can be read.
+    const lock = acquireKeyLockSync(cacheDir, `store-${lockName}`, 1000);
+    const job = Bun.spawn([KACHE_BIN, STORE_JOB_COMMAND, stagingDir], {
+      stdio: ["ignore", "ignore", "ignore"],
+    });
+    try {
+      let nice = niceOf(job.pid);
+      for (let tries = 0; nice !== 19 && tries < 200; tries++) {
+        await Bun.sleep(10);
+        nice = niceOf(job.pid);
+      }
+      expect(nice).toBe(19);
+    } finally {
+      lock.release();
+    }
+    expect(await job.exited).toBe(0);
+    expect(existsSync(stagingDir)).toBe(false);
   },
   TIMEOUT,
 );
