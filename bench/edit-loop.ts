@@ -32,7 +32,8 @@ function addFunction(mode: Mode, round: number, edit: number): void {
 
 /**
  * Adds one function per edit and times `cargo <command>` after each, the modes taking turns edit
- * by edit so that a drift of the machine's speed reaches all of them alike; then puts the file back.
+ * by edit so that a drift of the machine's speed reaches all of them alike (each edit's builds are
+ * the pairs the verdict compares); then puts the file back.
  */
 export async function editLoop(
   modes: Mode[],
@@ -44,7 +45,8 @@ export async function editLoop(
   const originals = modes.map((mode) => readFileSync(join(mode.workspace, editedFile), "utf8"));
   try {
     for (let edit = 1; edit <= editsPerLoop; edit++) {
-      for (const mode of modes) {
+      // Every other edit in mirrored order: no mode always builds right after another one.
+      for (const mode of edit % 2 ? modes : [...modes].reverse()) {
         await Bun.sleep(thinkMs);
         addFunction(mode, round, edit);
         record(mode)(await time(mode, command));

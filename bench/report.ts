@@ -79,8 +79,20 @@ export function targets(
   // takes the ratio within each pair of builds made close in time, then the median of those.
   const coldPairs = pairedRatios(measurements.seconds.kache.cold, measurements.seconds.none.cold);
   const coldRatio = median(coldPairs);
-  const editBuildRatio = ratio(value.kache.editBuild, value.none.editBuild);
-  const editCheckRatio = ratio(value.kache.editCheck, value.none.editCheck);
+  // The same for the edit loops: each edit is built in every mode back to back.
+  const editBuildPairs = pairedRatios(
+    measurements.seconds.kache.editBuild,
+    measurements.seconds.none.editBuild,
+  );
+  const editCheckPairs = pairedRatios(
+    measurements.seconds.kache.editCheck,
+    measurements.seconds.none.editCheck,
+  );
+  const editBuildRatio = median(editBuildPairs);
+  const editCheckRatio = median(editCheckPairs);
+  const editMeasured = (pairs: number[], scenario: "editBuild" | "editCheck") =>
+    `${formatRatio(median(pairs))} over ${pairs.length} pairs (medians ${formatSeconds(value.kache[scenario])} vs ` +
+    `${formatSeconds(value.none[scenario])}, ratio of the medians ${formatRatio(ratio(value.kache[scenario], value.none[scenario]))})`;
   const switchRatio = ratio(value.kache.switch, value.none.switch);
   const noopRatio = ratio(value.kache.noop, value.none.noop);
   const passthrough = startup.passthroughOverheadMs;
@@ -94,14 +106,14 @@ export function targets(
       measured: `${formatRatio(warmVsSccache)} sccache, ${formatRatio(warmVsNone)} no cache`,
     },
     {
-      name: "edit loop, `cargo build` (median of 5 edits per round) ≤ 1.05× plain cargo",
+      name: "edit loop, `cargo build` ≤ 1.05× plain cargo (median of the paired ratios, 5 edits per round)",
       pass: editBuildRatio <= 1.05,
-      measured: `${formatRatio(editBuildRatio)} (${formatSeconds(value.kache.editBuild)} vs ${formatSeconds(value.none.editBuild)})`,
+      measured: editMeasured(editBuildPairs, "editBuild"),
     },
     {
-      name: "edit loop, `cargo check` (median of 5 edits per round) ≤ 1.05× plain cargo",
+      name: "edit loop, `cargo check` ≤ 1.05× plain cargo (median of the paired ratios, 5 edits per round)",
       pass: editCheckRatio <= 1.05,
-      measured: `${formatRatio(editCheckRatio)} (${formatSeconds(value.kache.editCheck)} vs ${formatSeconds(value.none.editCheck)})`,
+      measured: editMeasured(editCheckPairs, "editCheck"),
     },
     {
       name: "branch switch between two revisions built before ≤ 1.0× plain cargo",
