@@ -11,6 +11,7 @@ import type { Entry, StoredFile } from "../store/index-db";
 import { unlinkQuietly } from "../util/atomic-write";
 import { ContentChecker } from "../util/hash";
 import { VERSION } from "../version";
+import { RemoteError } from "./remote";
 import { endOfArchive, fileHeader, padding, parseHeader, TAR_BLOCK, TarError } from "./tar";
 
 export const ARCHIVE_FORMAT = 1;
@@ -340,8 +341,21 @@ class Unpacker {
  * Reads an archive into temp files of the store, checking every header, name, size and hash;
  * throws (and leaves nothing behind) at the first thing it does not accept.
  */
-export async function unpackArchive(
+export function unpackArchive(
   archive: string,
+  blobs: BlobStore,
+  limits: ArchiveLimits = DEFAULT_LIMITS,
+): Promise<Unpacked> {
+  return unpackStream(createReadStream(archive, { highWaterMark: 1 << 20 }), blobs, limits);
+}
+
+/**
+ * The same from the compressed bytes as they arrive (a download): nothing is written but the
+ * files themselves. A failure of the source itself (a RemoteError: the connection dropped) is
+ * thrown as it is, since it says nothing about the archive.
+ */
+export async function unpackStream(
+  compressed: AsyncIterable<Uint8Array>,
   blobs: BlobStore,
   limits: ArchiveLimits = DEFAULT_LIMITS,
 ): Promise<Unpacked> {
@@ -352,7 +366,7 @@ export async function unpackArchive(
       chunkSize: 1 << 20,
       params: { [zlib.constants.ZSTD_d_windowLogMax]: WINDOW_LOG_MAX },
     });
-    const input = createReadStream(archive, { highWaterMark: 1 << 20 });
+    const input = Readable.from(compressed, { objectMode: false });
     input.on("error", (error) => decompress.destroy(error));
     const source = input.pipe(decompress);
     for await (const chunk of source) unpacker.push(chunk as Buffer);
@@ -360,7 +374,8 @@ export async function unpackArchive(
     return { metadata: unpacker.metadata, temps: unpacker.temps, checks: unpacker.checks };
   } catch (error) {
     unpacker.abort();
-    if (error instanceof ArchiveError || error instanceof TarError) throw error;
+    if (error instanceof ArchiveError || error instanceof TarError || error instanceof RemoteError)
+      throw error;
     throw new ArchiveError(`the archive cannot be read: ${(error as Error)?.message ?? error}`);
   }
 }

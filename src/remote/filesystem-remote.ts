@@ -4,10 +4,12 @@ import {
   closeSync,
   copyFileSync,
   type Dirent,
+  fstatSync,
   fsyncSync,
   mkdirSync,
   openSync,
   readdirSync,
+  readSync,
   renameSync,
   statSync,
 } from "node:fs";
@@ -24,6 +26,26 @@ function asRemoteError(error: unknown, what: string): RemoteError {
   const message = `${what}: ${(error as Error)?.message ?? error}`;
   if (code === "EACCES" || code === "EPERM" || code === "EROFS") return new RemoteError("denied", message);
   return new RemoteError("transient", message);
+}
+
+const READ_PIECE = 1 << 20;
+
+async function* readFd(fd: number, key: string): AsyncGenerator<Uint8Array> {
+  try {
+    for (;;) {
+      const piece = Buffer.allocUnsafe(READ_PIECE);
+      let read: number;
+      try {
+        read = readSync(fd, piece, 0, READ_PIECE, null);
+      } catch (error) {
+        throw asRemoteError(error, `reading ${key}`);
+      }
+      if (read === 0) return;
+      yield piece.subarray(0, read);
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export class FilesystemRemote implements Remote {
@@ -66,6 +88,24 @@ export class FilesystemRemote implements Remote {
       if (error instanceof RemoteError) throw error;
       throw asRemoteError(error, `reading ${key}`);
     }
+  }
+
+  async read(key: string, maxBytes: number): Promise<AsyncIterable<Uint8Array> | null> {
+    this.ensureRoot();
+    const path = this.pathOf(key);
+    let fd: number;
+    try {
+      fd = openSync(path, "r");
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw asRemoteError(error, `reading ${key}`);
+    }
+    // The open file stays whole even if a writer renames a new object over the name meanwhile.
+    if (fstatSync(fd).size > maxBytes) {
+      closeSync(fd);
+      throw new RemoteError("transient", `${key} is larger than ${maxBytes} bytes`);
+    }
+    return readFd(fd, key);
   }
 
   async upload(key: string, source: string): Promise<void> {

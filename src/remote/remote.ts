@@ -1,5 +1,5 @@
-// The remote cache behind one small interface: objects moved to and from local files, so neither
-// backend holds an entry in memory. Backends: S3 (s3-remote.ts) and a shared directory
+// The remote cache behind one small interface: objects moved to and from local files or streamed,
+// so neither backend holds an entry in memory. Backends: S3 (s3-remote.ts) and a shared directory
 // (filesystem-remote.ts). Neither is ever imported on the wrapper's path.
 import type { RemoteSettings } from "../config/settings";
 
@@ -31,6 +31,11 @@ export interface Remote {
   readonly description: string;
   /** Downloads `key` into `destination`; false when there is no such object. Refuses more than `maxBytes`. */
   download(key: string, destination: string, maxBytes: number): Promise<boolean>;
+  /**
+   * The object's bytes as they arrive, or null when there is no such object. Refuses more than
+   * `maxBytes`; a failure while reading is a RemoteError.
+   */
+  read(key: string, maxBytes: number): Promise<AsyncIterable<Uint8Array> | null>;
   upload(key: string, source: string): Promise<void>;
   /** The object's size, or null when it does not exist. */
   head(key: string): Promise<number | null>;

@@ -70,6 +70,19 @@ async function* capped(
   }
 }
 
+/** A connection lost mid-body is worth retrying later: never mistaken for a bad object. */
+async function* failuresAsTransient(
+  body: AsyncIterable<Uint8Array>,
+  what: string,
+): AsyncGenerator<Uint8Array> {
+  try {
+    yield* body;
+  } catch (error) {
+    if (error instanceof RemoteError) throw error;
+    throw new RemoteError("transient", `${what}: ${(error as Error)?.message ?? error}`);
+  }
+}
+
 export class S3Remote implements Remote {
   readonly description: string;
   private readonly client: S3Client;
@@ -116,6 +129,21 @@ export class S3Remote implements Remote {
       if (error instanceof RemoteError) throw error;
       throw new RemoteError("transient", `downloading ${key}: ${(error as Error)?.message ?? error}`);
     }
+  }
+
+  async read(key: string, maxBytes: number): Promise<AsyncIterable<Uint8Array> | null> {
+    let body: Readable;
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      if ((response.ContentLength ?? 0) > maxBytes)
+        throw new RemoteError("transient", `${key} is ${response.ContentLength} bytes, over ${maxBytes}`);
+      body = response.Body as Readable;
+    } catch (error) {
+      if (error instanceof RemoteError) throw error;
+      if (isNotFound(error)) return null;
+      throw classifyS3Error(error, `downloading ${key}`);
+    }
+    return failuresAsTransient(capped(body, maxBytes, key), `downloading ${key}`);
   }
 
   async upload(key: string, source: string): Promise<void> {

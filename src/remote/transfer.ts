@@ -1,5 +1,5 @@
 // Moving one entry between the local store and a remote: the daemon and `kache sync` both do it
-// this way, through a temp archive that is always removed.
+// this way. A push packs into a temp archive that is always removed; a pull unpacks as it downloads.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { RemoteSettings } from "../config/settings";
@@ -8,7 +8,7 @@ import type { Entry, IndexDb } from "../store/index-db";
 import { unlinkQuietly } from "../util/atomic-write";
 import type { KeyComponents } from "../wrapper/cache-key";
 import { invocationFingerprint } from "../wrapper/direct-mode";
-import { packEntry, unpackArchive } from "./archive";
+import { packEntry, unpackStream } from "./archive";
 import { importEntry } from "./import-entry";
 import { entryObjectKey, type Remote } from "./remote";
 
@@ -39,16 +39,18 @@ export async function pullEntry(
   key: string,
   stores: LocalStores,
 ): Promise<number | null> {
-  const archive = remoteTemp(stores.cacheDir);
-  try {
-    const found = await remote.download(entryObjectKey(settings, crate, key), archive, MAX_ARCHIVE_BYTES);
-    if (!found) return null;
-    const size = Bun.file(archive).size;
-    importEntry(await unpackArchive(archive, stores.blobs), { key, crate }, stores);
-    return size;
-  } finally {
-    unlinkQuietly(archive);
-  }
+  const body = await remote.read(entryObjectKey(settings, crate, key), MAX_ARCHIVE_BYTES);
+  if (!body) return null;
+  let size = 0;
+  const counted = async function* () {
+    for await (const piece of body) {
+      size += piece.length;
+      yield piece;
+    }
+  };
+  // Unpacked as it arrives: no copy of the archive is written to disk and read back.
+  importEntry(await unpackStream(counted(), stores.blobs), { key, crate }, stores);
+  return size;
 }
 
 /** Uploads one entry unless the remote has it; the bytes sent (0 when it was there). */

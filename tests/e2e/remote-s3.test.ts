@@ -6,13 +6,18 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadSettings } from "../../src/config/load";
+import { RemoteError } from "../../src/remote/remote";
 import { S3Remote } from "../../src/remote/s3-remote";
 import { endOfArchive } from "../../src/remote/tar";
+import { pullEntry } from "../../src/remote/transfer";
+import { BlobStore } from "../../src/store/blobs";
+import { IndexDb } from "../../src/store/index-db";
 import { member, metadataFor, writeArchive } from "../support/hostile-tar";
 import { daemonPids, kache, waitFor } from "./daemon-support";
 import {
   KACHE_BIN,
   makeTempDir,
+  newCacheDir,
   PATH_WS_OUTPUT,
   PATH_WS_UNITS,
   readEvents,
@@ -199,6 +204,33 @@ describe("a bucket that cannot be trusted or reached", () => {
       for (const [path, bytes] of saved) writeFileSync(path, bytes);
     }
   }, 300_000);
+
+  test("a connection dropped half-way through a download is a transient failure, never a rejected object", async () => {
+    const [objectKey] = entryObjects();
+    const [, crate, name] = objectKey!.split("/");
+    const key = name!.replace(".tar.zst", "");
+    const settings = loadSettings({ env: s3.env }).settings.remote;
+    const remote = new S3Remote(settings);
+    const cacheDir = newCacheDir();
+    const stores = { cacheDir, index: IndexDb.open(cacheDir), blobs: new BlobStore(cacheDir) };
+    const leftovers = () =>
+      (readdirSync(cacheDir, { recursive: true }) as string[]).filter((path) => path.includes(".tmp-"));
+    try {
+      s3.fault = "cut-get";
+      const failure = await pullEntry(remote, settings, crate!, key, stores).catch((error) => error);
+      s3.fault = "none";
+      // Retried later like any outage; a rejected object would be remembered as a miss instead.
+      expect(failure).toBeInstanceOf(RemoteError);
+      expect((failure as RemoteError).kind).toBe("transient");
+      expect(stores.index.getEntry(key)).toBeNull();
+      expect(leftovers()).toEqual([]);
+      expect(await pullEntry(remote, settings, crate!, key, stores)).toBeGreaterThan(0);
+      expect(stores.index.getEntry(key)).not.toBeNull();
+    } finally {
+      s3.fault = "none";
+      stores.index.close();
+    }
+  });
 
   test("a bucket that answers 403 to every PUT: pulls still work, one log line, no retry storm", async () => {
     await cleanUpDaemons(); // only this test's daemon may send PUTs while they are counted

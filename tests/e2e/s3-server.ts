@@ -1,13 +1,14 @@
 // A real S3-speaking server for the tests: s3rver (npm) on 127.0.0.1 in a child process, with its
 // objects as plain files a test can tamper with, and an HTTP proxy of our own in front of it that
-// injects faults (403 on every PUT, 500s, a dropped connection, a server that is down).
+// injects faults (403 on every PUT, 500s, a dropped connection, a server that is down, a body cut
+// short as if whole, a connection dropped half-way through a body).
 
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { makeTempDir, REPO_ROOT } from "./harness";
 
-export type Fault = "none" | "forbid-put" | "error-500" | "down" | "truncate-get";
+export type Fault = "none" | "forbid-put" | "error-500" | "down" | "truncate-get" | "cut-get";
 
 export interface S3Server {
   /** The proxy's address: what kache is pointed at. */
@@ -95,6 +96,20 @@ export async function startS3Server(bucket = "kache-test"): Promise<S3Server> {
           body = body.subarray(0, Math.floor(body.length / 2)); // a cut-off body, framed as whole
           responseHeaders.set("content-length", String(body.length));
           responseHeaders.delete("etag");
+        }
+        if (state.fault === "cut-get" && body && url.pathname.endsWith(".tar.zst")) {
+          // Half the body, then the connection drops: the full length was promised.
+          const half = body.subarray(0, Math.floor(body.length / 2));
+          const cut = new ReadableStream<Uint8Array>({
+            start(controller) {
+              controller.enqueue(half);
+            },
+            async pull(controller) {
+              await Bun.sleep(20);
+              controller.error(new Error("connection dropped"));
+            },
+          });
+          return new Response(cut, { status: upstream.status, headers: responseHeaders });
         }
         return new Response(body, { status: upstream.status, headers: responseHeaders });
       } catch {
