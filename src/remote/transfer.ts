@@ -41,16 +41,22 @@ export async function pullEntry(
 ): Promise<number | null> {
   const body = await remote.read(entryObjectKey(settings, crate, key), MAX_ARCHIVE_BYTES);
   if (!body) return null;
+  const pieces = body[Symbol.asyncIterator]();
   let size = 0;
   const counted = async function* () {
-    for await (const piece of body) {
-      size += piece.length;
-      yield piece;
+    for (let next = await pieces.next(); !next.done; next = await pieces.next()) {
+      size += next.value.length;
+      yield next.value;
     }
   };
-  // Unpacked as it arrives: no copy of the archive is written to disk and read back.
-  importEntry(await unpackStream(counted(), stores.blobs), { key, crate }, stores);
-  return size;
+  try {
+    // Unpacked as it arrives: no copy of the archive is written to disk and read back.
+    importEntry(await unpackStream(counted(), stores.blobs), { key, crate }, stores);
+    return size;
+  } finally {
+    // An unpack that stopped early (a bad archive) leaves the file or connection open otherwise.
+    await pieces.return?.();
+  }
 }
 
 /** Uploads one entry unless the remote has it; the bytes sent (0 when it was there). */

@@ -4,9 +4,13 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { RemoteSettings } from "../../../src/config/settings";
 import { ArchiveError, packEntry, unpackArchive } from "../../../src/remote/archive";
+import { FilesystemRemote } from "../../../src/remote/filesystem-remote";
 import { importEntry } from "../../../src/remote/import-entry";
+import { entryObjectKey } from "../../../src/remote/remote";
 import { endOfArchive } from "../../../src/remote/tar";
+import { pullEntry } from "../../../src/remote/transfer";
 import { BlobStore } from "../../../src/store/blobs";
 import { type Entry, IndexDb } from "../../../src/store/index-db";
 import { scanFile } from "../../../src/util/file-scan";
@@ -128,6 +132,39 @@ describe("packing and unpacking an entry", () => {
 const body = new TextEncoder().encode("rlib bytes");
 const goodMetadata = () =>
   new TextEncoder().encode(JSON.stringify(metadataFor(expected, [{ name: "libdemo.rlib", bytes: body }])));
+
+describe("pulling from a remote", () => {
+  const openFiles = () => readdirSync("/dev/fd").length;
+
+  test("streams the object into the store; a bad object is refused and leaves no file open", async () => {
+    const remoteRoot = join(root, "remote");
+    const settings = { type: "filesystem", path: remoteRoot, prefix: "" } as RemoteSettings;
+    const remote = new FilesystemRemote(remoteRoot);
+    const a = cacheDir();
+    const entry = storedEntry(a);
+    const objectPath = join(remoteRoot, entryObjectKey(settings, expected.crate, expected.key));
+    mkdirSync(join(objectPath, ".."), { recursive: true });
+    const size = await packEntry(entry, a.blobs, objectPath, 3);
+
+    const b = cacheDir();
+    const stores = { cacheDir: b.dir, index: b.index, blobs: b.blobs };
+    expect(await pullEntry(remote, settings, expected.crate, expected.key, stores)).toBe(size);
+    expect(b.index.getEntry(expected.key)?.files).toEqual(entry.files);
+    expect(await pullEntry(remote, settings, expected.crate, "b".repeat(64), stores)).toBeNull();
+
+    // Bytes that are not zstd at all: the unpack stops at once, before reading the whole object.
+    writeFileSync(objectPath, new Uint8Array(4 * 1024 * 1024).fill(7));
+    const c = cacheDir();
+    const before = openFiles();
+    for (let i = 0; i < 20; i++) {
+      const pulled = pullEntry(remote, settings, expected.crate, expected.key, { ...c, cacheDir: c.dir });
+      await expect(pulled).rejects.toThrow(ArchiveError);
+    }
+    expect(openFiles()).toBeLessThan(before + 5);
+    expect(storeTemps(c.blobs)).toEqual([]);
+    expect(c.index.getEntry(expected.key)).toBeNull();
+  });
+});
 
 describe("hostile archives are refused and leave nothing behind", () => {
   const cases: [string, () => Uint8Array[], RegExp][] = [
