@@ -21,6 +21,8 @@ function note(cacheDir: string, message: string): void {
   }
 }
 
+const LOWEST_PRIORITY = 19;
+
 /**
  * The job runs while cargo goes on compiling the units that waited for this one: on a machine with
  * few cores it must only take CPU the compilers leave idle.
@@ -32,8 +34,6 @@ function yieldToCompilers(): void {
     // not allowed here: the job runs at the wrapper's priority
   }
 }
-
-const LOWEST_PRIORITY = 19;
 
 export async function runStoreJob(stagingDir: string): Promise<void> {
   yieldToCompilers();
