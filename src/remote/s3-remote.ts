@@ -110,24 +110,16 @@ export class S3Remote implements Remote {
   }
 
   async download(key: string, destination: string, maxBytes: number): Promise<boolean> {
-    let body: Readable;
+    const body = await this.read(key, maxBytes);
+    if (!body) return false;
     try {
-      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      if ((response.ContentLength ?? 0) > maxBytes)
-        throw new RemoteError("transient", `${key} is ${response.ContentLength} bytes, over ${maxBytes}`);
-      body = response.Body as Readable;
-    } catch (error) {
-      if (error instanceof RemoteError) throw error;
-      if (isNotFound(error)) return false;
-      throw classifyS3Error(error, `downloading ${key}`);
-    }
-    try {
-      await pipeline(capped(body, maxBytes, key), createWriteStream(destination, { mode: 0o600 }));
+      await pipeline(body, createWriteStream(destination, { mode: 0o600 }));
       return true;
     } catch (error) {
       unlinkQuietly(destination);
-      if (error instanceof RemoteError) throw error;
-      throw new RemoteError("transient", `downloading ${key}: ${(error as Error)?.message ?? error}`);
+      throw error instanceof RemoteError
+        ? error
+        : new RemoteError("transient", `downloading ${key}: ${(error as Error)?.message ?? error}`);
     }
   }
 

@@ -62,6 +62,15 @@ async function onUnavailable(cacheDir: string, error: unknown): Promise<void> {
   }
 }
 
+/** A request the daemon acknowledges at once and answers within the remote's check_timeout. */
+function askForRemoteWork(settings: Settings, request: Parameters<typeof callDaemon>[1]) {
+  return callDaemon(daemonPaths(settings.cacheDir).socket, request, {
+    ackTimeoutMs: ANSWER_MS,
+    replyTimeoutMs: settings.remote.checkTimeoutSecs * 1000,
+    heartbeat: patience(settings.cacheDir),
+  });
+}
+
 /** Asks the daemon for the remote's input lists of a fingerprint; true when it added any. */
 export async function fetchManifests(
   settings: Settings,
@@ -70,15 +79,12 @@ export async function fetchManifests(
 ): Promise<boolean> {
   if (unavailable) return false;
   try {
-    const response = await callDaemon(
-      daemonPaths(settings.cacheDir).socket,
-      { type: "manifests", fingerprint, crate, remote: settings.remote },
-      {
-        ackTimeoutMs: ANSWER_MS,
-        replyTimeoutMs: settings.remote.checkTimeoutSecs * 1000,
-        heartbeat: patience(settings.cacheDir),
-      },
-    );
+    const response = await askForRemoteWork(settings, {
+      type: "manifests",
+      fingerprint,
+      crate,
+      remote: settings.remote,
+    });
     return "ok" in response && response.ok && response.type === "manifests" && response.added > 0;
   } catch (error) {
     await onUnavailable(settings.cacheDir, error);
@@ -115,15 +121,12 @@ export async function startPrefetch(settings: Settings, projectDir: string, carg
 export async function remoteCheck(settings: Settings, key: string, crate: string): Promise<boolean> {
   if (unavailable) return false;
   try {
-    const response = await callDaemon(
-      daemonPaths(settings.cacheDir).socket,
-      { type: "remote-check", key, crate, remote: settings.remote },
-      {
-        ackTimeoutMs: ANSWER_MS,
-        replyTimeoutMs: settings.remote.checkTimeoutSecs * 1000,
-        heartbeat: patience(settings.cacheDir),
-      },
-    );
+    const response = await askForRemoteWork(settings, {
+      type: "remote-check",
+      key,
+      crate,
+      remote: settings.remote,
+    });
     return "ok" in response && response.ok && response.type === "remote-check" && response.result === "hit";
   } catch (error) {
     await onUnavailable(settings.cacheDir, error);
