@@ -10,6 +10,7 @@ const FORBIDDEN_ON_WRAPPER_PATH = [
   /node_modules\/citty\//,
   /node_modules\/consola\//,
   /node_modules\/@aws-sdk\//,
+  /node_modules\/@decimalturn\/toml-patch\//,
   /node_modules\/@smithy\//,
   /^src\/(cli|daemon|remote|monitor)\//,
 ];
