@@ -44,7 +44,10 @@ export function setTomlValue(text: string, file: string, path: readonly string[]
     const next = node[part];
     if (next === undefined) node[part] = {};
     else if (!isTable(next)) {
-      throw new KacheError(`${file}: \`${path.join(".")}\` cannot be set: \`${part}\` is not a table`, "fix the file by hand");
+      throw new KacheError(
+        `${file}: \`${path.join(".")}\` cannot be set: \`${part}\` is not a table`,
+        "fix the file by hand",
+      );
     }
     node = node[part] as Table;
   }

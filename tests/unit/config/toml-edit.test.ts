@@ -24,7 +24,7 @@ describe("format-preserving TOML edits", () => {
   });
 
   test("adding a table to a file that lacks it appends it and keeps the rest", () => {
-    const text = "# only an alias\n[alias]\nb = \"build\"\n";
+    const text = '# only an alias\n[alias]\nb = "build"\n';
     const edited = setTomlValue(text, "config.toml", ["build", "rustc-wrapper"], "/opt/kache");
     expect(edited.startsWith(text)).toBe(true);
     expect(tomlValue(parseToml(edited, "x"), ["build", "rustc-wrapper"])).toBe("/opt/kache");
@@ -44,7 +44,9 @@ describe("format-preserving TOML edits", () => {
 
   test("removing a key keeps the other lines", () => {
     const edited = removeTomlValue(REAL_WORLD, "config.toml", ["build", "rustc-wrapper"]);
-    expect(edited).toBe(REAL_WORLD.replace('rustc-wrapper = "sccache"   # set by the old setup script\n', ""));
+    expect(edited).toBe(
+      REAL_WORLD.replace('rustc-wrapper = "sccache"   # set by the old setup script\n', ""),
+    );
     expect(removeTomlValue(edited, "config.toml", ["build", "rustc-wrapper"])).toBe(edited);
   });
 
