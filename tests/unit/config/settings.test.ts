@@ -58,7 +58,10 @@ test("enum rows list their values and defaults read well in docs", () => {
 
 test("config modules import only node built-ins and each other (they run on the wrapper hot path)", () => {
   const dir = join(import.meta.dir, "../../../src/config");
-  for (const name of readdirSync(dir).filter((file) => file.endsWith(".ts"))) {
+  // toml-edit.ts is the CLI's editor of users' config files; the import-graph test proves the
+  // wrapper path never reaches it.
+  const onWrapperPath = (file: string) => file.endsWith(".ts") && file !== "toml-edit.ts";
+  for (const name of readdirSync(dir).filter(onWrapperPath)) {
     const source = readFileSync(join(dir, name), "utf8");
     for (const match of source.matchAll(/^import[^"]*"([^"]+)"/gm)) {
       expect(`${name}: ${match[1]}`).toMatch(/: (node:(fs|path|os)|\.\/[\w-]+|\.\.\/util\/[\w-]+)$/);
