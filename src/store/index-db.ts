@@ -2,8 +2,12 @@
 import type { Database } from "bun:sqlite";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { hashBytes } from "../util/hash";
+import { hashBytes, hashParts } from "../util/hash";
 import { isCorruption, openIndexFile, quarantine } from "./index-file";
+import { acquireKeyLockSync } from "./key-lock";
+
+/** Longest wait for another process computing the same memo (a link probe takes well under 1 s). */
+const MEMO_WAIT_MS = 10_000;
 
 export interface StoredFile {
   /** File name relative to the out-dir. */
@@ -81,7 +85,11 @@ function rowToEntry(row: EntryRow): Entry {
 }
 
 export class IndexDb {
-  private constructor(readonly db: Database) {}
+  private constructor(
+    readonly db: Database,
+    /** The cache dir holding this index (and the locks of `memoOnce`). */
+    readonly cacheDir: string,
+  ) {}
 
   /** Moves a corrupt index aside (once, however many processes ask) so the next open starts fresh. */
   static repair(cacheDir: string): void {
@@ -91,11 +99,11 @@ export class IndexDb {
   static open(cacheDir: string): IndexDb {
     const path = join(cacheDir, "index.db");
     try {
-      return new IndexDb(openIndexFile(path));
+      return new IndexDb(openIndexFile(path), cacheDir);
     } catch (error) {
       if (!isCorruption(error) || !existsSync(path)) throw error;
       quarantine(path);
-      return new IndexDb(openIndexFile(path));
+      return new IndexDb(openIndexFile(path), cacheDir);
     }
   }
 
@@ -192,5 +200,30 @@ export class IndexDb {
 
   setMemo(name: string, value: string): void {
     this.db.query("INSERT OR REPLACE INTO memo (name, value) VALUES (?, ?)").run(name, value);
+  }
+
+  /**
+   * The memo `name`, computed by one process at a time: the first calls of a cold build all need
+   * the compiler's identity and the linker probe at once, and each would otherwise spawn its own
+   * (a probe links a program: about 150 ms of CPU). Waiters read the holder's value; a holder that
+   * hangs past `maxWaitMs` only costs them computing it themselves.
+   */
+  memoOnce(name: string, compute: () => string, maxWaitMs = MEMO_WAIT_MS): string {
+    const known = this.getMemo(name);
+    if (known !== null) return known;
+    const lock = acquireKeyLockSync(this.cacheDir, `memo-${hashParts([name])}`, maxWaitMs);
+    try {
+      const computedMeanwhile = lock.waited ? this.getMemo(name) : null;
+      if (computedMeanwhile !== null) return computedMeanwhile;
+      const value = compute();
+      try {
+        this.setMemo(name, value);
+      } catch {
+        // a memo we cannot write only costs computing it again next time
+      }
+      return value;
+    } finally {
+      lock.release();
+    }
   }
 }

@@ -62,15 +62,9 @@ export function linkListStyle(
 ): LinkListStyle {
   const flags = linkerChoiceFlags(args);
   const name = `link-list-style|${hashParts([identity.version, identity.sysroot, linkerVersion, process.platform, ...flags])}`;
-  const known = index.getMemo(name);
-  if (known !== null) return known as LinkListStyle;
   const target = args.target ?? identity.host;
-  const style =
-    candidateStyles(target).find((candidate) => probeStyle(compiler, flags, candidate, cwd)) ?? "none";
-  try {
-    index.setMemo(name, style);
-  } catch {
-    // probed again next time
-  }
-  return style;
+  return index.memoOnce(
+    name,
+    () => candidateStyles(target).find((candidate) => probeStyle(compiler, flags, candidate, cwd)) ?? "none",
+  ) as LinkListStyle;
 }

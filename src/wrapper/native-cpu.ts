@@ -30,17 +30,11 @@ export function resolveNativeCpu(
   target: string | null,
 ): string {
   const name = `native-cpu|${hashParts([identity.version, target ?? identity.host, machineId()])}`;
-  const known = index.getMemo(name);
-  if (known !== null) return known;
-  const cpu = /\(currently ([^)]+)\)/.exec(print(compiler, "target-cpus", target))?.[1] ?? "unknown";
-  const features = [...print(compiler, "cfg", target).matchAll(/^target_feature="([^"]+)"$/gm)]
-    .map((match) => match[1]!)
-    .sort();
-  const resolved = `${cpu};${features.join(",")}`;
-  try {
-    index.setMemo(name, resolved);
-  } catch {
-    // resolved again next time
-  }
-  return resolved;
+  return index.memoOnce(name, () => {
+    const cpu = /\(currently ([^)]+)\)/.exec(print(compiler, "target-cpus", target))?.[1] ?? "unknown";
+    const features = [...print(compiler, "cfg", target).matchAll(/^target_feature="([^"]+)"$/gm)]
+      .map((match) => match[1]!)
+      .sort();
+    return `${cpu};${features.join(",")}`;
+  });
 }

@@ -46,20 +46,8 @@ function binaryStamp(path: string): string | null {
 
 function memoised(index: IndexDb | null, kind: string, path: string, compute: () => string): string {
   const stamp = binaryStamp(path);
-  const name = stamp ? `${kind}|${stamp}` : null;
-  if (name && index) {
-    const cached = index.getMemo(name);
-    if (cached !== null) return cached;
-  }
-  const value = compute();
-  if (name && index) {
-    try {
-      index.setMemo(name, value);
-    } catch {
-      // a memo we cannot write only costs a re-run next time
-    }
-  }
-  return value;
+  if (!stamp || !index) return compute();
+  return index.memoOnce(`${kind}|${stamp}`, compute);
 }
 
 /** rustc (and clippy-driver) answer `-vV` with `rustc <version>` and a `host:` line. */
