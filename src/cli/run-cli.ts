@@ -7,7 +7,10 @@ const main = defineCommand({
   meta: { name: "kache", version: VERSION, description: "Zero-copy, content-addressed build cache for Rust" },
   subCommands: {
     daemon: () => import("./daemon").then((m) => m.daemonCommand),
+    stats: () => import("./stats").then((m) => m.statsCommand),
+    list: () => import("./list").then((m) => m.listCommand),
     "why-miss": () => import("./why-miss").then((m) => m.whyMissCommand),
+    report: () => import("./report").then((m) => m.reportCommand),
     sync: () => import("./sync").then((m) => m.syncCommand),
     "save-manifest": () => import("./save-manifest").then((m) => m.saveManifestCommand),
   },

@@ -1,7 +1,6 @@
 // `kache save-manifest [--namespace NS] [--manifest-path P]`: records the crates and keys the
 // workspace's last build used as one object in the bucket (uploading any the bucket lacks), so a
 // prefetch on another machine pulls exactly those, most expensive first.
-import { readFileSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
 import { defineCommand } from "citty";
 import { loadSettings } from "../config/load";
@@ -9,37 +8,19 @@ import { DEFAULT_NAMESPACE, NAMESPACE, type SavedEntry, saveNamespace } from "..
 import { pushEntry, remoteTemp } from "../remote/transfer";
 import { KacheError } from "../util/errors";
 import { formatBytes } from "../util/size";
+import { readHistory } from "./history";
 import { findLockfile } from "./lockfile-crates";
 import { openRemoteSession } from "./remote-session";
 
 const USED = new Set(["miss", "local hit", "remote hit", "prefetch hit"]);
 
-interface EventLine {
-  crate?: string;
-  outcome?: string;
-  key?: string | null;
-  out_dir?: string;
-}
-
-/** The key each unit of the target dir last built or restored, from events.jsonl. */
+/** The key each unit of the target dir last built or restored, from the event log. */
 function lastKeys(cacheDir: string, targetDir: string): Map<string, { crate: string; key: string }> {
   const units = new Map<string, { crate: string; key: string }>();
-  let text = "";
-  try {
-    text = readFileSync(join(cacheDir, "events.jsonl"), "utf8");
-  } catch {
-    return units;
-  }
-  for (const line of text.split("\n")) {
-    if (!line.trim()) continue;
-    try {
-      const event = JSON.parse(line) as EventLine;
-      if (!event.key || !event.crate || !USED.has(event.outcome ?? "")) continue;
-      if (!event.out_dir || !`${event.out_dir}${sep}`.startsWith(`${targetDir}${sep}`)) continue;
-      units.set(`${event.crate}\0${event.out_dir}`, { crate: event.crate, key: event.key });
-    } catch {
-      // a torn line
-    }
+  for (const event of readHistory(cacheDir)) {
+    if (!event.key || !event.crate || !USED.has(event.outcome)) continue;
+    if (!event.outDir || !`${event.outDir}${sep}`.startsWith(`${targetDir}${sep}`)) continue;
+    units.set(`${event.crate}\0${event.outDir}`, { crate: event.crate, key: event.key });
   }
   return units;
 }

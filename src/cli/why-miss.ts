@@ -1,39 +1,111 @@
-// `kache why-miss CRATE`: which key components changed between the crate's two newest entries.
+// `kache why-miss CRATE`: compares the crate's last miss with its nearest earlier entry and names the
+// key components that differ, down to the file or variable.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { defineCommand } from "citty";
-import { loadSettings } from "../config/load";
-import { IndexDb } from "../store/index-db";
-import { diffComponents, KEY_COMPONENT_LABELS, type KeyComponents } from "../wrapper/cache-key";
+import { type Entry, IndexDb } from "../store/index-db";
+import { KacheError } from "../util/errors";
+import type { KeyComponents } from "../wrapper/cache-key";
+import { crateName, type HistoryEvent, readHistory } from "./history";
+import { insightSettings } from "./insight";
+import { describeLine, diffDistance, explainDiff } from "./key-diff";
+import { formatTime } from "./table";
 
-function explain(crate: string, cacheDir: string): string[] {
+/** Lines shown per component; a changed dependency tree can name hundreds of files. */
+const LINES_PER_COMPONENT = 20;
+
+interface Recorded {
+  /** The newest miss of the crate with a key, or null. */
+  miss: HistoryEvent | null;
+  /** Events of the crate, for the message when there is no miss. */
+  seen: number;
+  /** The miss's entry (or its location marker, which carries the same components). */
+  missEntry: Entry | null;
+  entries: Entry[];
+}
+
+function recorded(cacheDir: string, crate: string): Recorded {
+  const events = readHistory(cacheDir).filter((event) => event.crate === crate);
+  const miss = events.findLast((event) => event.outcome === "miss" && event.key !== null) ?? null;
+  if (!existsSync(join(cacheDir, "index.db")))
+    return { miss, seen: events.length, missEntry: null, entries: [] };
   const index = IndexDb.open(cacheDir);
   try {
-    const [newer, older] = index.entriesForCrate(crate, 2);
-    if (!newer) return [`no entries for ${crate} in ${cacheDir}`];
-    if (!older) return [`${crate} has one entry (${newer.key.slice(0, 12)}); nothing to compare it with`];
-    const changes = diffComponents(
-      older.components as Partial<KeyComponents>,
-      newer.components as Partial<KeyComponents>,
-    );
-    if (changes.length === 0) return [`${crate}: the two newest keys have the same components`];
-    const lines = [`${crate}: ${older.key.slice(0, 12)} -> ${newer.key.slice(0, 12)}`];
-    for (const change of changes) {
-      lines.push(`  ${change.name}: ${KEY_COMPONENT_LABELS[change.name]} changed`);
-      for (const line of change.removed.slice(0, 10)) lines.push(`    - ${line.split("\n")[0]}`);
-      for (const line of change.added.slice(0, 10)) lines.push(`    + ${line.split("\n")[0]}`);
-    }
-    return lines;
+    const missEntry = miss?.key ? index.getEntry(miss.key) : null;
+    return { miss, seen: events.length, missEntry, entries: index.entriesForCrate(crate, 10_000) };
   } finally {
     index.close();
   }
 }
 
+function components(entry: Entry): Partial<KeyComponents> {
+  return entry.components as Partial<KeyComponents>;
+}
+
+interface Nearest {
+  /** The earlier entry whose components differ least (but differ), or null. */
+  entry: Entry | null;
+  /** An earlier entry with the very same components: the miss's key bound to another location. */
+  sameKey: Entry | null;
+}
+
+/** Among the entries made before the miss, the one whose components differ least (newest on a tie). */
+function nearestEarlier(missEntry: Entry, entries: Entry[]): Nearest {
+  let best: { entry: Entry; distance: number } | null = null;
+  let sameKey: Entry | null = null;
+  for (const entry of entries) {
+    if (entry.key === missEntry.key || entry.created >= missEntry.created) continue;
+    const distance = diffDistance(components(entry), components(missEntry));
+    if (distance === 0) sameKey ??= entry;
+    else if (
+      !best ||
+      distance < best.distance ||
+      (distance === best.distance && entry.created > best.entry.created)
+    )
+      best = { entry, distance };
+  }
+  return { entry: best?.entry ?? null, sameKey };
+}
+
+function explain(crate: string, cacheDir: string): string[] {
+  const { miss, seen, missEntry, entries } = recorded(cacheDir, crate);
+  if (!miss && seen === 0 && entries.length === 0)
+    throw new KacheError(
+      `nothing recorded for ${crate} in ${cacheDir}`,
+      "give the crate name as rustc sees it; `kache list` shows the cached ones",
+    );
+  if (!miss) return [`${crate}: no miss recorded (${seen} events in the log): nothing to explain`];
+  const head = `${crate}: last miss at ${formatTime(miss.time)}, key ${miss.key!.slice(0, 12)}`;
+  if (!missEntry)
+    return [head, "  its entry is not in the index (not stored, or evicted since): nothing to compare"];
+  const { entry: older, sameKey } = nearestEarlier(missEntry, entries);
+  if (sameKey && missEntry.boundTo)
+    return [
+      head,
+      `  the key matches entry ${sameKey.key.slice(0, 12)} (created ${formatTime(sameKey.created)}), but its outputs embed`,
+      `  local paths (${missEntry.boundTo.split(",").join(", ")}), so it is cached per location and this one differs`,
+    ];
+  if (!older) return [head, "  it is the crate's first entry: nothing earlier to compare it with"];
+  const lines = [
+    head,
+    `  nearest earlier entry: ${older.key.slice(0, 12)}, created ${formatTime(older.created)}`,
+  ];
+  for (const change of explainDiff(components(older), components(missEntry))) {
+    lines.push(`  ${change.component}: ${change.label}`);
+    for (const line of change.lines.slice(0, LINES_PER_COMPONENT)) lines.push(`    ${describeLine(line)}`);
+    const more = change.lines.length - LINES_PER_COMPONENT;
+    if (more > 0) lines.push(`    ... and ${more} more`);
+  }
+  return lines;
+}
+
 export const whyMissCommand = defineCommand({
-  meta: { name: "why-miss", description: "Show which key component changed for a crate" },
+  meta: { name: "why-miss", description: "Show what changed in a crate's key at its last miss" },
   args: {
     crate: { type: "positional", required: true, description: "crate name as rustc sees it (underscores)" },
   },
   run({ args }) {
-    const { settings } = loadSettings();
-    for (const line of explain(String(args.crate), settings.cacheDir)) process.stdout.write(`${line}\n`);
+    const { cacheDir } = insightSettings();
+    for (const line of explain(crateName(String(args.crate)), cacheDir)) process.stdout.write(`${line}\n`);
   },
 });

@@ -164,6 +164,12 @@ export class IndexDb {
     return rows.map(rowToEntry);
   }
 
+  /** The marker rows of location-bound entries: each names the roots its entry is bound to. */
+  locationMarkers(): Entry[] {
+    const rows = this.db.query("SELECT * FROM entries WHERE bound_to IS NOT NULL").all() as EntryRow[];
+    return rows.map(rowToEntry);
+  }
+
   /** The recorded input sets of one fingerprint, most recently used first. */
   getManifests(fingerprint: string, limit: number): string[] {
     const rows = this.db

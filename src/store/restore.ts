@@ -116,6 +116,8 @@ function nsToSeconds(ns: bigint): number {
 
 export interface RestoreResult {
   bytes: number;
+  /** Bytes placed by clone or hardlink: they share storage with the store instead of taking more. */
+  linkedBytes: number;
   methods: PlaceMethod[];
   /** Restored paths with the content hash they now have, for the file-hash memo. */
   placed: { path: string; hash: string }[];
@@ -135,6 +137,7 @@ export function restoreEntry(
   }
   let stamp: number | null = null;
   let bytes = 0;
+  let linkedBytes = 0;
   const methods: PlaceMethod[] = [];
   const placed: StoredFile[] = [];
   for (const file of entry.files) {
@@ -144,7 +147,9 @@ export function restoreEntry(
       restoreDepInfo(blobs, file, dest, normaliser);
       stamp ??= nsToSeconds(statSync(dest, { bigint: true }).mtimeNs);
     } else {
-      methods.push(placeFile(blobs, file, dest));
+      const method = placeFile(blobs, file, dest);
+      if (method !== "copy") linkedBytes += file.size;
+      methods.push(method);
       placed.push(file);
     }
   }
@@ -152,6 +157,7 @@ export function restoreEntry(
   for (const file of placed) utimesSync(join(outDir, file.name), stamp, stamp);
   return {
     bytes,
+    linkedBytes,
     methods,
     placed: placed.map((file) => ({ path: join(outDir, file.name), hash: file.blob })),
   };

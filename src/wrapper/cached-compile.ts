@@ -63,9 +63,9 @@ function tryRestore(
   stores: Stores,
   normaliser: PathNormaliser,
   forgetMemo: string | null,
-): number | null {
+): { bytes: number; linkedBytes: number } | null {
   try {
-    const { bytes, placed } = restoreEntry(stores.blobs, entry, outDir, normaliser);
+    const { bytes, linkedBytes, placed } = restoreEntry(stores.blobs, entry, outDir, normaliser);
     try {
       // One write transaction per hit: with many wrappers at once, each extra one can wait on the lock.
       stores.index.db.transaction(() => {
@@ -77,7 +77,7 @@ function tryRestore(
     } catch (error) {
       log.debug(`could not record the hit: ${describeError(error)}`);
     }
-    return bytes;
+    return { bytes, linkedBytes };
   } catch (error) {
     if (!(error instanceof DamagedEntryError)) {
       log.warn(`could not restore ${entry.crate} (${describeError(error)}); compiling instead`);
@@ -150,9 +150,9 @@ function lookupAndRestore(flow: Flow, keyed: Keyed): FlowResult | null {
   if (!entry) return null;
   const prefetched = daemonWanted(flow.inv.settings) ? prefetchedMarker(flow.stores, entry.key) : null;
   const restoreStarted = performance.now();
-  const bytes = tryRestore(entry, flow.outDir, flow.stores, flow.normaliser, prefetched);
+  const restored = tryRestore(entry, flow.outDir, flow.stores, flow.normaliser, prefetched);
   flow.phases.restore = performance.now() - restoreStarted;
-  if (bytes === null) return null;
+  if (restored === null) return null;
   return {
     status: { exitCode: 0, signal: null },
     replay: {
@@ -164,7 +164,8 @@ function lookupAndRestore(flow: Flow, keyed: Keyed): FlowResult | null {
       outcome: prefetched ? "prefetch hit" : "local hit",
       elapsedMs: performance.now() - flow.started,
       compileMs: entry.compileMs,
-      size: bytes,
+      size: restored.bytes,
+      linkedBytes: restored.linkedBytes,
       key: hitKey,
     },
   };

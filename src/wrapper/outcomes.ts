@@ -1,6 +1,8 @@
 // The closed sets of wrapper outcomes and pass-through reasons, with the words users see.
 
-export type Outcome = "local hit" | "remote hit" | "prefetch hit" | "miss" | "passthrough";
+export const OUTCOMES = ["local hit", "remote hit", "prefetch hit", "miss", "passthrough"] as const;
+
+export type Outcome = (typeof OUTCOMES)[number];
 
 export const PASSTHROUGH_REASONS = {
   "no-input": "no source file (version, help or explain query)",

@@ -25,6 +25,8 @@ export interface InvocationEvent {
   /** Compile time of the entry: on a hit, the time saved. */
   compileMs: number;
   size: number;
+  /** On a hit, the bytes restored by hardlink or clone rather than copied. */
+  linkedBytes?: number;
   key: string | null;
   phases: Phases;
   reason?: PassthroughReason;
@@ -90,6 +92,7 @@ export function appendEvent(cacheDir: string, event: InvocationEvent): void {
     compile_ms: Math.round(event.compileMs),
     saved_ms: event.outcome.endsWith("hit") ? Math.round(event.compileMs) : 0,
     size: event.size,
+    linked_bytes: event.linkedBytes ?? 0,
     key: event.key,
     phases: Object.fromEntries(Object.entries(event.phases).map(([k, v]) => [k, Math.round(v * 100) / 100])),
     prepass: event.prepass,

@@ -1,0 +1,95 @@
+// Reads the wrapper's event log (events.jsonl, after the rotated events.jsonl.1) for stats, report and why-miss.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseDuration } from "../util/duration";
+import { KacheError } from "../util/errors";
+import { OUTCOMES, type Outcome } from "../wrapper/outcomes";
+
+export const EVENTS_FILE = "events.jsonl";
+
+/** One invocation as read back: the fields the readers use, whatever else a line carries. */
+export interface HistoryEvent {
+  /** Milliseconds since the epoch. */
+  time: number;
+  crate: string;
+  outcome: Outcome;
+  elapsedMs: number;
+  compileMs: number;
+  size: number;
+  /** Bytes a hit placed by hardlink or clone (0 in events written before kache recorded it). */
+  linkedBytes: number;
+  key: string | null;
+  reason: string | null;
+  outDir: string | null;
+}
+
+const KNOWN_OUTCOMES = new Set<string>(OUTCOMES);
+
+function number(value: unknown): number {
+  return typeof value === "number" && Number.isFinite(value) ? value : 0;
+}
+
+function text(value: unknown): string | null {
+  return typeof value === "string" ? value : null;
+}
+
+/** A line as an event, or null: torn (a writer killed mid-line), foreign or from an unknown outcome. */
+export function parseEventLine(line: string): HistoryEvent | null {
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  if (typeof raw !== "object" || raw === null) return null;
+  const time = Date.parse(String(raw.time));
+  if (!Number.isFinite(time) || !KNOWN_OUTCOMES.has(raw.outcome as string)) return null;
+  return {
+    time,
+    crate: text(raw.crate) ?? "",
+    outcome: raw.outcome as Outcome,
+    elapsedMs: number(raw.elapsed_ms),
+    compileMs: number(raw.compile_ms),
+    size: number(raw.size),
+    linkedBytes: number(raw.linked_bytes),
+    key: text(raw.key),
+    reason: text(raw.reason),
+    outDir: text(raw.out_dir),
+  };
+}
+
+function readLines(path: string): string[] {
+  try {
+    return readFileSync(path, "utf8").split("\n");
+  } catch {
+    return []; // not written yet, or rotated away meanwhile
+  }
+}
+
+/** Every readable event, oldest first; with `since`, only those at or after that time (ms). */
+export function readHistory(cacheDir: string, since: number | null = null): HistoryEvent[] {
+  const path = join(cacheDir, EVENTS_FILE);
+  const events: HistoryEvent[] = [];
+  for (const line of [...readLines(`${path}.1`), ...readLines(path)]) {
+    if (line.trim() === "") continue;
+    const event = parseEventLine(line);
+    if (event && (since === null || event.time >= since)) events.push(event);
+  }
+  return events;
+}
+
+/** `--since DUR` as a cut-off time in ms, or null without one; a bad duration is a usage error. */
+export function sinceCutoff(value: string | undefined, now = Date.now()): number | null {
+  if (value === undefined || value === "") return null;
+  try {
+    return now - parseDuration(value);
+  } catch (error) {
+    const hint = error instanceof KacheError ? error.hint : undefined;
+    throw new KacheError(`--since: invalid duration "${value}"`, hint, 2);
+  }
+}
+
+/** A crate as rustc names it: a cargo package name may have dashes, a rustc crate name never does. */
+export function crateName(name: string): string {
+  return name.replaceAll("-", "_");
+}
