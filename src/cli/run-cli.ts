@@ -6,6 +6,7 @@ import { VERSION } from "../version";
 const main = defineCommand({
   meta: { name: "kache", version: VERSION, description: "Zero-copy, content-addressed build cache for Rust" },
   subCommands: {
+    init: () => import("./init").then((m) => m.initCommand),
     daemon: () => import("./daemon").then((m) => m.daemonCommand),
     "why-miss": () => import("./why-miss").then((m) => m.whyMissCommand),
     sync: () => import("./sync").then((m) => m.syncCommand),
