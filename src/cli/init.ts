@@ -89,14 +89,18 @@ function setWrapper(program: string, replace: boolean): boolean {
   return true;
 }
 
-/** An env var beats the config file in cargo: say so when one names something else. */
+/** An env var, or a project's `.cargo/config.toml` here, beats $CARGO_HOME's config: say so. */
 function warnAboutOverrides(): void {
   const [effective] = wrapperSources("wrapper").sources;
-  if (!effective || effective.file || classifyWrapper(effective) === "kache") return;
-  process.stderr.write(
-    `kache: warning: ${effective.where}="${effective.value}" in this shell overrides the cargo config ` +
-      `(unset it and remove it from your shell profile)\n`,
-  );
+  const home = cargoConfigIn(cargoHome()).path;
+  if (!effective || effective.file === home || classifyWrapper(effective) === "kache") return;
+  const fix = effective.file
+    ? `remove build.rustc-wrapper from ${displayPath(effective.file)}`
+    : "unset it and remove it from your shell profile";
+  const what = effective.file
+    ? `${displayPath(effective.file)} sets build.rustc-wrapper = "${effective.value}", which cargo prefers here over ${displayPath(home)}`
+    : `${effective.where}="${effective.value}" in this shell overrides the cargo config`;
+  process.stderr.write(`kache: warning: ${what} (${fix})\n`);
 }
 
 function runCheck(service: boolean): never {

@@ -17,6 +17,7 @@ import {
   runBinary,
   summarise,
 } from "./harness";
+import { runCollected } from "./run-collected";
 import { tempHome } from "./setup-support";
 
 const TIMEOUT = 180_000;
@@ -263,4 +264,30 @@ test("run from source under bun, init refuses and points at the built binary", a
   expect(child.stderr.toString()).toContain("cargo cannot use bun as its rustc wrapper");
   expect(child.stderr.toString()).toContain("dist/kache");
   expect(existsSync(t.cargoConfig)).toBe(false);
+});
+
+test("a project's .cargo/config.toml naming another wrapper beats ~/.cargo: init warns, --check and doctor name it", async () => {
+  const t = tempHome(bin);
+  const project = join(makeTempDir("kache-e2e-project-"), "app");
+  mkdirSync(join(project, ".cargo"), { recursive: true });
+  const projectConfig = join(project, ".cargo", "config.toml");
+  writeFileSync(projectConfig, '[build]\nrustc-wrapper = "/usr/bin/env"\n');
+  const run = (args: string[]) => runCollected([bin, ...args], { cwd: project, env: t.env });
+  const init = await run(["init", "--no-service"]);
+  expect(init.code, init.stderr).toBe(0);
+  expect(init.stderr).toBe(
+    `kache: warning: ${projectConfig} sets build.rustc-wrapper = "/usr/bin/env", which cargo prefers here over ` +
+      `~/.cargo/config.toml (remove build.rustc-wrapper from ${projectConfig})\n`,
+  );
+  expect(readFileSync(t.cargoConfig, "utf8")).toBe(`[build]\nrustc-wrapper = "${bin}"\n`);
+  const check = await run(["init", "--check", "--no-service"]);
+  expect(check.code).toBe(1);
+  expect(check.stdout).toContain(`problem  wrapper: cargo runs "/usr/bin/env" (${projectConfig}), not kache`);
+  const doctor = await run(["doctor"]);
+  expect(doctor.code).toBe(1);
+  expect(doctor.stdout).toContain(
+    `(remove build.rustc-wrapper from ${projectConfig} (cargo prefers it over ~/.cargo))`,
+  );
+  // Elsewhere, the same HOME builds through kache.
+  expect((await t.kache(["init", "--check", "--no-service"])).code).toBe(0);
 });

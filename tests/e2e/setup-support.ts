@@ -14,8 +14,8 @@ export interface TempHome {
   /** `$CARGO_HOME/config.toml`. */
   cargoConfig: string;
   env: Record<string, string>;
-  /** Runs `<bin> <args>` with this HOME; `extra` overrides the env (undefined removes a variable). */
-  kache(args: string[], extra?: Record<string, string | undefined>): Promise<Run>;
+  /** Runs `<bin> <args>` (or another kache binary) in this HOME; `extra` overrides the env. */
+  kache(args: string[], extra?: Record<string, string | undefined>, program?: string): Promise<Run>;
   /** Runs it under a pseudo-terminal (`script`), typing `input` at it. */
   kacheOnTerminal(args: string[], input: string, extra?: Record<string, string | undefined>): Promise<Run>;
   build(workspace: string, extra?: Record<string, string | undefined>): Promise<CargoResult>;
@@ -61,10 +61,12 @@ export function tempHome(bin: string): TempHome {
     cacheDir,
     cargoConfig: join(cargoHome, "config.toml"),
     env,
-    kache: (args, extra = {}) => runCollected([bin, ...args], { env: withExtra(extra), timeoutMs: 60_000 }),
+    kache: (args, extra = {}, program = bin) =>
+      runCollected([program, ...args], { cwd: home, env: withExtra(extra), timeoutMs: 60_000 }),
     async kacheOnTerminal(args, input, extra = {}) {
       const command = [bin, ...args].map((word) => `'${word.replace(/'/g, "'\\''")}'`).join(" ");
       const child = Bun.spawn(["script", "-qfec", command, "/dev/null"], {
+        cwd: home,
         env: withExtra({ TERM: "dumb", ...extra }),
         stdin: new Blob([input]),
         stdout: "pipe",
