@@ -23,7 +23,8 @@ const WIDTH = Math.max(...(["ok", "warn", "problem", "fixed"] as const).map((sta
 
 export function formatCheck(item: Check): string {
   const hint = item.hint ? ` (${item.hint})` : "";
-  return `${item.status.padEnd(WIDTH)}${item.name}: ${item.detail}${hint}`;
+  // One line, whatever a library's error message held.
+  return `${item.status.padEnd(WIDTH)}${item.name}: ${item.detail}${hint}`.replace(/\s*\n\s*/g, " ");
 }
 
 /** The checks as lines on stdout, or as a JSON array of {name, status, detail, hint}. */
@@ -38,4 +39,10 @@ export function printChecks(checks: Check[], json: boolean): void {
 
 export function hasProblem(checks: Check[]): boolean {
   return checks.some((item) => item.status === "problem");
+}
+
+/** `1 blob`, `2 blobs`, `1 entry`, `3 entries`. */
+export function count(n: number, noun: string): string {
+  if (n === 1) return `1 ${noun}`;
+  return `${n} ${noun.endsWith("y") ? `${noun.slice(0, -1)}ies` : `${noun}s`}`;
 }

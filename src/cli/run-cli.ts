@@ -7,6 +7,7 @@ const main = defineCommand({
   meta: { name: "kache", version: VERSION, description: "Zero-copy, content-addressed build cache for Rust" },
   subCommands: {
     init: () => import("./init").then((m) => m.initCommand),
+    doctor: () => import("./doctor").then((m) => m.doctorCommand),
     daemon: () => import("./daemon").then((m) => m.daemonCommand),
     "why-miss": () => import("./why-miss").then((m) => m.whyMissCommand),
     sync: () => import("./sync").then((m) => m.syncCommand),
