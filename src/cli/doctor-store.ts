@@ -158,16 +158,22 @@ function verifyChecks(
   return [blobCheck, entryCheck];
 }
 
+/** Every entry; none when there is no index yet (opening one would create it, and a check creates nothing). */
+function readEntries(cacheDir: string): Entry[] {
+  if (!existsSync(join(cacheDir, "index.db"))) return [];
+  const index = IndexDb.open(cacheDir);
+  try {
+    return index.allEntries();
+  } finally {
+    index.close();
+  }
+}
+
 export function storeChecks(cacheDir: string, verify: boolean): FixableCheck[] {
   if (!existsSync(cacheDir)) return [check("store", "ok", "empty (no cache dir yet)")];
   let entries: Entry[];
   try {
-    const index = IndexDb.open(cacheDir);
-    try {
-      entries = index.allEntries();
-    } finally {
-      index.close();
-    }
+    entries = readEntries(cacheDir);
   } catch (error) {
     return [check("store", "problem", `cannot read the index: ${describeError(error)}`, "see the message")];
   }

@@ -75,21 +75,23 @@ export function wrapperCheck(context: SetupContext): FixableCheck {
   const home = homeConfig(context);
   const homeValue = sources.find((source) => source.file === home.path);
   const effective = sources[0];
-  const canFixHome = !runningFromSource() && (homeValue === undefined || context.purgeSccache);
-  const offerFix = (item: FixableCheck) => {
-    if (canFixHome && (!effective || effective.file === home.path || !effective.file))
-      item.fix = fixHomeWrapper(context);
+  const homeKind = homeValue && classifyWrapper(homeValue, context.env);
+  // Editing $CARGO_HOME's config replaces nothing but sccache (when purging), and helps only where it decides.
+  const homeEditable =
+    !runningFromSource() && (homeValue === undefined || (context.purgeSccache && homeKind === "sccache"));
+  const offerFix = (item: FixableCheck, homeDecides: boolean) => {
+    if (homeEditable && homeDecides) item.fix = fixHomeWrapper(context);
     return item;
   };
   if (!effective) {
     const detail = `cargo runs no rustc wrapper: build.rustc-wrapper is not set in ${displayPath(home.path, context.env)}`;
-    return offerFix(check("wrapper", "problem", detail, "run `kache init`"));
+    return offerFix(check("wrapper", "problem", detail, "run `kache init`"), true);
   }
   const kind = classifyWrapper(effective, context.env);
   const from = where(effective, context);
   switch (kind) {
     case "kache":
-      if (effective.file || (homeValue && classifyWrapper(homeValue, context.env) === "kache"))
+      if (effective.file || homeKind === "kache")
         return check("wrapper", "ok", `cargo runs ${effective.value} (this kache), set in ${from}`);
       return offerFix(
         check(
@@ -98,6 +100,7 @@ export function wrapperCheck(context: SetupContext): FixableCheck {
           `only ${from} names kache: builds started elsewhere (another shell, an IDE) do not use it`,
           "run `kache init`",
         ),
+        true,
       );
     case "other-kache":
       return check(
@@ -115,6 +118,7 @@ export function wrapperCheck(context: SetupContext): FixableCheck {
           `cargo runs "${effective.value}" (${from}), not kache`,
           removalHint(effective, context),
         ),
+        effective.file === home.path,
       );
     case "missing":
       return offerFix(
@@ -124,6 +128,7 @@ export function wrapperCheck(context: SetupContext): FixableCheck {
           `${from} names "${effective.value}", which does not exist: every cargo build fails`,
           removalHint(effective, context),
         ),
+        effective.file === home.path,
       );
     case "disabled":
       return check("wrapper", "problem", `${from} is empty: cargo runs no wrapper`, `unset ${from}`);

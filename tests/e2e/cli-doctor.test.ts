@@ -277,6 +277,10 @@ test("sccache in the environment: the variable to unset is named, and --fix cann
   expect(found.stdout).toContain(
     'problem  sccache: sccache is in force: RUSTC_WRAPPER = "sccache" (unset RUSTC_WRAPPER (and remove it from your shell profile))',
   );
+  // Fixing ~/.cargo/config.toml would not change what cargo runs here: the wrapper check says so, unfixed.
+  expect(found.stdout).toContain(
+    'problem  wrapper: cargo runs "sccache" (RUSTC_WRAPPER), not kache (unset RUSTC_WRAPPER',
+  );
   // Shadowed by RUSTC_WRAPPER=kache: a warning, since it comes back once that variable goes.
   const shadowed = await doctor([], { PATH, RUSTC_WRAPPER: bin, CARGO_BUILD_RUSTC_WRAPPER: "sccache" });
   expect(shadowed.code).toBe(0);

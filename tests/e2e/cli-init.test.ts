@@ -68,7 +68,7 @@ function sccacheOnPath(): string {
 test(
   "on an empty HOME: --check fails, init sets the wrapper and starts the daemon, a second run changes nothing; cargo then builds through kache",
   async () => {
-    const t = tempHome(bin);
+    const t = tempHome(bin, { emptyHome: true });
     track(bin, t.cacheDir);
     // No user systemd in this container: init must say so and still finish.
     const probe = Bun.spawnSync(["systemctl", "--user", "show-environment"], {
@@ -82,7 +82,7 @@ test(
     expect(before.stdout).toContain(
       "problem  wrapper: cargo runs no rustc wrapper: build.rustc-wrapper is not set in ~/.cargo/config.toml (run `kache init`)",
     );
-    expect(existsSync(t.cargoConfig)).toBe(false);
+    expect(existsSync(t.cargoHome)).toBe(false);
 
     const first = await t.kache(["init"]);
     expect(first.stderr).toBe("");
@@ -290,4 +290,19 @@ test("a project's .cargo/config.toml naming another wrapper beats ~/.cargo: init
   );
   // Elsewhere, the same HOME builds through kache.
   expect((await t.kache(["init", "--check", "--no-service"])).code).toBe(0);
+});
+
+test("a cargo config that is not valid TOML is named and left as it is", async () => {
+  const t = tempHome(bin);
+  const broken = '[build]\njobs = 4\nrustc-wrapper = "sccache\n';
+  writeFileSync(t.cargoConfig, broken);
+  const run = await t.kache(["init", "--no-service"]);
+  expect(run.code).toBe(1);
+  expect(run.stderr).toMatch(
+    /^kache: error: .+\.cargo\/config\.toml is not valid TOML: .+\(fix the file by hand/,
+  );
+  expect(readFileSync(t.cargoConfig, "utf8")).toBe(broken);
+  const check = await t.kache(["init", "--check", "--no-service"]);
+  expect(check.code).toBe(1);
+  expect(check.stdout).toContain("is not valid TOML");
 });

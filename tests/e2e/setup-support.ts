@@ -31,10 +31,11 @@ export interface Run {
 const SCRUBBED =
   /^(KACHE_|RUSTC_WRAPPER$|RUSTC_WORKSPACE_WRAPPER$|CARGO_BUILD_|CARGO_HOME$|RUSTUP_TOOLCHAIN$)/;
 
-export function tempHome(bin: string): TempHome {
+/** `emptyHome`: not even `~/.cargo` exists, as on a machine that never ran cargo with this HOME. */
+export function tempHome(bin: string, { emptyHome = false } = {}): TempHome {
   const home = makeTempDir("kache-e2e-home-");
   const cargoHome = join(home, ".cargo");
-  mkdirSync(cargoHome);
+  if (!emptyHome) mkdirSync(cargoHome);
   const cacheDir = join(home, "cache");
   const base: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env))
