@@ -1,7 +1,7 @@
 // The set-up checks `kache doctor` and `kache init --check` share: does cargo run this kache, does
 // sccache stand in its way, is the service there. Each repair edits $CARGO_HOME's config only.
-
 import { homedir } from "node:os";
+import { dirname } from "node:path";
 import { detectServiceManager, isServiceInstalled, servicePaths } from "../daemon/service";
 import { KacheError } from "../util/errors";
 import { check, type FixableCheck } from "./check-report";
@@ -51,7 +51,7 @@ function fixHomeWrapper(context: SetupContext): () => string {
     const shown = displayPath(file, context.env);
     if (current !== undefined) {
       const kind = classifyWrapper(
-        { where: file, value: current, baseDir: cargoHome(context.env) },
+        { where: file, value: current, baseDir: dirname(cargoHome(context.env, context.cwd)) },
         context.env,
       );
       if (kind === "kache") return `${shown} names kache`;
