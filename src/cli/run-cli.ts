@@ -6,6 +6,8 @@ import { VERSION } from "../version";
 const main = defineCommand({
   meta: { name: "kache", version: VERSION, description: "Zero-copy, content-addressed build cache for Rust" },
   subCommands: {
+    init: () => import("./init").then((m) => m.initCommand),
+    doctor: () => import("./doctor").then((m) => m.doctorCommand),
     daemon: () => import("./daemon").then((m) => m.daemonCommand),
     stats: () => import("./stats").then((m) => m.statsCommand),
     list: () => import("./list").then((m) => m.listCommand),
