@@ -13,6 +13,7 @@ const main = defineCommand({
     "why-miss": () => import("./why-miss").then((m) => m.whyMissCommand),
     sync: () => import("./sync").then((m) => m.syncCommand),
     "save-manifest": () => import("./save-manifest").then((m) => m.saveManifestCommand),
+    clean: () => import("./clean").then((m) => m.cleanCommand),
     completions: () => import("./completions").then((m) => m.completionsCommand),
   },
 });
