@@ -41,7 +41,7 @@ function printTable(root: string, targets: TargetDir[], cacheDir: string): void 
   writeOut(`${paint.dim(line(rows.at(-1)!))}\n`);
   writeOut(
     paint.dim(
-      `in store: bytes of files whose content is a blob in ${cacheDir}/store (a hardlink of it, or the same sha256)\n`,
+      `in store: bytes of files that are hardlinks of blobs in ${cacheDir}/store, or copies of a stored file (same size and xxHash3)\n`,
     ),
   );
 }

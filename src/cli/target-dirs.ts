@@ -3,7 +3,8 @@
 import { type Dirent, existsSync, lstatSync, readdirSync, rmSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { BLOB_NAME } from "../store/blobs";
-import { hashFile } from "../util/hash";
+import { IndexDb } from "../store/index-db";
+import { contentCheckOfFile } from "../util/hash";
 
 /** Directories a scan never enters: version control and JavaScript dependencies hold no cargo builds. */
 const SKIPPED = new Set([".git", "node_modules"]);
@@ -62,17 +63,16 @@ function inodeKey(stat: { dev: number; ino: number }): string {
   return `${stat.dev}:${stat.ino}`;
 }
 
-/** What a scan needs to know of the store's blobs: their inodes, their sizes and their names (hashes). */
+/** What a scan needs to know of the store: its blobs' inodes, and the content of the files it records. */
 export interface StoreBlobs {
   inodes: Set<string>;
+  /** `size:check` of every stored file whose blob is present (check: the index's xxHash3 `contentCheck`). */
+  contents: Set<string>;
   sizes: Set<number>;
-  hashes: Set<string>;
 }
 
-/** Reads every blob under <cacheDir>/store once (lstat only, no content). */
-export function readStoreBlobs(cacheDir: string): StoreBlobs {
-  const blobs: StoreBlobs = { inodes: new Set(), sizes: new Set(), hashes: new Set() };
-  const store = join(cacheDir, "store");
+function blobNames(store: string, inodes: Set<string>): Set<string> {
+  const names = new Set<string>();
   for (const shard of entriesOf(store, [])) {
     if (!shard.isDirectory()) continue;
     for (const blob of entriesOf(join(store, shard.name), [])) {
@@ -80,24 +80,42 @@ export function readStoreBlobs(cacheDir: string): StoreBlobs {
       if (!blob.isFile() || !BLOB_NAME.test(hash)) continue;
       const stat = lstatSync(join(store, shard.name, blob.name), { throwIfNoEntry: false });
       if (!stat) continue;
-      blobs.inodes.add(inodeKey(stat));
-      blobs.sizes.add(stat.size);
-      blobs.hashes.add(hash);
+      inodes.add(inodeKey(stat));
+      names.add(hash);
     }
+  }
+  return names;
+}
+
+/** Reads the store once: every blob's inode (lstat, no content), and from the index what each holds. */
+export function readStoreBlobs(cacheDir: string): StoreBlobs {
+  const blobs: StoreBlobs = { inodes: new Set(), contents: new Set(), sizes: new Set() };
+  const present = blobNames(join(cacheDir, "store"), blobs.inodes);
+  if (present.size === 0 || !existsSync(join(cacheDir, "index.db"))) return blobs;
+  const index = IndexDb.open(cacheDir);
+  try {
+    for (const entry of index.allEntries())
+      for (const file of entry.files) {
+        if (file.depInfo || !present.has(file.blob)) continue; // dep-info is rewritten per tree
+        blobs.contents.add(`${file.size}:${file.check}`);
+        blobs.sizes.add(file.size);
+      }
+  } finally {
+    index.close();
   }
   return blobs;
 }
 
 /**
  * Whether the store holds a file's content, and how: "linked" when the file is a hardlink of a blob
- * (deleting it frees nothing), "copied" when its content is a blob's (blobs are named by sha256, so
- * only a file whose size some blob has is hashed), null when the store lacks it.
+ * (deleting it frees nothing), "copied" when its size and xxHash3 check are those of a stored file
+ * (only a file whose size some stored file has is read), null when the store lacks it.
  */
 function storedAs(path: string, stat: Stats, blobs: StoreBlobs): "linked" | "copied" | null {
   if (stat.nlink > 1 && blobs.inodes.has(inodeKey(stat))) return "linked";
   if (!blobs.sizes.has(stat.size)) return null;
   try {
-    return blobs.hashes.has(hashFile(path)) ? "copied" : null;
+    return blobs.contents.has(`${stat.size}:${contentCheckOfFile(path)}`) ? "copied" : null;
   } catch {
     return null; // unreadable or gone meanwhile: not counted
   }
