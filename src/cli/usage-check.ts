@@ -84,7 +84,7 @@ function checkFlags(path: string[], words: string[], args: ArgsDef): Words {
     if (!flag) throw usageError(path, `unknown flag ${shown}`);
     flags.add(flag.name);
     if (!takesValue(flag.definition)) {
-      if (!long && inline) index = expandShortGroup(path, args, words, index, inline);
+      if (!long && inline) checkShortGroup(path, args, word, inline);
       continue;
     }
     const value = inline ?? words[index + 1];
@@ -97,19 +97,12 @@ function checkFlags(path: string[], words: string[], args: ArgsDef): Words {
 }
 
 /** `-yv`: every letter after the first must be a boolean short flag too. */
-function expandShortGroup(
-  path: string[],
-  args: ArgsDef,
-  words: string[],
-  index: number,
-  rest: string,
-): number {
+function checkShortGroup(path: string[], args: ArgsDef, word: string, rest: string): void {
   for (const letter of rest) {
     const flag = findFlag(args, letter);
-    if (!flag) throw usageError(path, `unknown flag -${letter} (in ${words[index]})`);
+    if (!flag) throw usageError(path, `unknown flag -${letter} (in ${word})`);
     if (takesValue(flag.definition)) throw usageError(path, `-${letter} needs a value of its own`);
   }
-  return index;
 }
 
 function splitOnce(text: string, separator: string): [string, string | undefined] {
