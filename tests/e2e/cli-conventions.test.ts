@@ -224,6 +224,60 @@ describe("completions", () => {
     expect(lines.at(-1)).toBe("choices: bash zsh fish");
   });
 
+  /**
+   * Types into an interactive zsh (under zsh's own pseudo-terminal, zpty) with the script on $fpath,
+   * presses Tab after each line and returns what the terminal showed, escape sequences removed.
+   */
+  function zshTabs(lines: { typed: string; awaited: string }[]): string {
+    const steps = lines.map(
+      ({ typed, awaited }) =>
+        `zpty -w -n z $'\\C-u'${shellQuote(typed)}$'\\t'; await ${shellQuote(awaited)} || exit 1`,
+    );
+    const driver = [
+      "zmodload zsh/zpty zsh/datetime",
+      "await() {",
+      "  local deadline=$((EPOCHREALTIME + 20)) chunk",
+      "  while ((EPOCHREALTIME < deadline)); do",
+      "    while zpty -r -t z chunk; do shown+=$chunk; done",
+      "    [[ $shown == *$1* ]] && return 0",
+      "    sleep 0.05",
+      "  done",
+      "  return 1",
+      "}",
+      "shown=''",
+      "zpty z 'stty cols 120 rows 40; exec zsh -f -i'",
+      `zpty -w z "PS1='P> '; fpath=(${shellQuote(home)} \\$fpath); autoload -U compinit; compinit -u -D; print RE''ADY"`,
+      "await READY || exit 1",
+      ...steps,
+      'print -r -- "$shown"',
+      "zpty -d z",
+    ].join("\n");
+    writeFileSync(join(home, "_kache"), readFileSync(scripts.zsh!));
+    const result = Bun.spawnSync(["zsh", "-f", "-c", driver], {
+      cwd: home,
+      env: env(),
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: strips what the terminal drew
+    const text = result.stdout.toString().replace(/\x1b\[[0-9;?]*[A-Za-z]|[\x07\x08\r]/g, "");
+    expect({ code: result.exitCode, stderr: result.stderr.toString() }, text).toEqual({
+      code: 0,
+      stderr: "",
+    });
+    return text;
+  }
+
+  test("zsh: Tab in an interactive zsh completes a command and lists a command's flags with their help", () => {
+    const shown = zshTabs([
+      { typed: "kache da", awaited: "kache daemon" },
+      { typed: "kache clean --", awaited: "delete every target dir listed" },
+    ]);
+    expect(shown).toContain("kache daemon");
+    expect(shown).toMatch(/--dry-run +-- list the target dirs and delete nothing/);
+    expect(shown).toMatch(/--yes +-- delete every target dir listed, without asking/);
+  });
+
   function fish(commandLine: string): string[] {
     const script = `source ${shellQuote(scripts.fish!)}; complete -C ${shellQuote(commandLine)}`;
     const result = Bun.spawnSync(["fish", "--no-config", "-c", script], {
