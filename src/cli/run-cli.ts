@@ -1,7 +1,10 @@
 // CLI mode: the citty command tree, each command in its own file and loaded only when used.
-import { defineCommand, runCommand, runMain, showUsage } from "citty";
+import { defineCommand, renderUsage, runCommand } from "citty";
 import { describeError, KacheError } from "../util/errors";
 import { VERSION } from "../version";
+import { paintFor, writeErr, writeOut } from "./colour";
+import type { Command } from "./command-tree";
+import { commandLine, resolveCommand, wantsHelp } from "./usage-check";
 
 const main = defineCommand({
   meta: { name: "kache", version: VERSION, description: "Zero-copy, content-addressed build cache for Rust" },
@@ -15,32 +18,51 @@ const main = defineCommand({
     report: () => import("./report").then((m) => m.reportCommand),
     sync: () => import("./sync").then((m) => m.syncCommand),
     "save-manifest": () => import("./save-manifest").then((m) => m.saveManifestCommand),
+    clean: () => import("./clean").then((m) => m.cleanCommand),
+    completions: () => import("./completions").then((m) => m.completionsCommand),
   },
 });
 
-function isUsageError(error: unknown): boolean {
+/** The root of the tree, for what walks all of it (completions, tests). */
+export const rootCommand: Command = main;
+
+async function printUsage(words: string[]): Promise<void> {
+  const { command, path } = await resolveCommand(main, words, false);
+  // citty names a command by its parent's name and its own: give it the whole path as the parent's.
+  const parent =
+    path.length > 0 ? { meta: { name: commandLine(path.slice(0, -1)), version: VERSION } } : undefined;
+  const usage = await renderUsage(command, parent);
+  writeOut(`${usage.replace(/[ \t]+$/gm, "")}\n\n`);
+}
+
+function isCittyUsageError(error: unknown): boolean {
   return (error as { name?: string })?.name === "CLIError";
 }
 
+function exitCodeOf(error: unknown): number {
+  if (error instanceof KacheError) return error.exitCode;
+  return isCittyUsageError(error) ? 2 : 1;
+}
+
+function reportError(error: unknown): never {
+  const hint = isCittyUsageError(error) ? " (see `kache --help`)" : "";
+  writeErr(`kache: ${paintFor(process.stderr).red("error")}: ${describeError(error)}${hint}\n`);
+  process.exit(exitCodeOf(error));
+}
+
 export async function runCli(args: string[]): Promise<void> {
-  if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
-    process.stdout.write(`kache ${VERSION}\n`);
-    return;
-  }
-  if (args.length === 0) {
-    await showUsage(main);
-    return;
-  }
-  // citty resolves the sub-command whose usage to show.
-  if (args.includes("--help") || args.includes("-h")) return runMain(main, { rawArgs: args });
   try {
+    if ((args.length === 1 && (args[0] === "--version" || args[0] === "-V")) || args[0] === "version") {
+      writeOut(`kache ${VERSION}\n`);
+      return;
+    }
+    // Bare `kache` opens the monitor on a terminal (SPEC §10) once it exists; until then, help.
+    if (args.length === 0) return await printUsage([]);
+    if (args[0] === "help") return await printUsage(args.slice(1));
+    if (wantsHelp(args)) return await printUsage(args);
+    await resolveCommand(main, args, true);
     await runCommand(main, { rawArgs: args });
   } catch (error) {
-    if (isUsageError(error)) {
-      process.stderr.write(`kache: ${describeError(error)} (see \`kache --help\`)\n`);
-      process.exit(2);
-    }
-    process.stderr.write(`kache: error: ${describeError(error)}\n`);
-    process.exit(error instanceof KacheError ? error.exitCode : 1);
+    reportError(error);
   }
 }

@@ -9,6 +9,7 @@ const META = join(import.meta.dir, "../../dist/meta.json");
 const FORBIDDEN_ON_WRAPPER_PATH = [
   /node_modules\/citty\//,
   /node_modules\/consola\//,
+  /node_modules\/@clack\//,
   /node_modules\/@aws-sdk\//,
   /node_modules\/@decimalturn\/toml-patch\//,
   /node_modules\/@smithy\//,
