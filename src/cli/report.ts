@@ -161,7 +161,11 @@ export const reportCommand = defineCommand({
   },
   args: {
     format: { type: "string", description: `${REPORT_FORMATS.join(", ")} (default text)` },
-    since: { type: "string", description: "only events of this last span (30m, 24h, 7d)" },
+    since: {
+      type: "string",
+      valueHint: "duration",
+      description: "only events of this last span (30m, 24h, 7d)",
+    },
     output: { type: "string", description: "write to this file (atomically) instead of stdout" },
   },
   async run({ args }) {

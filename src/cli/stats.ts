@@ -80,7 +80,11 @@ export function statsText(insight: Insight): string {
 export const statsCommand = defineCommand({
   meta: { name: "stats", description: "Summarise the store, hit rates and time saved" },
   args: {
-    since: { type: "string", description: "only events of this last span (30m, 24h, 7d)" },
+    since: {
+      type: "string",
+      valueHint: "duration",
+      description: "only events of this last span (30m, 24h, 7d)",
+    },
     json: { type: "boolean", description: "print JSON (fields documented in the README)" },
   },
   async run({ args }) {
