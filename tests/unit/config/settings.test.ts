@@ -33,6 +33,7 @@ test("the table covers the SPEC §5 env vars and keys", () => {
     "KACHE_S3_CONCURRENCY",
     "KACHE_DAEMON_IDLE_TIMEOUT",
     "KACHE_KEY_SALT",
+    "KACHE_FALLBACK",
     "KACHE_DISABLED",
     "KACHE_LOG",
     "KACHE_PROGRESS",
@@ -58,7 +59,9 @@ test("enum rows list their values and defaults read well in docs", () => {
 
 test("config modules import only node built-ins and each other (they run on the wrapper hot path)", () => {
   const dir = join(import.meta.dir, "../../../src/config");
-  for (const name of readdirSync(dir).filter((file) => file.endsWith(".ts"))) {
+  // toml-edit.ts is the one exception: only the CLI edits files (init, config, doctor).
+  const onHotPath = (file: string) => file.endsWith(".ts") && file !== "toml-edit.ts";
+  for (const name of readdirSync(dir).filter(onHotPath)) {
     const source = readFileSync(join(dir, name), "utf8");
     for (const match of source.matchAll(/^import[^"]*"([^"]+)"/gm)) {
       expect(`${name}: ${match[1]}`).toMatch(/: (node:(fs|path|os)|\.\/[\w-]+|\.\.\/util\/[\w-]+)$/);
