@@ -10,6 +10,7 @@ const main = defineCommand({
     "why-miss": () => import("./why-miss").then((m) => m.whyMissCommand),
     sync: () => import("./sync").then((m) => m.syncCommand),
     "save-manifest": () => import("./save-manifest").then((m) => m.saveManifestCommand),
+    config: () => import("./config").then((m) => m.configCommand),
   },
 });
 

@@ -46,6 +46,8 @@ export interface LoadResult {
   errors: ConfigIssue[];
   /** Per row of SETTINGS, the layer its value came from. */
   sources: Map<SettingRow, SettingSource>;
+  /** The file's known keys as written (before conversion), also those the environment overrides. */
+  fileValues: ReadonlyMap<string, unknown>;
 }
 
 /** The config file that applies (SPEC §5), and whether it exists; `kache config set` creates it. */
@@ -87,7 +89,7 @@ export function loadSettings(opts: LoadOptions = {}): LoadResult {
     setField(settings, row.field, value);
     sources.set(row, source);
   }
-  return { settings, file: file?.path ?? null, errors, sources };
+  return { settings, file: file?.path ?? null, errors, sources, fileValues: file?.values ?? NO_VALUES };
 }
 
 /** One line: `~/proj/.kache.toml:3: cache.local_max_size: invalid size "lots" (use ...)`. */
@@ -203,6 +205,7 @@ function fileIssue(file: ConfigFile, key: string, error: unknown): ConfigIssue {
 }
 
 const DEFAULT_SOURCE: SettingSource = { kind: "default" };
+const NO_VALUES: ReadonlyMap<string, unknown> = new Map();
 
 /** Env beats file beats default; a bad value is reported and the layer below it is kept. */
 function resolveRow(
