@@ -29,15 +29,29 @@ function save(file: FileState, text: string): void {
   atomicWrite(file.path, text, { mode: file.mode, fsync: true });
 }
 
+function isTable(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 /**
- * A key whose table is not in the file yet gets a `[table]` header of its own at the end, so
- * `cache.remote.bucket` reads as a `[cache.remote]` section rather than an inline table.
+ * A key whose table has no header yet gets one at the end, so `cache.remote.bucket` reads as a
+ * `[cache.remote]` section rather than an inline table, and `[cache]` keys do not become dotted
+ * keys above a lone `[cache.remote]`. A header the file already has (or cannot take) is not added.
  */
 function withTable(text: string, path: string, key: string[]): string {
   const table = key.slice(0, -1);
-  if (table.length === 0 || tomlValue(parseToml(text, path), table) !== undefined) return text;
+  if (table.length === 0) return text;
+  const existing = tomlValue(parseToml(text, path), table);
+  const onlySubtables = isTable(existing) && Object.values(existing).every(isTable);
+  if (existing !== undefined && !onlySubtables) return text;
   const separator = text === "" ? "" : text.endsWith("\n") ? "\n" : "\n\n";
-  return `${text}${separator}[${table.join(".")}]\n`;
+  const candidate = `${text}${separator}[${table.join(".")}]\n`;
+  try {
+    Bun.TOML.parse(candidate);
+    return candidate;
+  } catch {
+    return text;
+  }
 }
 
 function isBlankOrComment(line: string): boolean {
