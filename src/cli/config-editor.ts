@@ -39,7 +39,7 @@ async function pickSetting(shown: Shown, last: SettingRow | null): Promise<Setti
     ? shownPath(shown.target.path)
     : `${shownPath(shown.target.path)} (created on the first change)`;
   const picked = await select<SettingRow | null>({
-    message: `Pick a setting to change (${where})`,
+    message: `Pick a setting to change in ${where}`,
     options: [
       ...EDITABLE.map((row) => ({
         value: row,

@@ -290,7 +290,7 @@ test("the interactive editor, in a terminal, changes one value and saves it to t
   const env = { ...home.env, KACHE_COMPRESSION_LEVEL: "4" };
   const terminal = startTmux([KACHE_BIN, "config"], env, home.root);
   try {
-    await terminal.waitFor("Pick a setting to change (~/xdg/kache/config.toml)");
+    await terminal.waitFor("Pick a setting to change in ~/xdg/kache/config.toml");
     const steps = editable.indexOf("cache.compression_level");
     for (let step = 0; step < steps; step++) terminal.keys("Down");
     await terminal.waitFor("● cache.compression_level");
