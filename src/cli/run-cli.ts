@@ -18,6 +18,7 @@ const main = defineCommand({
     report: () => import("./report").then((m) => m.reportCommand),
     sync: () => import("./sync").then((m) => m.syncCommand),
     "save-manifest": () => import("./save-manifest").then((m) => m.saveManifestCommand),
+    config: () => import("./config").then((m) => m.configCommand),
     clean: () => import("./clean").then((m) => m.cleanCommand),
     completions: () => import("./completions").then((m) => m.completionsCommand),
   },

@@ -33,11 +33,29 @@ export interface LoadOptions {
   env?: Env;
 }
 
+/** Where a setting's value came from: `kache config list` shows it. */
+export type SettingSource =
+  | { kind: "default" }
+  | { kind: "env"; variable: string }
+  | { kind: "file"; file: string };
+
 export interface LoadResult {
   settings: Settings;
   /** The config file that was read, or null when none applies. */
   file: string | null;
   errors: ConfigIssue[];
+  /** Per row of SETTINGS, the layer its value came from. */
+  sources: Map<SettingRow, SettingSource>;
+  /** The file's known keys as written (before conversion), also those the environment overrides. */
+  fileValues: ReadonlyMap<string, unknown>;
+}
+
+/** The config file that applies (SPEC §5), and whether it exists; `kache config set` creates it. */
+export interface ConfigFileTarget {
+  path: string;
+  exists: boolean;
+  /** Named by KACHE_CONFIG (a missing one is an error, not a reason to look elsewhere). */
+  fromEnv: boolean;
 }
 
 interface ConfigFile {
@@ -63,10 +81,15 @@ export function loadSettings(opts: LoadOptions = {}): LoadResult {
   const path = locateConfigFile(cwd, opts.searchFrom ?? cwd, env, errors);
   const file = path === null ? null : readConfigFile(path, errors);
   const settings = { remote: {} } as Settings;
+  const sources = new Map<SettingRow, SettingSource>();
   // A relative path in the environment means the same place for every unit of the build.
   const envBase = resolve(cwd, opts.searchFrom ?? cwd);
-  for (const row of SETTINGS) setField(settings, row.field, resolveRow(row, file, env, envBase, errors));
-  return { settings, file: file?.path ?? null, errors };
+  for (const row of SETTINGS) {
+    const [value, source] = resolveRow(row, file, env, envBase, errors);
+    setField(settings, row.field, value);
+    sources.set(row, source);
+  }
+  return { settings, file: file?.path ?? null, errors, sources, fileValues: file?.values ?? NO_VALUES };
 }
 
 /** One line: `~/proj/.kache.toml:3: cache.local_max_size: invalid size "lots" (use ...)`. */
@@ -82,24 +105,38 @@ function isFile(path: string): boolean {
   return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
 }
 
-function locateConfigFile(cwd: string, searchFrom: string, env: Env, errors: ConfigIssue[]): string | null {
+/** KACHE_CONFIG, else the nearest `.kache.toml` walking up, else `$XDG_CONFIG_HOME/kache/config.toml`. */
+export function configFileTarget(cwd: string, searchFrom: string, env: Env): ConfigFileTarget {
   if (env.KACHE_CONFIG) {
     const path = resolve(cwd, searchFrom, expandPath(env.KACHE_CONFIG, env).value);
-    if (isFile(path)) return path;
-    const hint = "create the file or unset KACHE_CONFIG";
-    errors.push({ file: path, line: null, key: "KACHE_CONFIG", message: "config file not found", hint });
-    return null;
+    return { path, exists: isFile(path), fromEnv: true };
   }
   for (let dir = resolve(cwd, searchFrom); ; dir = dirname(dir)) {
     const candidate = join(dir, ".kache.toml");
-    if (isFile(candidate)) return candidate;
+    if (isFile(candidate)) return { path: candidate, exists: true, fromEnv: false };
     if (dirname(dir) === dir) break;
   }
   const configHome = env.XDG_CONFIG_HOME?.startsWith("/")
     ? env.XDG_CONFIG_HOME
     : join(homeDir(env), ".config");
   const global = join(configHome, "kache", "config.toml");
-  return isFile(global) ? global : null;
+  return { path: global, exists: isFile(global), fromEnv: false };
+}
+
+function locateConfigFile(cwd: string, searchFrom: string, env: Env, errors: ConfigIssue[]): string | null {
+  const target = configFileTarget(cwd, searchFrom, env);
+  if (target.exists) return target.path;
+  if (target.fromEnv) {
+    const hint = "create the file or unset KACHE_CONFIG";
+    errors.push({
+      file: target.path,
+      line: null,
+      key: "KACHE_CONFIG",
+      message: "config file not found",
+      hint,
+    });
+  }
+  return null;
 }
 
 function readConfigFile(path: string, errors: ConfigIssue[]): ConfigFile {
@@ -167,6 +204,9 @@ function fileIssue(file: ConfigFile, key: string, error: unknown): ConfigIssue {
   return toIssue(error, file.path, findKeyLine(file.text, key), key);
 }
 
+const DEFAULT_SOURCE: SettingSource = { kind: "default" };
+const NO_VALUES: ReadonlyMap<string, unknown> = new Map();
+
 /** Env beats file beats default; a bad value is reported and the layer below it is kept. */
 function resolveRow(
   row: SettingRow,
@@ -174,12 +214,14 @@ function resolveRow(
   env: Env,
   cwd: string,
   errors: ConfigIssue[],
-): SettingValue {
+): [SettingValue, SettingSource] {
   let value = defaultValue(row, env);
+  let source: SettingSource = DEFAULT_SOURCE;
   if (row.key && file?.values.has(row.key)) {
     try {
       const raw = convertValue(row, file.values.get(row.key), "file");
       value = finishValue(row, raw, env, dirname(file.path));
+      source = { kind: "file", file: file.path };
     } catch (error) {
       errors.push(fileIssue(file, row.key, error));
     }
@@ -188,11 +230,12 @@ function resolveRow(
   if (row.env && fromEnv) {
     try {
       value = finishValue(row, convertValue(row, fromEnv, "env"), env, cwd);
+      source = { kind: "env", variable: row.env };
     } catch (error) {
       errors.push(toIssue(error, null, null, row.env));
     }
   }
-  return value;
+  return [value, source];
 }
 
 /** Path settings get `~`/`$VAR` expanded; a relative cache dir is taken from where it was written. */
@@ -201,6 +244,11 @@ function finishValue(row: SettingRow, value: SettingValue, env: Env, baseDir: st
     return resolve(baseDir, expandOrThrow(value, env));
   if (row.field === "exclude" && Array.isArray(value))
     return value.map((pattern) => expandOrThrow(pattern, env));
+  // A bare name is looked up on PATH when a call runs; a path is taken from where it was written.
+  if (row.field === "fallback" && typeof value === "string" && value !== "") {
+    const expanded = expandOrThrow(value, env);
+    return expanded.includes("/") ? resolve(baseDir, expanded) : expanded;
+  }
   return value;
 }
 
@@ -216,7 +264,7 @@ function expandOrThrow(text: string, env: Env): string {
 }
 
 /** Suggests the known key whose last part is closest to the unknown one's. */
-function suggestKey(key: string): string {
+export function suggestKey(key: string): string {
   const last = key.slice(key.lastIndexOf(".") + 1);
   let best: { key: string; distance: number } | null = null;
   for (const known of FILE_KEYS) {

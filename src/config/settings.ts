@@ -53,6 +53,8 @@ export interface Settings {
   /** 0 means the daemon never exits on its own. */
   daemonIdleTimeoutSecs: number;
   keySalt: string;
+  /** The program uncached calls run through (`sccache`), as written: a name on PATH or a path. */
+  fallback?: string;
   disabled: boolean;
   logLevel: LogLevel;
   progress: ProgressMode;
@@ -298,12 +300,21 @@ export const SETTINGS: readonly SettingRow[] = [
     description: "folded into every cache key",
   },
   {
+    env: "KACHE_FALLBACK",
+    key: "cache.fallback",
+    field: "fallback",
+    type: "string",
+    default: undefined,
+    description:
+      "run the calls kache passes through as `<fallback> <compiler> <args>` (e.g. sccache); a name on PATH or a path",
+  },
+  {
     env: "KACHE_DISABLED",
     key: null,
     field: "disabled",
     type: "bool",
     default: false,
-    description: "pure pass-through (the call exactly as cargo made it)",
+    description: "pure pass-through: the call as cargo made it (through cache.fallback when one is set)",
   },
   {
     env: "KACHE_LOG",

@@ -28,6 +28,7 @@ import {
   type Stores,
 } from "./compute-key";
 import { daemonWanted, fetchManifests, remoteCheck, startPrefetch } from "./daemon-hooks";
+import { runCapturedCall } from "./fallback";
 import type { Invocation } from "./invocation";
 import { expectedOutputs } from "./output-files";
 import type { InvocationEvent, Phases } from "./report";
@@ -332,7 +333,8 @@ async function compileAndStore(flow: Flow, plan: KeyPlan, lockName: string): Pro
 async function passthroughCompile(flow: Flow, reason: PlanPassthrough): Promise<FlowResult> {
   const { inv } = flow;
   flow.state.compiled = true;
-  const run = await runCaptured([...inv.command, ...compilerArgs(inv)], inv.cwd);
+  const notices = { warn: true, markerDir: inv.settings.cacheDir };
+  const run = await runCapturedCall([...inv.command, ...compilerArgs(inv)], inv.cwd, inv.settings, notices);
   flow.state.status = { exitCode: run.exitCode, signal: run.signal };
   return {
     status: { exitCode: run.exitCode, signal: run.signal },

@@ -49,9 +49,12 @@ async function pump(stream: ReadableStream<Uint8Array>, fd: number, chunks: Uint
   }
 }
 
-export async function runCaptured(cmd: string[], cwd: string): Promise<CapturedRun> {
+export type ProcessEnv = Record<string, string | undefined>;
+
+export async function runCaptured(cmd: string[], cwd: string, env?: ProcessEnv): Promise<CapturedRun> {
   const started = performance.now();
-  const child = Bun.spawn({ cmd, cwd, stdio: withJobserverFds(["inherit", "pipe", "pipe"]) as never });
+  const stdio = withJobserverFds(["inherit", "pipe", "pipe"]) as never;
+  const child = Bun.spawn({ cmd, cwd, env, stdio });
   const out: Uint8Array[] = [];
   const err: Uint8Array[] = [];
   const streams = child as unknown as {
@@ -69,10 +72,15 @@ export async function runCaptured(cmd: string[], cwd: string): Promise<CapturedR
 }
 
 /** Runs the compiler exactly as given, sharing our stdio; returns its exit status. */
-export function runPassthrough(cmd: string[], cwd: string): { exitCode: number; signal: string | null } {
+export function runPassthrough(
+  cmd: string[],
+  cwd: string,
+  env?: ProcessEnv,
+): { exitCode: number; signal: string | null } {
   const result = Bun.spawnSync({
     cmd,
     cwd,
+    env,
     stdio: withJobserverFds(["inherit", "inherit", "inherit"]) as never,
   });
   return { exitCode: result.exitCode ?? 1, signal: result.signalCode ? String(result.signalCode) : null };

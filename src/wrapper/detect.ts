@@ -11,7 +11,7 @@ export function compilerName(arg: string | undefined): string | null {
   return COMPILER_NAMES.has(name) ? name : null;
 }
 
-function isExecutableFile(path: string): boolean {
+export function isExecutableFile(path: string): boolean {
   try {
     if (!statSync(path).isFile()) return false;
     accessSync(path, constants.X_OK);

@@ -10,8 +10,9 @@ import { describeError } from "../util/errors";
 import { log, setLogLevel } from "../util/log";
 import { markerDue } from "../util/rate-marker";
 import { cachedCompile, type FlowState, unlinkOutputs } from "./cached-compile";
-import { exitLike, runPassthrough, writeAllSync } from "./compiler-process";
+import { exitLike, writeAllSync } from "./compiler-process";
 import { type CommandLine, splitCommandLine } from "./detect";
+import { runPassthroughCall } from "./fallback";
 import type { Invocation } from "./invocation";
 import type { PassthroughReason } from "./outcomes";
 import { producesExecutable } from "./output-files";
@@ -60,9 +61,11 @@ function passThrough(
   if (args?.outDir && args.crateName) unlinkOutputs(args, resolve(cwd, args.outDir));
   // Exactly the call cargo made, unless cache.incremental = "strip" asks for its old behaviour.
   const rest = settings?.incremental === "strip" ? stripIncremental(cmd.rest) : cmd.rest;
-  const status = runPassthrough([...cmd.command, ...rest], cwd);
   // Cargo's own probes (`rustc -vV`, `- --print ...`) are recorded but not announced.
   const probe = args === null || ["no-input", "stdin-input", "print"].includes(args.passthrough ?? "");
+  // What kache does not cache goes to cache.fallback (sccache, say); cargo swallows a probe's warnings.
+  const notices = { warn: !probe, markerDir: recordEvent ? (settings?.cacheDir ?? null) : null };
+  const status = runPassthroughCall([...cmd.command, ...rest], cwd, settings, notices);
   if (settings && args?.crateName && !probe) {
     report(recordEvent ? settings.cacheDir : null, settings.progress, {
       crate: args.crateName,

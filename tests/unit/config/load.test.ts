@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { formatIssue, loadSettings } from "../../../src/config/load";
-import { defaultCacheDir } from "../../../src/config/settings";
+import { defaultCacheDir, SETTINGS } from "../../../src/config/settings";
 import { makeTempDir, writeFile } from "./helpers";
 
 function setup() {
@@ -217,5 +217,29 @@ describe("value parsing", () => {
     expect(formatIssue(level)).toBe(
       "KACHE_COMPRESSION_LEVEL: 23 is out of range (use a number between 1 and 22)",
     );
+  });
+});
+
+describe("sources and the fallback", () => {
+  test("each row says which layer its value came from", () => {
+    const { cwd, env } = setup();
+    const file = join(cwd, ".kache.toml");
+    writeFile(file, '[cache]\nlocal_max_size = "10GB"\ncompression_level = 7\n');
+    env.KACHE_MAX_SIZE = "20GB";
+    const { sources } = loadSettings({ cwd, env });
+    const sourceOf = (key: string) => sources.get(SETTINGS.find((row) => row.key === key)!);
+    expect(sourceOf("cache.local_max_size")).toEqual({ kind: "env", variable: "KACHE_MAX_SIZE" });
+    expect(sourceOf("cache.compression_level")).toEqual({ kind: "file", file });
+    expect(sourceOf("cache.key_salt")).toEqual({ kind: "default" });
+  });
+
+  test("a fallback path is taken from the file's dir; a bare name is left for PATH", () => {
+    const { cwd, env } = setup();
+    writeFile(join(cwd, ".kache.toml"), '[cache]\nfallback = "tools/sccache"\n');
+    expect(loadSettings({ cwd, env }).settings.fallback).toBe(join(cwd, "tools", "sccache"));
+    env.KACHE_FALLBACK = "sccache";
+    expect(loadSettings({ cwd, env }).settings.fallback).toBe("sccache");
+    env.KACHE_FALLBACK = "~/bin/sccache";
+    expect(loadSettings({ cwd, env }).settings.fallback).toBe(join(env.HOME!, "bin", "sccache"));
   });
 });

@@ -33,6 +33,7 @@ test("the table covers the SPEC §5 env vars and keys", () => {
     "KACHE_S3_CONCURRENCY",
     "KACHE_DAEMON_IDLE_TIMEOUT",
     "KACHE_KEY_SALT",
+    "KACHE_FALLBACK",
     "KACHE_DISABLED",
     "KACHE_LOG",
     "KACHE_PROGRESS",

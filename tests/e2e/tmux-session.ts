@@ -1,0 +1,62 @@
+// A real pseudo-terminal for e2e tests of interactive commands: a detached tmux session on a private
+// socket, driven with send-keys and read with capture-pane.
+import { join } from "node:path";
+import { writeScript } from "./compiler-support";
+import { makeTempDir } from "./harness";
+
+export interface TmuxSession {
+  /** Keys as tmux names them (`Down`, `Enter`, `BSpace`). */
+  keys(...names: string[]): void;
+  /** Literal text, typed as it is. */
+  type(text: string): void;
+  /** What the terminal shows now. */
+  screen(): string;
+  /** Waits until the screen shows `text`; throws with the screen after `timeoutMs`. */
+  waitFor(text: string, timeoutMs?: number): Promise<string>;
+  /** Ends the session and its tmux server (ours alone: a private socket). */
+  close(): void;
+}
+
+/**
+ * Runs `command` (argv) with exactly `env` in a 120x35 terminal. When it exits, the screen shows
+ * `EXIT=<code>` and stays readable until `close()`.
+ */
+export function startTmux(command: string[], env: Record<string, string>, cwd: string): TmuxSession {
+  const dir = makeTempDir("kache-e2e-tmux-");
+  const socket = join(dir, "socket");
+  const quote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
+  const assignments = Object.entries({ TERM: "xterm-256color", ...env }).map(
+    ([name, value]) => `${name}=${quote(value)}`,
+  );
+  const script = writeScript(join(dir, "run.sh"), [
+    "#!/bin/sh",
+    `cd ${quote(cwd)} || exit 1`,
+    `env -i ${assignments.join(" ")} ${command.map(quote).join(" ")}`,
+    'echo "EXIT=$?"',
+    "sleep 600",
+  ]);
+  const tmux = (...args: string[]) => {
+    const run = Bun.spawnSync(["tmux", "-S", socket, ...args], { stdout: "pipe", stderr: "pipe" });
+    if (run.exitCode !== 0) throw new Error(`tmux ${args[0]} failed: ${run.stderr.toString()}`);
+    return run.stdout.toString();
+  };
+  tmux("new-session", "-d", "-s", "test", "-x", "120", "-y", "35", script);
+  const session: TmuxSession = {
+    keys: (...names) => void tmux("send-keys", "-t", "test", ...names),
+    type: (text) => void tmux("send-keys", "-t", "test", "-l", text),
+    screen: () => tmux("capture-pane", "-t", "test", "-p"),
+    async waitFor(text, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const screen = session.screen();
+        if (screen.includes(text)) return screen;
+        if (Date.now() > deadline) throw new Error(`the terminal never showed "${text}":\n${screen}`);
+        await Bun.sleep(50);
+      }
+    },
+    close() {
+      Bun.spawnSync(["tmux", "-S", socket, "kill-server"], { stdout: "ignore", stderr: "ignore" });
+    },
+  };
+  return session;
+}
