@@ -1,4 +1,5 @@
 // One line per check, for `kache doctor` and `kache init --check`: ok, warn, problem (or fixed), with a hint.
+import { writeOut } from "./colour";
 
 export type CheckStatus = "ok" | "warn" | "problem" | "fixed";
 
@@ -31,10 +32,10 @@ export function formatCheck(item: Check): string {
 export function printChecks(checks: Check[], json: boolean): void {
   if (json) {
     const plain = checks.map(({ name, status, detail, hint }) => ({ name, status, detail, hint }));
-    process.stdout.write(`${JSON.stringify(plain, null, 2)}\n`);
+    writeOut(`${JSON.stringify(plain, null, 2)}\n`);
     return;
   }
-  for (const item of checks) process.stdout.write(`${formatCheck(item)}\n`);
+  for (const item of checks) writeOut(`${formatCheck(item)}\n`);
 }
 
 export function hasProblem(checks: Check[]): boolean {

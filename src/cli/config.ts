@@ -1,9 +1,11 @@
 // `kache config [get|set|unset|list|path]`: the settings table read and written from the command line;
 // bare `kache config` is the interactive editor on a terminal and the list otherwise.
+
 import { defineCommand } from "citty";
 import { formatIssue, type LoadResult, loadSettings } from "../config/load";
 import { SETTINGS, type SettingRow, type SettingValue } from "../config/settings";
 import { KacheError } from "../util/errors";
+import { writeErr, writeOut } from "./colour";
 import { currentTarget, removeSetting, writeSetting } from "./config-file";
 import {
   describeSource,
@@ -18,11 +20,11 @@ import {
 } from "./config-values";
 
 function out(line: string): void {
-  process.stdout.write(`${line}\n`);
+  writeOut(`${line}\n`);
 }
 
 function note(line: string): void {
-  process.stderr.write(`kache: ${line}\n`);
+  writeErr(`kache: ${line}\n`);
 }
 
 function issuesFor(loaded: LoadResult, row: SettingRow | null): string[] {
@@ -57,7 +59,12 @@ const set = defineCommand({
   meta: { name: "set", description: "Write a setting to the config file (`kache config path` names it)" },
   args: {
     key: { type: "positional", required: true, description: "e.g. cache.local_max_size" },
-    value: { type: "positional", required: true, description: "e.g. 10GB; several values for a list" },
+    value: {
+      type: "positional",
+      required: true,
+      valueHint: "VALUE...",
+      description: "e.g. 10GB; several values for a list",
+    },
   },
   run({ args }) {
     const row = findSetting(String(args.key));

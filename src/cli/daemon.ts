@@ -1,4 +1,5 @@
 // `kache daemon [run|start|stop|restart|install|uninstall|log]`; bare `kache daemon` shows its status.
+
 import { defineCommand } from "citty";
 import { formatIssue, loadSettings } from "../config/load";
 import type { Settings } from "../config/settings";
@@ -15,6 +16,7 @@ import { daemonPaths, selfCommand } from "../ipc/daemon-paths";
 import type { DaemonStatus } from "../ipc/protocol";
 import { KacheError } from "../util/errors";
 import { formatDuration } from "../util/size";
+import { writeOut } from "./colour";
 
 function settingsOrExit(): Settings {
   const { settings, errors } = loadSettings();
@@ -24,7 +26,7 @@ function settingsOrExit(): Settings {
 }
 
 function out(line: string): void {
-  process.stdout.write(`${line}\n`);
+  writeOut(`${line}\n`);
 }
 
 function describeRunning(status: DaemonStatus): string {
@@ -161,7 +163,7 @@ const log = defineCommand({
       lines,
       follow: Boolean(args.follow),
       signal: controller.signal,
-      write: (text) => process.stdout.write(text),
+      write: (text) => writeOut(text),
     });
   },
 });

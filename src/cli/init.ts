@@ -1,11 +1,13 @@
 // `kache init [-y] [--no-service] [--check]`: points cargo's rustc wrapper at this kache in
 // $CARGO_HOME's config (every other byte kept), installs the daemon's service and starts it.
+
 import { readSync } from "node:fs";
 import { dirname } from "node:path";
 import { defineCommand } from "citty";
 import { formatIssue, loadSettings } from "../config/load";
 import { KacheError } from "../util/errors";
 import { hasProblem, printChecks } from "./check-report";
+import { writeErr, writeOut } from "./colour";
 import { setUpService } from "./init-service";
 import { serviceCheck, wrapperCheck } from "./setup-checks";
 import {
@@ -21,13 +23,13 @@ import {
 } from "./wrapper-setup";
 
 function out(line: string): void {
-  process.stdout.write(`${line}\n`);
+  writeOut(`${line}\n`);
 }
 
 /** One answer typed at the terminal; false without a terminal, so scripts never hang on a question. */
 function askYes(question: string): boolean {
   if (!process.stdin.isTTY || !process.stdout.isTTY) return false;
-  process.stdout.write(`${question} [y/N] `);
+  writeOut(`${question} [y/N] `);
   const buffer = Buffer.alloc(256);
   let answer = "";
   while (!answer.includes("\n")) {
@@ -100,7 +102,7 @@ function warnAboutOverrides(): void {
   const what = effective.file
     ? `${displayPath(effective.file)} sets build.rustc-wrapper = "${effective.value}", which cargo prefers here over ${displayPath(home)}`
     : `${effective.where}="${effective.value}" in this shell overrides the cargo config`;
-  process.stderr.write(`kache: warning: ${what} (${fix})\n`);
+  writeErr(`kache: warning: ${what} (${fix})\n`);
 }
 
 function runCheck(service: boolean): never {

@@ -1,9 +1,11 @@
 // `kache list [CRATE] [--sort name|size|hits|age] [--json]`: the store's entries as a table, or one
 // crate's entries in detail.
+
 import { defineCommand } from "citty";
 import type { Entry } from "../store/index-db";
 import { KacheError } from "../util/errors";
 import { formatBytes, formatDuration } from "../util/size";
+import { writeOut } from "./colour";
 import { crateName } from "./history";
 import { documentHead, insightSettings } from "./insight";
 import { type IndexContents, readIndex } from "./store-summary";
@@ -148,9 +150,9 @@ export const listCommand = defineCommand({
         ...documentHead(settings),
         entries: entries.map((entry) => entryDocument(entry, contents)),
       };
-      process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+      writeOut(`${JSON.stringify(document, null, 2)}\n`);
     } else if (crate === null) {
-      process.stdout.write(entries.length ? table(entries) : `no entries in ${settings.cacheDir}\n`);
-    } else process.stdout.write(entries.map((entry) => details(entry, contents)).join("\n"));
+      writeOut(entries.length ? table(entries) : `no entries in ${settings.cacheDir}\n`);
+    } else writeOut(entries.map((entry) => details(entry, contents)).join("\n"));
   },
 });

@@ -1,10 +1,12 @@
 // `kache report [--format text|json|markdown|github] [--since DUR] [--output PATH]`: a build report
 // (per-crate hits and misses, time saved, slowest misses, transfers, store), e.g. for a CI job summary.
+
 import { appendFileSync } from "node:fs";
 import { defineCommand } from "citty";
 import { atomicWrite } from "../util/atomic-write";
 import { describeError, KacheError } from "../util/errors";
 import { formatBytes, formatDuration } from "../util/size";
+import { writeErr, writeOut } from "./colour";
 import { crateFigures, slowestMisses } from "./event-summary";
 import { sinceCutoff } from "./history";
 import { gatherInsight, type Insight } from "./insight";
@@ -176,7 +178,7 @@ export const reportCommand = defineCommand({
     else if (format === "github" && summary) {
       // A job summary collects every step's markdown: add ours, never replace the others'.
       writeTo(summary, `\n${render(insight, format, false)}`, true);
-      process.stderr.write(`kache: report appended to $GITHUB_STEP_SUMMARY (${summary})\n`);
-    } else process.stdout.write(render(insight, format, true));
+      writeErr(`kache: report appended to $GITHUB_STEP_SUMMARY (${summary})\n`);
+    } else writeOut(render(insight, format, true));
   },
 });

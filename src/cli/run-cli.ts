@@ -51,7 +51,16 @@ function reportError(error: unknown): never {
   process.exit(exitCodeOf(error));
 }
 
+/** `kache list | head`: a reader that stops early ends the command quietly, as it would `ls`. */
+function isClosedPipe(error: unknown): boolean {
+  return (error as { code?: string })?.code === "EPIPE";
+}
+
 export async function runCli(args: string[]): Promise<void> {
+  process.stdout.on("error", (error) => {
+    if (isClosedPipe(error)) process.exit(0);
+    throw error;
+  });
   try {
     if ((args.length === 1 && (args[0] === "--version" || args[0] === "-V")) || args[0] === "version") {
       writeOut(`kache ${VERSION}\n`);
@@ -64,6 +73,7 @@ export async function runCli(args: string[]): Promise<void> {
     await resolveCommand(main, args, true);
     await runCommand(main, { rawArgs: args });
   } catch (error) {
+    if (isClosedPipe(error)) process.exit(0);
     reportError(error);
   }
 }

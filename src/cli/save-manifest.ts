@@ -1,6 +1,7 @@
 // `kache save-manifest [--namespace NS] [--manifest-path P]`: records the crates and keys the
 // workspace's last build used as one object in the bucket (uploading any the bucket lacks), so a
 // prefetch on another machine pulls exactly those, most expensive first.
+
 import { dirname, join, resolve, sep } from "node:path";
 import { defineCommand } from "citty";
 import { loadSettings } from "../config/load";
@@ -8,6 +9,7 @@ import { DEFAULT_NAMESPACE, NAMESPACE, type SavedEntry, saveNamespace } from "..
 import { pushEntry, remoteTemp } from "../remote/transfer";
 import { KacheError } from "../util/errors";
 import { formatBytes } from "../util/size";
+import { writeOut } from "./colour";
 import { readHistory } from "./history";
 import { findLockfile } from "./lockfile-crates";
 import { openRemoteSession } from "./remote-session";
@@ -72,7 +74,7 @@ export const saveManifestCommand = defineCommand({
         { format: 1, created: Date.now(), workspace: workspace.split(sep).pop() ?? "", entries },
         remoteTemp(settings.cacheDir, ".json"),
       );
-      process.stdout.write(
+      writeOut(
         `saved ${name}: ${entries.length} units (${formatBytes(entries.reduce((sum, entry) => sum + entry.size, 0))}); uploaded ${formatBytes(uploaded)} the bucket lacked\n`,
       );
     } finally {

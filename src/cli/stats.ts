@@ -1,7 +1,9 @@
 // `kache stats [--since DUR] [--json]`: a one-shot summary of the store and of the builds' events.
+
 import { defineCommand } from "citty";
 import { formatBytes, formatDuration } from "../util/size";
 import { PASSTHROUGH_REASONS } from "../wrapper/outcomes";
+import { writeOut } from "./colour";
 import { sinceCutoff } from "./history";
 import { documentHead, gatherInsight, type Insight, sinceField } from "./insight";
 import { formatRatio, formatTime } from "./table";
@@ -89,8 +91,6 @@ export const statsCommand = defineCommand({
   },
   async run({ args }) {
     const insight = await gatherInsight(sinceCutoff(args.since));
-    process.stdout.write(
-      args.json ? `${JSON.stringify(statsDocument(insight), null, 2)}\n` : statsText(insight),
-    );
+    writeOut(args.json ? `${JSON.stringify(statsDocument(insight), null, 2)}\n` : statsText(insight));
   },
 });

@@ -131,7 +131,9 @@ function checkArguments(path: string[], { positionals, flags }: Words, args: Arg
       `${commandLine(path)} ${names}`,
     );
   }
-  if (positionals.length > declared.length)
+  // A last positional whose valueHint ends in "..." takes the rest (`config set cache.exclude A B`).
+  const takesRest = declared.at(-1)?.[1].valueHint?.endsWith("...") ?? false;
+  if (positionals.length > declared.length && !takesRest)
     throw usageError(path, `unexpected argument "${positionals[declared.length]}"`);
 }
 

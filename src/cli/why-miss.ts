@@ -1,11 +1,13 @@
 // `kache why-miss CRATE`: compares the crate's last miss with its nearest earlier entry and names the
 // key components that differ, down to the file or variable.
+
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { defineCommand } from "citty";
 import { type Entry, IndexDb } from "../store/index-db";
 import { KacheError } from "../util/errors";
 import type { KeyComponents } from "../wrapper/cache-key";
+import { writeOut } from "./colour";
 import { crateName, type HistoryEvent, readHistory } from "./history";
 import { insightSettings } from "./insight";
 import { describeLine, diffDistance, explainDiff } from "./key-diff";
@@ -106,6 +108,6 @@ export const whyMissCommand = defineCommand({
   },
   run({ args }) {
     const { cacheDir } = insightSettings();
-    for (const line of explain(crateName(String(args.crate)), cacheDir)) process.stdout.write(`${line}\n`);
+    for (const line of explain(crateName(String(args.crate)), cacheDir)) writeOut(`${line}\n`);
   },
 });

@@ -127,6 +127,18 @@ describe("help", () => {
   });
 });
 
+describe("a reader that stops early", () => {
+  test("`kache config list | head -1` and `kache completions bash | head -1` end quietly with exit 0", () => {
+    for (const command of ["config list", "completions bash"]) {
+      // A pipe the reader closed after one line; the rest of a long output meets EPIPE.
+      const line = `set -o pipefail; ${shellQuote(KACHE_BIN)} ${command} | head -1 >/dev/null`;
+      const result = Bun.spawnSync(["bash", "-c", line], { cwd: home, env: env(), stderr: "pipe" });
+      expect(result.stderr.toString()).toBe("");
+      expect(result.exitCode).toBe(0);
+    }
+  });
+});
+
 describe("bad usage exits 2 with one line on stderr that says what to do", () => {
   const cases: [string[], string][] = [
     [["no-such-command"], 'unknown command "no-such-command" (see `kache --help`)'],

@@ -29,11 +29,20 @@ const show = defineCommand({
   run() {},
 });
 
+const set = defineCommand({
+  meta: { name: "set" },
+  args: {
+    key: { type: "positional", required: true },
+    value: { type: "positional", required: true, valueHint: "VALUE..." },
+  },
+  run() {},
+});
+
 const status = defineCommand({ meta: { name: "status" }, args: { json: { type: "boolean" } }, run() {} });
 const stop = defineCommand({ meta: { name: "stop" }, run() {} });
 const daemon = defineCommand({ meta: { name: "daemon" }, default: "status", subCommands: { status, stop } });
 const group = defineCommand({ meta: { name: "group" }, subCommands: { stop } });
-const root = defineCommand({ meta: { name: "kache" }, subCommands: { report, show, daemon, group } });
+const root = defineCommand({ meta: { name: "kache" }, subCommands: { report, show, set, daemon, group } });
 
 async function usageMessage(words: string[]): Promise<string> {
   try {
@@ -57,6 +66,7 @@ describe("accepted", () => {
     ["daemon"],
     ["daemon", "--json"],
     ["daemon", "stop"],
+    ["set", "cache.exclude", "a", "b", "c"],
   ];
   for (const words of good)
     test(words.join(" "), async () => {
@@ -95,6 +105,7 @@ describe("bad usage", () => {
     [["report", "stray"], 'unexpected argument "stray" (see `kache report --help`)'],
     [["show", "--label", "x"], "missing CRATE (usage: kache show <CRATE>; see `kache show --help`)"],
     [["show", "serde"], "missing --label (see `kache show --help`)"],
+    [["set", "cache.exclude"], "missing VALUE (usage: kache set <KEY> <VALUE>; see `kache set --help`)"],
     [["show", "a", "b", "c", "--label", "x"], 'unexpected argument "c" (see `kache show --help`)'],
     [["daemon", "--nope"], "unknown flag --nope (see `kache daemon --help`)"],
   ];
