@@ -10,6 +10,8 @@ const main = defineCommand({
     "why-miss": () => import("./why-miss").then((m) => m.whyMissCommand),
     sync: () => import("./sync").then((m) => m.syncCommand),
     "save-manifest": () => import("./save-manifest").then((m) => m.saveManifestCommand),
+    gc: () => import("./gc").then((m) => m.gcCommand),
+    purge: () => import("./purge").then((m) => m.purgeCommand),
   },
 });
 
