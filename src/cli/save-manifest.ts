@@ -1,7 +1,6 @@
 // `kache save-manifest [--namespace NS] [--manifest-path P]`: records the crates and keys the
 // workspace's last build used as one object in the bucket (uploading any the bucket lacks), so a
 // prefetch on another machine pulls exactly those, most expensive first.
-import { readFileSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
 import { defineCommand } from "citty";
 import { loadSettings } from "../config/load";
@@ -9,6 +8,7 @@ import { DEFAULT_NAMESPACE, NAMESPACE, type SavedEntry, saveNamespace } from "..
 import { pushEntry, remoteTemp } from "../remote/transfer";
 import { KacheError } from "../util/errors";
 import { formatBytes } from "../util/size";
+import { readEventLines } from "../wrapper/event-log";
 import { findLockfile } from "./lockfile-crates";
 import { openRemoteSession } from "./remote-session";
 
@@ -21,17 +21,10 @@ interface EventLine {
   out_dir?: string;
 }
 
-/** The key each unit of the target dir last built or restored, from events.jsonl. */
+/** The key each unit of the target dir last built or restored, from events.jsonl (and its rotated file). */
 function lastKeys(cacheDir: string, targetDir: string): Map<string, { crate: string; key: string }> {
   const units = new Map<string, { crate: string; key: string }>();
-  let text = "";
-  try {
-    text = readFileSync(join(cacheDir, "events.jsonl"), "utf8");
-  } catch {
-    return units;
-  }
-  for (const line of text.split("\n")) {
-    if (!line.trim()) continue;
+  for (const line of readEventLines(cacheDir)) {
     try {
       const event = JSON.parse(line) as EventLine;
       if (!event.key || !event.crate || !USED.has(event.outcome ?? "")) continue;

@@ -64,7 +64,7 @@ function passThrough(
   // Cargo's own probes (`rustc -vV`, `- --print ...`) are recorded but not announced.
   const probe = args === null || ["no-input", "stdin-input", "print"].includes(args.passthrough ?? "");
   if (settings && args?.crateName && !probe) {
-    report(recordEvent ? settings.cacheDir : null, settings.progress, {
+    report(recordEvent ? settings : null, settings.progress, {
       crate: args.crateName,
       outcome: "passthrough",
       reason,
@@ -143,7 +143,7 @@ export async function runWrapper(argv: string[]): Promise<never> {
       settings,
     };
     const result = await cachedCompileRepairing(invocation, state);
-    report(settings.cacheDir, settings.progress, result.event);
+    report(settings, settings.progress, result.event);
     if (result.replay) {
       writeAllSync(1, result.replay.stdout);
       writeAllSync(2, result.replay.stderr);
