@@ -207,7 +207,7 @@ function apply(
     const olderThan = context.readAt - LEFTOVER_GRACE_MS;
     const manifests = fingerprints ? dropManifestsExcept(index, fingerprints, olderThan) : 0;
     return { removedKeys, manifests, inUse: blobsInUse(index) };
-  })();
+  }).immediate(); // reads then writes: a deferred one would fail, not wait, when a store commits first
   const candidates = [...planned.users.freed.keys(), ...planned.orphans.map((file) => basename(file.path))];
   const unlink = candidates.filter((name) => !result.inUse.has(name) && scan.blobs.has(name));
   unlinkAll(unlink.map((name) => scan.blobs.get(name)!.path));
@@ -280,7 +280,7 @@ function recordSize(index: IndexDb, countedBefore: number | null, measured: numb
     const countedNow = readStoreBytes(index);
     const addedMeanwhile = countedBefore !== null && countedNow !== null ? countedNow - countedBefore : 0;
     setStoreBytes(index, measured + Math.max(0, addedMeanwhile));
-  })();
+  }).immediate();
 }
 
 /**
