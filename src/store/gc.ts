@@ -202,12 +202,14 @@ function apply(
   const leaving = new Set(removedEntries(planned).map((entry) => entry.key));
   const { markers, fingerprints } = pointers(rows, leaving, context.options);
   const removable = [...rows.filter((row) => leaving.has(row.key)), ...markers];
-  const result = index.db.transaction(() => {
-    const removedKeys = deleteRowsAsRead(index, removable);
-    const olderThan = context.readAt - LEFTOVER_GRACE_MS;
-    const manifests = fingerprints ? dropManifestsExcept(index, fingerprints, olderThan) : 0;
-    return { removedKeys, manifests, inUse: blobsInUse(index) };
-  }).immediate(); // reads then writes: a deferred one would fail, not wait, when a store commits first
+  const result = index.db
+    .transaction(() => {
+      const removedKeys = deleteRowsAsRead(index, removable);
+      const olderThan = context.readAt - LEFTOVER_GRACE_MS;
+      const manifests = fingerprints ? dropManifestsExcept(index, fingerprints, olderThan) : 0;
+      return { removedKeys, manifests, inUse: blobsInUse(index) };
+    })
+    .immediate(); // reads then writes: a deferred one would fail, not wait, when a store commits first
   const candidates = [...planned.users.freed.keys(), ...planned.orphans.map((file) => basename(file.path))];
   const unlink = candidates.filter((name) => !result.inUse.has(name) && scan.blobs.has(name));
   unlinkAll(unlink.map((name) => scan.blobs.get(name)!.path));
@@ -276,11 +278,13 @@ export function collectGarbage(cacheDir: string, index: IndexDb, options: GcOpti
 
 /** The measured size, plus what stores added to the running total while gc worked. */
 function recordSize(index: IndexDb, countedBefore: number | null, measured: number): void {
-  index.db.transaction(() => {
-    const countedNow = readStoreBytes(index);
-    const addedMeanwhile = countedBefore !== null && countedNow !== null ? countedNow - countedBefore : 0;
-    setStoreBytes(index, measured + Math.max(0, addedMeanwhile));
-  }).immediate();
+  index.db
+    .transaction(() => {
+      const countedNow = readStoreBytes(index);
+      const addedMeanwhile = countedBefore !== null && countedNow !== null ? countedNow - countedBefore : 0;
+      setStoreBytes(index, measured + Math.max(0, addedMeanwhile));
+    })
+    .immediate();
 }
 
 /**
