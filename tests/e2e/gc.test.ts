@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { takeGcLock } from "../../src/store/gc";
-import { kacheEnv } from "./daemon-support";
+import { cleanUpDaemons, kache, kacheEnv, privateKache, track, waitFor } from "./daemon-support";
 import {
   blobFiles,
   blobsOfCrate,
@@ -238,6 +238,28 @@ test("orphan blobs and temp files go after an hour; young ones, which a store in
   expect(indexRows(cacheDir)).toEqual(rows);
   expect(entriesMissingBlobs(cacheDir)).toEqual([]);
   expect(Number(memo(cacheDir, "store-bytes"))).toBe(storeBytes(cacheDir));
+}, 120_000);
+
+test("the daemon runs gc when it starts", async () => {
+  const { cacheDir } = seeded();
+  const bin = privateKache();
+  const env = { ...home, KACHE_MAX_SIZE: "1MiB" };
+  track(bin, cacheDir);
+  try {
+    const started = await kache(bin, ["daemon", "start"], cacheDir, { env });
+    expect(started.code, started.stderr).toBe(0);
+    const log = join(cacheDir, "gc.log");
+    await waitFor(
+      "the daemon's gc to report",
+      () => existsSync(log) && /^store now/m.test(readFileSync(log, "utf8")),
+      30_000,
+    );
+    await waitForBackgroundGc(cacheDir);
+    expect(storeBytes(cacheDir)).toBeLessThanOrEqual(0.9 * MIB);
+    expect(readFileSync(join(cacheDir, "daemon.log"), "utf8")).toMatch(/started gc \(pid \d+\)/);
+  } finally {
+    await cleanUpDaemons();
+  }
 }, 120_000);
 
 describe("only one gc at a time", () => {
