@@ -71,17 +71,18 @@ function share(bytes: number, limit: number): string {
 
 function ago(ms: number): string {
   const minutes = Math.max(0, Math.round(ms / 60_000));
-  if (minutes < 60) return `${minutes}m`;
-  if (minutes < 48 * 60) return `${Math.round(minutes / 60)}h`;
-  return `${Math.round(minutes / 1440)}d`;
+  if (minutes < 1) return "just now";
+  if (minutes < 60) return `${minutes}m ago`;
+  if (minutes < 48 * 60) return `${Math.round(minutes / 60)}h ago`;
+  return `${Math.round(minutes / 1440)}d ago`;
 }
 
-function count(n: number, word: string, plural = `${word}s`): string {
+export function count(n: number, word: string, plural = `${word}s`): string {
   return `${n} ${n === 1 ? word : plural}`;
 }
 
 export function entryLine(entry: RemovedEntry, now = Date.now()): string {
-  const used = `last used ${ago(now - entry.lastUsed)} ago`;
+  const used = `last used ${ago(now - entry.lastUsed)}`;
   return `  ${entry.why.padEnd(8)} ${entry.crate} ${entry.key.slice(0, 12)} ${formatBytes(entry.size)}, ${used}`;
 }
 

@@ -6,7 +6,7 @@ import type { Settings } from "../config/settings";
 import type { GcRow } from "../store/gc-index";
 import { KacheError } from "../util/errors";
 import { formatBytes } from "../util/size";
-import { runUpkeep, upkeepSettings } from "./gc";
+import { count, runUpkeep, upkeepSettings } from "./gc";
 
 function out(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -68,7 +68,7 @@ export const purgeCommand = defineCommand({
       const size = formatBytes(plan.freed.bytes);
       if (
         !(await confirmed(
-          `Remove ${plan.removed.length} entries (${size}) from ${settings.cacheDir}? The remote cache is not touched.`,
+          `Remove ${count(plan.removed.length, "entry", "entries")} (${size}) from ${settings.cacheDir}? The remote cache is not touched.`,
         ))
       ) {
         out("nothing purged");
@@ -78,7 +78,7 @@ export const purgeCommand = defineCommand({
     const report = await purge(settings, select, false);
     const purged = report.removed.filter((entry) => entry.why === "purged").length;
     out(
-      `purged ${purged} ${purged === 1 ? "entry" : "entries"} (${formatBytes(report.freed.bytes)} of blobs) from ${settings.cacheDir}`,
+      `purged ${count(purged, "entry", "entries")} (${formatBytes(report.freed.bytes)} of blobs) from ${settings.cacheDir}`,
     );
     out(
       `store now: ${formatBytes(report.afterBytes)} of ${formatBytes(report.limitBytes)}; the remote cache was not touched`,

@@ -87,8 +87,10 @@ function sizesOf(scan: StoreScan): Map<string, number> {
 }
 
 function planRemovals(entries: GcRow[], scan: StoreScan, options: GcOptions, now: number): Planned {
+  // Rows were read before the walk and a row's blobs exist before it: one missing now is gone for good.
   const broken = entries.filter((row) => row.blobs.some((blob) => !scan.blobs.has(blob)));
-  const sound = entries.filter((row) => !broken.includes(row));
+  const isBroken = new Set(broken);
+  const sound = entries.filter((row) => !isBroken.has(row));
   const used = new Set(sound.flatMap((row) => row.blobs));
   const unused = [...scan.blobs].filter(([name]) => !used.has(name)).map(([, file]) => file);
   const orphans = unused.filter((file) => now - file.mtimeMs > LEFTOVER_GRACE_MS);
