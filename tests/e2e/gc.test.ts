@@ -79,8 +79,13 @@ test("with KACHE_MAX_SIZE=1MiB a build starts gc by itself, kache gc ends under 
   const first = await build(workspace, cacheDir, small);
   expect(first.code, first.stderr).toBe(0);
   // A miss found the store over 110% of the limit and started `kache gc --background`.
+  const log = join(cacheDir, "gc.log");
+  await waitFor(
+    "the build's gc to report",
+    () => existsSync(log) && /^store now: .* of 1\.0 MB/m.test(readFileSync(log, "utf8")),
+    30_000,
+  );
   await waitForBackgroundGc(cacheDir);
-  expect(readFileSync(join(cacheDir, "gc.log"), "utf8")).toMatch(/^store now: .* of 1\.0 MB/m);
 
   const gc = await runKache(["gc"], cacheDir, { ...home, ...small });
   expect(gc.code, gc.stderr).toBe(0);
