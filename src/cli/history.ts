@@ -1,11 +1,8 @@
 // Reads the wrapper's event log (events.jsonl, after the rotated events.jsonl.1) for stats, report and why-miss.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { parseDuration } from "../util/duration";
 import { KacheError } from "../util/errors";
+import { readEventLines } from "../wrapper/event-log";
 import { OUTCOMES, type Outcome } from "../wrapper/outcomes";
-
-export const EVENTS_FILE = "events.jsonl";
 
 /** One invocation as read back: the fields the readers use, whatever else a line carries. */
 export interface HistoryEvent {
@@ -58,20 +55,10 @@ export function parseEventLine(line: string): HistoryEvent | null {
   };
 }
 
-function readLines(path: string): string[] {
-  try {
-    return readFileSync(path, "utf8").split("\n");
-  } catch {
-    return []; // not written yet, or rotated away meanwhile
-  }
-}
-
 /** Every readable event, oldest first; with `since`, only those at or after that time (ms). */
 export function readHistory(cacheDir: string, since: number | null = null): HistoryEvent[] {
-  const path = join(cacheDir, EVENTS_FILE);
   const events: HistoryEvent[] = [];
-  for (const line of [...readLines(`${path}.1`), ...readLines(path)]) {
-    if (line.trim() === "") continue;
+  for (const line of readEventLines(cacheDir)) {
     const event = parseEventLine(line);
     if (event && (since === null || event.time >= since)) events.push(event);
   }

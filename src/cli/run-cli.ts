@@ -21,6 +21,8 @@ const main = defineCommand({
     config: () => import("./config").then((m) => m.configCommand),
     clean: () => import("./clean").then((m) => m.cleanCommand),
     completions: () => import("./completions").then((m) => m.completionsCommand),
+    gc: () => import("./gc").then((m) => m.gcCommand),
+    purge: () => import("./purge").then((m) => m.purgeCommand),
   },
 });
 

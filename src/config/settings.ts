@@ -46,6 +46,8 @@ export interface Settings {
   /** `keep`: calls with `-C incremental` compile incrementally; `strip`: the flag is removed. */
   incremental: IncrementalMode;
   cleanIncremental: boolean;
+  /** Bytes at which events.jsonl is rotated to events.jsonl.1; 0 never rotates. */
+  eventsMaxSize: number;
   /** Source-path globs that bypass kache, with `~` and `$VAR` already expanded. */
   exclude: string[];
   compressionLevel: number;
@@ -251,7 +253,16 @@ export const SETTINGS: readonly SettingRow[] = [
     field: "cleanIncremental",
     type: "bool",
     default: true,
-    description: "GC removes incremental dirs",
+    description: "gc removes the incremental dirs kache saw once nobody has used them for 7 days",
+  },
+  {
+    env: "KACHE_EVENTS_MAX_SIZE",
+    key: "cache.events_max_size",
+    field: "eventsMaxSize",
+    type: "size",
+    default: 10 * 1024 ** 2,
+    defaultLabel: "10MiB",
+    description: "events.jsonl is rotated to events.jsonl.1 at this size (one old file is kept); 0 = never",
   },
   {
     env: null,

@@ -18,6 +18,7 @@ import { type HeldLock, tryKernelLock } from "../store/kernel-lock";
 import { unlinkQuietly } from "../util/atomic-write";
 import { KacheError } from "../util/errors";
 import { VERSION } from "../version";
+import { scheduleGc } from "./gc-schedule";
 import { RemoteService } from "./remote-service";
 
 export interface DaemonLogger {
@@ -41,6 +42,7 @@ export class DaemonServer {
   private idleTimer: ReturnType<typeof setInterval> | null = null;
   private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
   private instanceLock: HeldLock | null = null;
+  private stopGc: (() => void) | null = null;
   readonly remotes: RemoteService;
   private readonly stats: DaemonStats = {
     requests: {},
@@ -84,6 +86,7 @@ export class DaemonServer {
     this.armIdleTimer();
     this.startHeartbeat();
     this.remotes.start();
+    this.stopGc = scheduleGc(this.settings, this.log);
     this.log.info(
       `daemon ${VERSION} started: pid ${process.pid}, epoch ${this.epoch}, socket ${this.paths.socket}`,
     );
@@ -316,6 +319,7 @@ export class DaemonServer {
       this.log.info(`stopping: ${reason}`);
       if (this.idleTimer) clearInterval(this.idleTimer);
       if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+      this.stopGc?.();
       unlinkQuietly(this.paths.heartbeat);
       this.listener?.stop(false);
       const deadline = Date.now() + 10_000;

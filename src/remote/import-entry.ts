@@ -2,6 +2,7 @@
 // a reader never finds a row whose blobs are missing.
 import type { BlobStore } from "../store/blobs";
 import type { Entry, IndexDb } from "../store/index-db";
+import { addStoreBytes } from "../store/store-size";
 import { unlinkQuietly } from "../util/atomic-write";
 import { MANIFESTS_PER_FINGERPRINT } from "../wrapper/direct-mode";
 import { ArchiveError, type Unpacked } from "./archive";
@@ -20,9 +21,10 @@ export function importEntry(
         `the object for ${expected.crate} ${expected.key} holds ${metadata.crate} ${metadata.key}`,
       );
     const { checks } = unpacked;
+    let added = 0;
     metadata.files.forEach((file, index) => {
       const kind = file.executable ? "executable" : file.depInfo ? "dep-info" : "shared";
-      stores.blobs.adopt(temps[index]!, file.sha256, file.size, kind);
+      added += stores.blobs.adopt(temps[index]!, file.sha256, file.size, kind);
     });
     const now = Date.now();
     const entry: Entry = {
@@ -52,6 +54,7 @@ export function importEntry(
     };
     stores.index.db.transaction(() => {
       stores.index.putEntry(entry);
+      addStoreBytes(stores.index, added);
       if (metadata.manifest)
         stores.index.putManifest(
           metadata.manifest.fingerprint,

@@ -7,6 +7,16 @@ let tempCounter = 0;
 
 export const BLOB_NAME = /^[0-9a-f]{64}$/;
 
+/** A blob's file name: executables live under their own name, never shared with a tree (see adopt). */
+export function blobFileName(hash: string, executable: boolean): string {
+  return executable ? `${hash}.x` : hash;
+}
+
+/** The blob file one of an entry's files is restored from (dep-info is never an executable's copy). */
+export function blobOf(file: { blob: string; executable: boolean; depInfo: boolean }): string {
+  return blobFileName(file.blob, file.executable && !file.depInfo);
+}
+
 export class BlobStore {
   readonly root: string;
 
@@ -14,9 +24,8 @@ export class BlobStore {
     this.root = join(cacheDir, "store");
   }
 
-  /** Executables live under their own name: they are never shared with a tree (see adopt). */
   path(hash: string, executable: boolean): string {
-    return join(this.root, hash.slice(0, 2), executable ? `${hash}.x` : hash);
+    return join(this.root, hash.slice(0, 2), blobFileName(hash, executable));
   }
 
   /** True when the blob exists with the expected size (a truncated blob counts as missing). */
@@ -37,14 +46,17 @@ export class BlobStore {
    * - kache's normalised dep-info: 0444;
    * - anything else (rlib, rmeta) is a hardlink of the output itself, costing no disk, and keeps
    *   rustc's mode. Whatever writes it in place is caught by the content check on every restore.
+   *
+   * Returns the bytes the store grew by: 0 when the blob was there already (dedup).
    */
-  adopt(file: string, hash: string, size: number, kind: "executable" | "dep-info" | "shared"): void {
+  adopt(file: string, hash: string, size: number, kind: "executable" | "dep-info" | "shared"): number {
     const executable = kind === "executable";
     try {
-      if (this.has(hash, executable, size)) return;
+      if (this.has(hash, executable, size)) return 0;
       mkdirSync(join(this.root, hash.slice(0, 2)), { recursive: true });
       if (kind !== "shared") chmodSync(file, executable ? 0o555 : 0o444);
       renameSync(file, this.path(hash, executable));
+      return size;
     } finally {
       unlinkQuietly(file);
     }

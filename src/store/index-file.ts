@@ -2,11 +2,12 @@
 // is left alone), and moved aside exactly once when it is corrupt.
 import { Database } from "bun:sqlite";
 import { existsSync, linkSync, renameSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { unlinkQuietly } from "../util/atomic-write";
 import { KacheError } from "../util/errors";
 import { log } from "../util/log";
 import { acquireKeyLockSync } from "./key-lock";
+import { STORE_BYTES_MEMO } from "./store-size";
 
 /**
  * Bump whenever the tables or the entry format change shape. An older index is rebuilt, never
@@ -83,6 +84,9 @@ function createFresh(path: string): void {
   try {
     db.run("PRAGMA journal_mode = WAL");
     db.run(SCHEMA);
+    // A new cache dir has no blobs yet: its running size total starts right (see store-size.ts).
+    if (!existsSync(join(dirname(path), "store")))
+      db.query("INSERT INTO memo (name, value) VALUES (?, '0')").run(STORE_BYTES_MEMO);
     db.run(`PRAGMA user_version = ${INDEX_SCHEMA_VERSION}`);
   } finally {
     db.close(false); // the last connection: the WAL is checkpointed into the file and removed

@@ -3,6 +3,7 @@ import { mkdirSync, unlinkSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { BlobStore } from "../store/blobs";
 import { FileHashMemo } from "../store/file-hash-memo";
+import { rememberIncrementalDir } from "../store/incremental-dirs";
 import { type Entry, IndexDb } from "../store/index-db";
 import { acquireKeyLock } from "../store/key-lock";
 import { waitForPendingStore } from "../store/pending-stores";
@@ -16,6 +17,7 @@ import { locationBoundKey } from "./cache-key";
 import { runCaptured } from "./compiler-process";
 import {
   compilerArgs,
+  compilesIncrementally,
   type Keyed,
   type KeyPlan,
   keyAfterCompile,
@@ -281,6 +283,15 @@ function dropLinesWith(text: string, needle: string): string {
     .join("\n");
 }
 
+/** For gc's sweep of unused incremental dirs (clean_incremental): a miss costs a row read for it. */
+function noteIncrementalDir(flow: Flow): void {
+  try {
+    rememberIncrementalDir(flow.stores.index, resolve(flow.inv.cwd, flow.inv.args.incrementalDir!));
+  } catch (error) {
+    log.debug(`could not note the incremental dir: ${describeError(error)}`);
+  }
+}
+
 async function compileAndStore(flow: Flow, plan: KeyPlan, lockName: string): Promise<FlowResult> {
   const { inv, normaliser, outDir } = flow;
   unlinkOutputs(inv.args, outDir);
@@ -291,6 +302,7 @@ async function compileAndStore(flow: Flow, plan: KeyPlan, lockName: string): Pro
   const run = await runCaptured(compileCmd, inv.cwd);
   flow.state.status = { exitCode: run.exitCode, signal: run.signal };
   flow.phases.compile = run.ms;
+  if (compilesIncrementally(inv)) noteIncrementalDir(flow);
   const failed = run.exitCode !== 0 || run.signal !== null;
   let keyed: Keyed | null = null;
   let size = 0;

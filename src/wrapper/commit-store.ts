@@ -4,6 +4,7 @@ import { copyFileSync, statSync } from "node:fs";
 import type { BlobStore } from "../store/blobs";
 import type { FileHashMemo } from "../store/file-hash-memo";
 import type { Entry, IndexDb, StoredFile } from "../store/index-db";
+import { addStoreBytes } from "../store/store-size";
 import { unlinkQuietly } from "../util/atomic-write";
 import { scanFile } from "../util/file-scan";
 import { contentCheckOfFile } from "../util/hash";
@@ -21,6 +22,8 @@ export interface StoreResult {
 
 interface Placed {
   file: StoredFile;
+  /** Bytes the store grew by for this file: 0 when its blob was there already. */
+  added: number;
   output: string;
   /** Binding roots (names) found in the bytes. */
   roots: string[];
@@ -51,19 +54,21 @@ function place(file: StagedFile, blobs: BlobStore, normaliser: PathNormaliser): 
   const bound = roots.filter((root) => found.has(root.path)).map((root) => root.name);
   // Written in place since staging (a tool on the tree's file): the bytes may be anyone's.
   if (!file.depInfo) unchanged(file);
+  let added = 0;
   if (file.executable && !blobs.has(scan.hash, true, scan.size)) {
     // The staged link is the tree's own file: the blob is a copy, never that inode. Unchanged after
     // the copy means the copy holds the bytes just hashed.
     const copy = blobs.tempFile();
     copyFileSync(file.staged, copy);
     unchanged(file);
-    blobs.adopt(copy, scan.hash, scan.size, "executable");
+    added = blobs.adopt(copy, scan.hash, scan.size, "executable");
   } else if (file.executable) {
     unlinkQuietly(file.staged); // the blob exists
   } else {
-    blobs.adopt(file.staged, scan.hash, scan.size, file.depInfo ? "dep-info" : "shared");
+    added = blobs.adopt(file.staged, scan.hash, scan.size, file.depInfo ? "dep-info" : "shared");
   }
   return {
+    added,
     file: {
       name: file.name,
       blob: scan.hash,
@@ -95,6 +100,16 @@ function withLinkChecks(text: string, normaliser: PathNormaliser): string {
     }
   }
   return JSON.stringify(manifest);
+}
+
+/**
+ * A file whose blob was there already (dedup) relies on a blob gc may have removed between the
+ * check and the row: gc re-checks rows stored while it worked, and this closes the other side.
+ */
+function lostSharedBlob(placed: Placed[], blobs: BlobStore): boolean {
+  return placed.some(
+    (p) => p.added === 0 && !blobs.has(p.file.blob, p.file.executable && !p.file.depInfo, p.file.size),
+  );
 }
 
 export function commitStoreJob(
@@ -133,12 +148,23 @@ export function commitStoreJob(
     for (const p of placed) if (!p.file.depInfo) stores.memo.remember(p.output, p.file.blob);
     stores.memo.flush();
     stores.index.putEntry(entry);
+    addStoreBytes(
+      stores.index,
+      placed.reduce((sum, p) => sum + p.added, 0),
+    );
     // The portable key points at the location-bound one; another checkout computes a different one and misses.
     if (boundTo.length)
       stores.index.putEntry({ ...entry, key: job.key, files: [], boundTo: boundTo.join(","), size: 0 });
     // Only now may a manifest lead another wrapper to this key.
     if (manifest) stores.index.putManifest(manifest.fingerprint, manifest.text, MANIFESTS_PER_FINGERPRINT);
   })();
+  if (lostSharedBlob(placed, stores.blobs)) {
+    stores.index.db.transaction(() => {
+      stores.index.deleteEntry(key);
+      if (boundTo.length) stores.index.deleteEntry(job.key);
+    })();
+    return { stored: false, size: 0, why: "gc removed a blob it shares while it was stored" };
+  }
   const why = boundTo.length
     ? `outputs embed local paths (${boundTo.join(",")}); cached for this location only`
     : undefined;

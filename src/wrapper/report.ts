@@ -1,8 +1,8 @@
 // The progress line on stderr (a public format, SPEC §2) and the events.jsonl record of each invocation.
-import { appendFileSync, closeSync, constants, fstatSync, openSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, constants, fstatSync, openSync, statSync } from "node:fs";
 import { formatBytes, formatDuration } from "../util/size";
 import { writeAllSync } from "./compiler-process";
+import { appendEventLine } from "./event-log";
 import type { Outcome, PassthroughReason } from "./outcomes";
 
 export type ProgressMode = "always" | "never" | "auto";
@@ -82,8 +82,14 @@ export function progressTarget(mode: ProgressMode): number | null {
   return parent ?? 2;
 }
 
+/** Where events go: the cache dir, and the size at which events.jsonl is rotated. */
+export interface EventTarget {
+  cacheDir: string;
+  eventsMaxSize: number;
+}
+
 /** One line per invocation, appended with a single write so hundreds of writers never interleave. */
-export function appendEvent(cacheDir: string, event: InvocationEvent): void {
+export function appendEvent(target: EventTarget, event: InvocationEvent): void {
   const record = {
     time: new Date().toISOString(),
     crate: event.crate,
@@ -101,10 +107,10 @@ export function appendEvent(cacheDir: string, event: InvocationEvent): void {
     out_dir: event.outDir ?? null,
     pid: process.pid,
   };
-  appendFileSync(join(cacheDir, "events.jsonl"), `${JSON.stringify(record)}\n`);
+  appendEventLine(target.cacheDir, `${JSON.stringify(record)}\n`, target.eventsMaxSize);
 }
 
-export function report(cacheDir: string | null, mode: ProgressMode, event: InvocationEvent): void {
+export function report(events: EventTarget | null, mode: ProgressMode, event: InvocationEvent): void {
   const fd = progressTarget(mode);
   if (fd !== null) {
     try {
@@ -115,9 +121,9 @@ export function report(cacheDir: string | null, mode: ProgressMode, event: Invoc
       if (fd !== 2) closeSync(fd);
     }
   }
-  if (!cacheDir) return;
+  if (!events) return;
   try {
-    appendEvent(cacheDir, event);
+    appendEvent(events, event);
   } catch {
     // a read-only or full cache dir loses the event, never the build
   }

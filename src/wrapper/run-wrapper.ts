@@ -67,7 +67,7 @@ function passThrough(
   const notices = { warn: !probe, markerDir: recordEvent ? (settings?.cacheDir ?? null) : null };
   const status = runPassthroughCall([...cmd.command, ...rest], cwd, settings, notices);
   if (settings && args?.crateName && !probe) {
-    report(recordEvent ? settings.cacheDir : null, settings.progress, {
+    report(recordEvent ? settings : null, settings.progress, {
       crate: args.crateName,
       outcome: "passthrough",
       reason,
@@ -146,7 +146,7 @@ export async function runWrapper(argv: string[]): Promise<never> {
       settings,
     };
     const result = await cachedCompileRepairing(invocation, state);
-    report(settings.cacheDir, settings.progress, result.event);
+    report(settings, settings.progress, result.event);
     if (result.replay) {
       writeAllSync(1, result.replay.stdout);
       writeAllSync(2, result.replay.stderr);

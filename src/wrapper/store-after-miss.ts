@@ -11,6 +11,7 @@ import { type Keyed, type KeyPlan, keyedFiles, manifestToRecord, type Stores } f
 import { daemonWanted, handOffUpload } from "./daemon-hooks";
 import { inputModifiedSince } from "./direct-mode";
 import { stageOutputs } from "./stage-outputs";
+import { startGcWhenFull } from "./start-gc";
 import { type StoreJob, spawnStoreJob, writeJob } from "./store-job";
 
 export interface Miss {
@@ -65,8 +66,23 @@ async function storeInBackground(job: StoreJob): Promise<void> {
   if (pid) recordStorePid(job.stagingDir, pid);
 }
 
-/** Stores a miss's outputs; the bytes staged for the store, 0 when nothing is stored. */
+/**
+ * Stores a miss's outputs; the bytes staged for the store, 0 when nothing is stored. A store that
+ * grew the cache past its limit starts gc in the background (never on a hit).
+ */
 export async function storeAfterMiss(miss: Miss): Promise<number> {
+  const size = await storeOutputs(miss);
+  if (size > 0) {
+    try {
+      await startGcWhenFull(miss.plan.inv.settings, miss.stores.index);
+    } catch (error) {
+      log.debug(`could not start gc: ${describeError(error)}`);
+    }
+  }
+  return size;
+}
+
+async function storeOutputs(miss: Miss): Promise<number> {
   const { plan, keyed, run } = miss;
   const { inv } = plan;
   const crate = inv.args.crateName;

@@ -12,6 +12,7 @@ import {
 import { tmpdir } from "node:os";
 import { join, relative, resolve, sep } from "node:path";
 import { hashFile } from "../../src/util/hash";
+import { readEventLines } from "../../src/wrapper/event-log";
 import type { Outcome } from "../../src/wrapper/outcomes";
 import { toolchainRustc, writeScript } from "./compiler-support";
 import { runCollected } from "./run-collected";
@@ -237,14 +238,9 @@ const PROBE_REASONS = ["no-input", "stdin-input", "print"];
 
 export type KacheEvent = Record<string, unknown> & { crate?: string; outcome?: string };
 
-/** Reads `<cacheDir>/events.jsonl`; [] when kache has not written it yet. */
+/** Reads `<cacheDir>/events.jsonl` after its rotated file, oldest first; [] when kache has written none. */
 export function readEvents(cacheDir: string): KacheEvent[] {
-  const path = join(cacheDir, "events.jsonl");
-  if (!existsSync(path)) return [];
-  return readFileSync(path, "utf8")
-    .split("\n")
-    .filter((line) => line.trim() !== "")
-    .map((line) => JSON.parse(line) as KacheEvent);
+  return readEventLines(cacheDir).map((line) => JSON.parse(line) as KacheEvent);
 }
 
 /** Relative path → sha256 of every regular file under `dir` that `filter` accepts. */
