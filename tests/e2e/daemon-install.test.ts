@@ -104,7 +104,7 @@ test(
     const cacheDir = newCacheDir();
     track(bin, cacheDir);
     expect((await kache(bin, ["daemon", "start"], cacheDir)).code).toBe(0);
-    const follower = Bun.spawn([bin, "daemon", "log", "--lines", "1"], {
+    const follower = Bun.spawn([bin, "daemon", "log", "--lines", "10"], {
       env: kacheEnv(cacheDir),
       stdin: "ignore",
       stdout: "pipe",
