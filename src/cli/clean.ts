@@ -32,7 +32,11 @@ function printTable(root: string, targets: TargetDir[], cacheDir: string): void 
   ]);
   const total = (pick: (target: TargetDir) => number) =>
     formatBytes(targets.reduce((sum, t) => sum + pick(t), 0));
-  rows.push([total((t) => t.bytes), total((t) => t.storedBytes), `${targets.length} target dirs`]);
+  rows.push([
+    total((t) => t.bytes),
+    total((t) => t.storedBytes),
+    targets.length === 1 ? "1 target dir" : `${targets.length} target dirs`,
+  ]);
   const widths = [0, 1].map((column) => Math.max(8, ...rows.map((row) => row[column]!.length)));
   const line = (row: string[]) =>
     `${row[0]!.padStart(widths[0]!)}  ${row[1]!.padStart(widths[1]!)}  ${row[2]}`;

@@ -9,7 +9,7 @@ import { collectGarbage, type GcOptions, type GcReport, type RemovedEntry, takeG
 import { IndexDb } from "../store/index-db";
 import { parseDuration } from "../util/duration";
 import { KacheError } from "../util/errors";
-import { formatBytes } from "../util/size";
+import { formatBytes, formatLimit } from "../util/size";
 import type { KeyComponents } from "../wrapper/cache-key";
 import { invocationFingerprint } from "../wrapper/direct-mode";
 
@@ -95,7 +95,7 @@ function byWhy(removed: RemovedEntry[]): string {
 /** The human report: what went (or would go), and the store against its limit before and after. */
 export function printReport(report: GcReport): void {
   const verb = report.dryRun ? "would remove" : "removed";
-  const limit = formatBytes(report.limitBytes);
+  const limit = formatLimit(report.limitBytes);
   out(
     `store: ${formatBytes(report.beforeBytes)} of ${limit} (${share(report.beforeBytes, report.limitBytes)})`,
   );

@@ -5,7 +5,7 @@ import { defineCommand } from "citty";
 import type { Settings } from "../config/settings";
 import type { GcRow } from "../store/gc-index";
 import { KacheError } from "../util/errors";
-import { formatBytes } from "../util/size";
+import { formatBytes, formatLimit } from "../util/size";
 import { count, runUpkeep, upkeepSettings } from "./gc";
 
 function out(line: string): void {
@@ -81,7 +81,7 @@ export const purgeCommand = defineCommand({
       `purged ${count(purged, "entry", "entries")} (${formatBytes(report.freed.bytes)} of blobs) from ${settings.cacheDir}`,
     );
     out(
-      `store now: ${formatBytes(report.afterBytes)} of ${formatBytes(report.limitBytes)}; the remote cache was not touched`,
+      `store now: ${formatBytes(report.afterBytes)} of ${formatLimit(report.limitBytes)}; the remote cache was not touched`,
     );
   },
 });

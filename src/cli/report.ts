@@ -5,7 +5,7 @@ import { appendFileSync } from "node:fs";
 import { defineCommand } from "citty";
 import { atomicWrite } from "../util/atomic-write";
 import { describeError, KacheError } from "../util/errors";
-import { formatBytes, formatDuration } from "../util/size";
+import { formatBytes, formatDuration, formatLimit } from "../util/size";
 import { writeErr, writeOut } from "./colour";
 import { crateFigures, slowestMisses } from "./event-summary";
 import { sinceCutoff } from "./history";
@@ -113,7 +113,7 @@ function storeSection(insight: Insight): ReportSection {
   return {
     title: "Store",
     lines: [
-      `${s.entries} entries, ${formatBytes(s.blob_bytes)} of ${formatBytes(s.limit_bytes)} (${formatRatio(s.used_ratio)})`,
+      `${s.entries} entries, ${formatBytes(s.blob_bytes)} of ${formatLimit(s.limit_bytes)} (${formatRatio(s.used_ratio)})`,
       `dedup saved ${formatBytes(s.dedup_saved_bytes)} (entries total ${formatBytes(s.entry_bytes)})`,
     ],
   };

@@ -1,7 +1,7 @@
 // `kache stats [--since DUR] [--json]`: a one-shot summary of the store and of the builds' events.
 
 import { defineCommand } from "citty";
-import { formatBytes, formatDuration } from "../util/size";
+import { formatBytes, formatDuration, formatLimit } from "../util/size";
 import { PASSTHROUGH_REASONS } from "../wrapper/outcomes";
 import { writeOut } from "./colour";
 import { sinceCutoff } from "./history";
@@ -29,7 +29,7 @@ function storeLines(insight: Insight): string[] {
   const { store } = insight;
   const bound = store.location_bound ? ` (${store.location_bound} location-bound)` : "";
   return [
-    `store:        ${formatBytes(store.blob_bytes)} of ${formatBytes(store.limit_bytes)} (${formatRatio(store.used_ratio)}), ${store.entries} entries${bound}`,
+    `store:        ${formatBytes(store.blob_bytes)} of ${formatLimit(store.limit_bytes)} (${formatRatio(store.used_ratio)}), ${store.entries} entries${bound}`,
     `              ${store.blob_files} blobs; entries total ${formatBytes(store.entry_bytes)}, dedup saved ${formatBytes(store.dedup_saved_bytes)}; index ${formatBytes(store.index_bytes)}`,
   ];
 }

@@ -39,6 +39,33 @@ export function formatBytes(bytes: number): string {
   return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[index]}`;
 }
 
+const DECIMAL_UNITS = [
+  ["TB", 1000 ** 4],
+  ["GB", 1000 ** 3],
+  ["MB", 1000 ** 2],
+  ["KB", 1000],
+] as const;
+const BINARY_UNITS = [
+  ["TiB", 1024 ** 4],
+  ["GiB", 1024 ** 3],
+  ["MiB", 1024 ** 2],
+  ["KiB", 1024],
+] as const;
+
+/** `bytes` in the largest unit that divides it exactly, or null. */
+function exactly(bytes: number, units: typeof DECIMAL_UNITS | typeof BINARY_UNITS): string | null {
+  for (const [unit, size] of units) if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
+  return null;
+}
+
+/** A configured limit as it was likely written (`50 GiB` for 50GiB, `10 GB` for 10GB), else formatBytes. */
+export function formatLimit(bytes: number): string {
+  const decimal = exactly(bytes, DECIMAL_UNITS);
+  const binary = exactly(bytes, BINARY_UNITS);
+  if (decimal && (!binary || decimal.length <= binary.length)) return decimal;
+  return binary ?? formatBytes(bytes);
+}
+
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;

@@ -82,14 +82,14 @@ test("with KACHE_MAX_SIZE=1MiB a build starts gc by itself, kache gc ends under 
   const log = join(cacheDir, "gc.log");
   await waitFor(
     "the build's gc to report",
-    () => existsSync(log) && /^store now: .* of 1\.0 MB/m.test(readFileSync(log, "utf8")),
+    () => existsSync(log) && /^store now: .* of 1 MiB/m.test(readFileSync(log, "utf8")),
     30_000,
   );
   await waitForBackgroundGc(cacheDir);
 
   const gc = await runKache(["gc"], cacheDir, { ...home, ...small });
   expect(gc.code, gc.stderr).toBe(0);
-  expect(gc.stdout).toMatch(/^store now: .* of 1\.0 MB \(\d+%\)/m);
+  expect(gc.stdout).toMatch(/^store now: .* of 1 MiB \(\d+%\)/m);
   expect(storeBytes(cacheDir)).toBeLessThanOrEqual(0.9 * MIB);
   expect(entriesMissingBlobs(cacheDir)).toEqual([]);
   // The running total a wrapper compares with the limit is the store as it is on disk.
@@ -113,7 +113,7 @@ test("--dry-run lists what would go and removes nothing", async () => {
   const listed = dry.stdout.match(/^ {2}evicted +fixture_\w+|^ {2}evicted +build_script_build/gm) ?? [];
   expect(listed.length).toBeGreaterThan(0);
   expect(dry.stdout).toContain(`would remove ${listed.length} ${listed.length === 1 ? "entry" : "entries"}`);
-  expect(dry.stdout).toMatch(/^store would be: .* of 1\.0 MB/m);
+  expect(dry.stdout).toMatch(/^store would be: .* of 1 MiB/m);
   const json = await runKache(["gc", "--dry-run", "--json"], cacheDir, { ...home, KACHE_MAX_SIZE: "1MiB" });
   const report = JSON.parse(json.stdout);
   expect(report.dryRun).toBe(true);
