@@ -148,7 +148,7 @@ export const gcCommand = defineCommand({
     "max-age": {
       type: "string",
       description: "also evict entries unused for longer than this (e.g. 30d)",
-      valueHint: "DUR",
+      valueHint: "duration",
     },
     "dry-run": { type: "boolean", description: "show what would be removed, remove nothing" },
     json: { type: "boolean", description: "print the report as JSON" },
