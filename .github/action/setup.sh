@@ -48,11 +48,13 @@ export_secret "${KACHE_INPUT_AWS_SECRET_ACCESS_KEY:-}" KACHE_S3_SECRET_KEY
 # Without a bucket the runner's cache keeps the store between runs; the key changes with the
 # platform, the toolchain and the lock files, and the restore key falls back to the newest store.
 echo "cache-dir=$cache_dir" >>"$GITHUB_OUTPUT"
+# macOS runners have shasum but not always sha256sum.
+sha256() { if command -v sha256sum >/dev/null; then sha256sum "$@"; else shasum -a 256 "$@"; fi; }
 if [[ -z "${KACHE_INPUT_S3_BUCKET:-}" ]]; then
-  toolchain=$( (rustc -vV 2>/dev/null || echo "no rustc") | sha256sum | cut -c 1-16)
+  toolchain=$( (rustc -vV 2>/dev/null || echo "no rustc") | sha256 | cut -c 1-16)
   locks=$(cd "${GITHUB_WORKSPACE:-$PWD}" &&
-    find . -name Cargo.lock -not -path '*/target/*' -not -path '*/.git/*' -print0 |
-    LC_ALL=C sort -z | xargs -0 -r sha256sum | sha256sum | cut -c 1-16)
+    find . -name Cargo.lock -not -path '*/target/*' -not -path '*/.git/*' | LC_ALL=C sort |
+    while IFS= read -r lock; do sha256 "$lock"; done | sha256 | cut -c 1-16)
   prefix="kache-$RUNNER_OS-$RUNNER_ARCH-$toolchain-"
   echo "cache-key=$prefix$locks" >>"$GITHUB_OUTPUT"
   echo "cache-restore-key=$prefix" >>"$GITHUB_OUTPUT"
