@@ -1,8 +1,6 @@
 // `kache daemon [run|start|stop|restart|install|uninstall|log]`; bare `kache daemon` shows its status.
 
 import { defineCommand } from "citty";
-import { formatIssue, loadSettings } from "../config/load";
-import type { Settings } from "../config/settings";
 import { ensureDaemon, freshDaemonStatus, stopDaemon } from "../daemon/control";
 import { followLog } from "../daemon/daemon-log";
 import {
@@ -16,14 +14,8 @@ import { daemonPaths, selfCommand } from "../ipc/daemon-paths";
 import type { DaemonStatus } from "../ipc/protocol";
 import { KacheError } from "../util/errors";
 import { formatDuration } from "../util/size";
+import { settingsOrExit } from "./cli-settings";
 import { writeOut } from "./colour";
-
-function settingsOrExit(): Settings {
-  const { settings, errors } = loadSettings();
-  if (errors.length > 0)
-    throw new KacheError(`config: ${formatIssue(errors[0]!)}`, "fix it, then run the command again");
-  return settings;
-}
 
 function out(line: string): void {
   writeOut(`${line}\n`);

@@ -1,8 +1,8 @@
 // `kache gc [--max-age DUR] [--dry-run] [--json]`: evicts the least valuable entries until the store
 // is under 90% of local_max_size, entries unused for longer than --max-age, and leftovers (SPEC §4).
+
 import { setPriority } from "node:os";
 import { defineCommand } from "citty";
-import { formatIssue, loadSettings } from "../config/load";
 import type { Settings } from "../config/settings";
 import { ensureCacheDir } from "../store/cache-dir";
 import { collectGarbage, type GcOptions, type GcReport, type RemovedEntry, takeGcLock } from "../store/gc";
@@ -12,20 +12,14 @@ import { KacheError } from "../util/errors";
 import { formatBytes, formatLimit } from "../util/size";
 import type { KeyComponents } from "../wrapper/cache-key";
 import { invocationFingerprint } from "../wrapper/direct-mode";
+import { settingsOrExit } from "./cli-settings";
+import { writeErr, writeOut } from "./colour";
 
 /** How long `kache gc` by hand waits for a gc already running (the daemon's, say). */
 const WAIT_FOR_OTHER_GC_MS = 5 * 60_000;
 
 function out(line = ""): void {
-  process.stdout.write(`${line}\n`);
-}
-
-/** Settings for an upkeep command; a config error stops it, except for a gc kache started itself. */
-export function upkeepSettings(tolerateConfigErrors = false): Settings {
-  const { settings, errors } = loadSettings();
-  if (errors.length > 0 && !tolerateConfigErrors)
-    throw new KacheError(`config: ${formatIssue(errors[0]!)}`, "fix it, then run the command again");
-  return settings;
+  writeOut(`${line}\n`);
 }
 
 export interface UpkeepRun {
@@ -40,7 +34,7 @@ export async function runUpkeep(settings: Settings, run: UpkeepRun): Promise<GcR
   let lock = await takeGcLock(settings.cacheDir, 0);
   if (!lock && run.background) return null;
   if (!lock) {
-    process.stderr.write("kache: waiting for another gc of this cache to finish\n");
+    writeErr("kache: waiting for another gc of this cache to finish\n");
     lock = await takeGcLock(settings.cacheDir, WAIT_FOR_OTHER_GC_MS);
   }
   if (!lock)
@@ -161,7 +155,7 @@ export const gcCommand = defineCommand({
     const maxAgeMs = parseMaxAge(args["max-age"]);
     const background = Boolean(args.background);
     if (background) yieldToBuilds();
-    const settings = upkeepSettings(background);
+    const settings = settingsOrExit(background);
     const report = await runUpkeep(settings, {
       background,
       options: { maxAgeMs, dryRun: Boolean(args["dry-run"]) },

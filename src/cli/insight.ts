@@ -1,7 +1,6 @@
 // Gathers what `stats` and `report` show: the settings, the events of a span, the index and the transfers.
-import { formatIssue, loadSettings } from "../config/load";
 import type { Settings } from "../config/settings";
-import { KacheError } from "../util/errors";
+import { settingsOrExit } from "./cli-settings";
 import { type ActivityFigures, activityFigures } from "./event-summary";
 import { type HistoryEvent, readHistory } from "./history";
 import { type IndexContents, readIndex, type StoreFigures, storeFigures } from "./store-summary";
@@ -21,15 +20,8 @@ export interface Insight {
   transfers: TransferFigures;
 }
 
-export function insightSettings(): Settings {
-  const { settings, errors } = loadSettings();
-  if (errors.length > 0)
-    throw new KacheError(`config: ${formatIssue(errors[0]!)}`, "fix it, then run the command again");
-  return settings;
-}
-
 export async function gatherInsight(since: number | null): Promise<Insight> {
-  const settings = insightSettings();
+  const settings = settingsOrExit();
   const events = readHistory(settings.cacheDir, since);
   const activity = activityFigures(events);
   const index = readIndex(settings.cacheDir);

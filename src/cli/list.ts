@@ -5,9 +5,10 @@ import { defineCommand } from "citty";
 import type { Entry } from "../store/index-db";
 import { KacheError } from "../util/errors";
 import { formatBytes, formatDuration } from "../util/size";
+import { settingsOrExit } from "./cli-settings";
 import { writeOut } from "./colour";
 import { crateName } from "./history";
-import { documentHead, insightSettings } from "./insight";
+import { documentHead } from "./insight";
 import { type IndexContents, readIndex } from "./store-summary";
 import { formatAgo, formatTime, textTable } from "./table";
 
@@ -134,7 +135,7 @@ export const listCommand = defineCommand({
   },
   run({ args }) {
     const order = sortOrder(args.sort);
-    const settings = insightSettings();
+    const settings = settingsOrExit();
     const contents = readIndex(settings.cacheDir);
     const crate = args.crate ? crateName(String(args.crate)) : null;
     const entries = contents.entries

@@ -1,15 +1,18 @@
 // `kache purge [--crate-name N] [--yes]`: removes local entries, all or one crate's, and the blobs
 // only they used. The remote cache is never touched. Asks first on a terminal; refuses elsewhere.
+
 import { createInterface } from "node:readline/promises";
 import { defineCommand } from "citty";
 import type { Settings } from "../config/settings";
 import type { GcRow } from "../store/gc-index";
 import { KacheError } from "../util/errors";
 import { formatBytes, formatLimit } from "../util/size";
-import { count, runUpkeep, upkeepSettings } from "./gc";
+import { settingsOrExit } from "./cli-settings";
+import { writeOut } from "./colour";
+import { count, runUpkeep } from "./gc";
 
 function out(line: string): void {
-  process.stdout.write(`${line}\n`);
+  writeOut(`${line}\n`);
 }
 
 /** Cargo's package names use hyphens where rustc's crate names have underscores: take either. */
@@ -48,7 +51,7 @@ export const purgeCommand = defineCommand({
     yes: { type: "boolean", alias: "y", description: "do not ask" },
   },
   async run({ args }) {
-    const settings = upkeepSettings();
+    const settings = settingsOrExit();
     const crate = args["crate-name"];
     const select = crateSelector(crate);
     const of = crate === undefined ? "" : ` of ${crate.replaceAll("-", "_")}`;

@@ -7,9 +7,9 @@ import { defineCommand } from "citty";
 import { type Entry, IndexDb } from "../store/index-db";
 import { KacheError } from "../util/errors";
 import type { KeyComponents } from "../wrapper/cache-key";
+import { settingsOrExit } from "./cli-settings";
 import { writeOut } from "./colour";
 import { crateName, type HistoryEvent, readHistory } from "./history";
-import { insightSettings } from "./insight";
 import { describeLine, diffDistance, explainDiff } from "./key-diff";
 import { formatTime } from "./table";
 
@@ -107,7 +107,7 @@ export const whyMissCommand = defineCommand({
     crate: { type: "positional", required: true, description: "crate name as rustc sees it (underscores)" },
   },
   run({ args }) {
-    const { cacheDir } = insightSettings();
+    const { cacheDir } = settingsOrExit();
     for (const line of explain(crateName(String(args.crate)), cacheDir)) writeOut(`${line}\n`);
   },
 });
