@@ -1,9 +1,10 @@
 // `kache doctor`'s store checks: blob modes always; with `--verify`, every blob re-hashed against its
 // name and every entry's blobs present and whole. `--fix` drops what is damaged; the next build recompiles it.
-import { chmodSync, existsSync, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
-import { BLOB_NAME, BlobStore } from "../store/blobs";
+import { chmodSync, existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { BlobStore } from "../store/blobs";
 import { type Entry, IndexDb } from "../store/index-db";
+import { scanStore } from "../store/store-scan";
 import { describeError } from "../util/errors";
 import { hashFile } from "../util/hash";
 import { formatBytes } from "../util/size";
@@ -17,29 +18,14 @@ interface BlobFile {
   size: number;
 }
 
-const BLOB_FILE = /^([0-9a-f]{64})(\.x)?$/;
-
 function scanBlobs(store: BlobStore): BlobFile[] {
-  const blobs: BlobFile[] = [];
-  if (!existsSync(store.root)) return blobs;
-  for (const dir of readdirSync(store.root)) {
-    if (!/^[0-9a-f]{2}$/.test(dir)) continue;
-    for (const name of readdirSync(join(store.root, dir))) {
-      const match = BLOB_FILE.exec(name);
-      if (!match || !BLOB_NAME.test(match[1]!)) continue;
-      const path = join(store.root, dir, name);
-      const stat = statSync(path, { throwIfNoEntry: false });
-      if (stat?.isFile())
-        blobs.push({
-          hash: match[1]!,
-          executable: Boolean(match[2]),
-          path,
-          mode: stat.mode & 0o7777,
-          size: stat.size,
-        });
-    }
-  }
-  return blobs;
+  return [...scanStore(dirname(store.root)).blobs].map(([name, file]) => ({
+    hash: name.replace(/\.x$/, ""),
+    executable: name.endsWith(".x"),
+    path: file.path,
+    mode: file.mode,
+    size: file.size,
+  }));
 }
 
 /**

@@ -2,8 +2,8 @@
 // store holds), removing them. Nothing here follows a symlink.
 import { type Dirent, existsSync, lstatSync, readdirSync, rmSync, type Stats } from "node:fs";
 import { join } from "node:path";
-import { BLOB_NAME } from "../store/blobs";
 import { IndexDb } from "../store/index-db";
+import { scanStore } from "../store/store-scan";
 import { contentCheckOfFile } from "../util/hash";
 
 /** Directories a scan never enters: version control and JavaScript dependencies hold no cargo builds. */
@@ -71,18 +71,11 @@ export interface StoreBlobs {
   sizes: Set<number>;
 }
 
-function blobNames(store: string, inodes: Set<string>): Set<string> {
+function blobNames(cacheDir: string, inodes: Set<string>): Set<string> {
   const names = new Set<string>();
-  for (const shard of entriesOf(store, [])) {
-    if (!shard.isDirectory()) continue;
-    for (const blob of entriesOf(join(store, shard.name), [])) {
-      const hash = blob.name.replace(/\.x$/, "");
-      if (!blob.isFile() || !BLOB_NAME.test(hash)) continue;
-      const stat = lstatSync(join(store, shard.name, blob.name), { throwIfNoEntry: false });
-      if (!stat) continue;
-      inodes.add(inodeKey(stat));
-      names.add(hash);
-    }
+  for (const [name, file] of scanStore(cacheDir).blobs) {
+    inodes.add(file.identity);
+    names.add(name.replace(/\.x$/, ""));
   }
   return names;
 }
@@ -90,7 +83,7 @@ function blobNames(store: string, inodes: Set<string>): Set<string> {
 /** Reads the store once: every blob's inode (lstat, no content), and from the index what each holds. */
 export function readStoreBlobs(cacheDir: string): StoreBlobs {
   const blobs: StoreBlobs = { inodes: new Set(), contents: new Set(), sizes: new Set() };
-  const present = blobNames(join(cacheDir, "store"), blobs.inodes);
+  const present = blobNames(cacheDir, blobs.inodes);
   if (present.size === 0 || !existsSync(join(cacheDir, "index.db"))) return blobs;
   const index = IndexDb.open(cacheDir);
   try {

@@ -1,4 +1,4 @@
-// One walk over the blob store for gc: every blob with its size and mtime, and the temp files that
+// One walk over the blob store (gc, doctor, clean): every blob with its size and mtime, and the temp files that
 // stores and downloads killed midway left behind.
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -7,6 +7,10 @@ export interface ScannedFile {
   path: string;
   size: number;
   mtimeMs: number;
+  /** Permission bits. */
+  mode: number;
+  /** `dev:ino`: a file in target/ with the same identity is a hardlink of this blob. */
+  identity: string;
 }
 
 export interface StoreScan {
@@ -23,7 +27,9 @@ const SHARD = /^[0-9a-f]{2}$/;
 function statFile(path: string): ScannedFile | null {
   try {
     const stat = statSync(path);
-    return stat.isFile() ? { path, size: stat.size, mtimeMs: stat.mtimeMs } : null;
+    if (!stat.isFile()) return null;
+    const identity = `${stat.dev}:${stat.ino}`;
+    return { path, size: stat.size, mtimeMs: stat.mtimeMs, mode: stat.mode & 0o7777, identity };
   } catch {
     return null; // removed meanwhile
   }
