@@ -56,9 +56,10 @@ function iso(ms: number | undefined): string | null {
   return ms === undefined ? null : new Date(ms).toISOString();
 }
 
-function emptyFigures(events: HistoryEvent[]): ActivityFigures {
+/** Figures with nothing counted yet; `tallyEvent` adds to them and `settleFigures` derives the rates. */
+export function emptyFigures(): ActivityFigures {
   return {
-    events: { count: events.length, first: iso(events[0]?.time), last: iso(events.at(-1)?.time) },
+    events: { count: 0, first: null, last: null },
     hits: { total: 0, local: 0, remote: 0, prefetch: 0 },
     misses: 0,
     passthroughs: { total: 0, by_reason: {} },
@@ -91,19 +92,25 @@ function countHit(figures: ActivityFigures, event: HistoryEvent): void {
   }
 }
 
-export function activityFigures(events: HistoryEvent[]): ActivityFigures {
-  const figures = emptyFigures(events);
-  for (const event of events) {
-    if (event.outcome === "passthrough") {
-      const reason = event.reason ?? "unknown";
-      figures.passthroughs.total += 1;
-      figures.passthroughs.by_reason[reason] = (figures.passthroughs.by_reason[reason] ?? 0) + 1;
-    } else if (event.outcome === "miss") {
-      figures.misses += 1;
-      figures.bytes.misses += event.size;
-      figures.compile_ms.misses += event.compileMs;
-    } else countHit(figures, event);
-  }
+/** Counts one event (events come oldest first). */
+export function tallyEvent(figures: ActivityFigures, event: HistoryEvent): void {
+  figures.events.count += 1;
+  figures.events.first ??= iso(event.time);
+  figures.events.last = iso(event.time);
+  if (event.outcome === "passthrough") {
+    const reason = event.reason ?? "unknown";
+    figures.passthroughs.total += 1;
+    figures.passthroughs.by_reason[reason] = (figures.passthroughs.by_reason[reason] ?? 0) + 1;
+  } else if (event.outcome === "miss") {
+    figures.misses += 1;
+    figures.bytes.misses += event.size;
+    figures.compile_ms.misses += event.compileMs;
+  } else countHit(figures, event);
+}
+
+/** A copy of tallied figures with what follows from the counts: hit rates, rounded time saved. */
+export function settleFigures(tally: ActivityFigures): ActivityFigures {
+  const figures = structuredClone(tally);
   figures.hits.remote = figures.transfers.remote_hits.count;
   figures.hits.prefetch = figures.transfers.prefetch_hits.count;
   figures.time_saved_ms = Math.round(figures.time_saved_ms);
@@ -114,6 +121,12 @@ export function activityFigures(events: HistoryEvent[]): ActivityFigures {
     time: ratio(compile_ms.hits, compile_ms.hits + compile_ms.misses),
   };
   return figures;
+}
+
+export function activityFigures(events: HistoryEvent[]): ActivityFigures {
+  const figures = emptyFigures();
+  for (const event of events) tallyEvent(figures, event);
+  return settleFigures(figures);
 }
 
 /** Per crate, the most expensive first (compile time of its hits and misses together). */

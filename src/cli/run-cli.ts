@@ -23,6 +23,7 @@ const main = defineCommand({
     completions: () => import("./completions").then((m) => m.completionsCommand),
     gc: () => import("./gc").then((m) => m.gcCommand),
     purge: () => import("./purge").then((m) => m.purgeCommand),
+    monitor: () => import("./monitor").then((m) => m.monitorCommand),
   },
 });
 
@@ -68,8 +69,11 @@ export async function runCli(args: string[]): Promise<void> {
       writeOut(`kache ${VERSION}\n`);
       return;
     }
-    // Bare `kache` opens the monitor on a terminal (SPEC §10) once it exists; until then, help.
-    if (args.length === 0) return await printUsage([]);
+    // Bare `kache` opens the monitor on a terminal (SPEC §10), and prints help anywhere else.
+    if (args.length === 0) {
+      const { onTerminal, openMonitor } = await import("./monitor");
+      return onTerminal() ? await openMonitor(undefined) : await printUsage([]);
+    }
     if (args[0] === "help") return await printUsage(args.slice(1));
     if (wantsHelp(args)) return await printUsage(args);
     await resolveCommand(main, args, true);

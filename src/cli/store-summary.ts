@@ -35,19 +35,24 @@ function markerKey(entry: Entry): string {
   return `${entry.crate}\0${JSON.stringify(entry.components)}`;
 }
 
+/** Every entry of an open index, with the location bindings of the location-bound ones. */
+export function indexContents(index: IndexDb): IndexContents {
+  const entries = index.allEntries();
+  const roots = new Map(index.locationMarkers().map((marker) => [markerKey(marker), marker.boundTo!]));
+  const bindings = new Map<string, string>();
+  for (const entry of entries) {
+    const boundTo = roots.get(markerKey(entry));
+    if (boundTo) bindings.set(entry.key, boundTo);
+  }
+  return { entries, bindings };
+}
+
 /** Every entry of the index; empty when there is no index yet (nothing is created). */
 export function readIndex(cacheDir: string): IndexContents {
   if (!existsSync(join(cacheDir, "index.db"))) return { entries: [], bindings: new Map() };
   const index = IndexDb.open(cacheDir);
   try {
-    const entries = index.allEntries();
-    const roots = new Map(index.locationMarkers().map((marker) => [markerKey(marker), marker.boundTo!]));
-    const bindings = new Map<string, string>();
-    for (const entry of entries) {
-      const boundTo = roots.get(markerKey(entry));
-      if (boundTo) bindings.set(entry.key, boundTo);
-    }
-    return { entries, bindings };
+    return indexContents(index);
   } finally {
     index.close();
   }

@@ -29,7 +29,8 @@ export interface TransferFigures {
   daemon: DaemonTransfers | null;
 }
 
-function pendingUploads(cacheDir: string): number {
+/** Stored entries waiting in the upload queue on disk. */
+export function pendingUploads(cacheDir: string): number {
   try {
     return readdirSync(uploadQueueDir(cacheDir)).filter((name) => /^[0-9a-f]{64}\.json$/.test(name)).length;
   } catch {

@@ -159,6 +159,11 @@ export class IndexDb {
     return rows.map(rowToEntry);
   }
 
+  /** A number that changes whenever another connection commits to the index (SQLite's data_version). */
+  changeCounter(): number {
+    return (this.db.query("PRAGMA data_version").get() as { data_version: number }).data_version;
+  }
+
   allEntries(): Entry[] {
     const rows = this.db.query("SELECT * FROM entries WHERE bound_to IS NULL").all() as EntryRow[];
     return rows.map(rowToEntry);

@@ -1,0 +1,172 @@
+// The live dashboard (SPEC §10): follows the event log and the index, asks the daemon once a second,
+// and redraws only what changed. Runs until q, Ctrl-C, SIGTERM or SIGHUP, and always gives the
+// terminal back.
+import type { Settings } from "../config/settings";
+import { ownEpoch } from "../ipc/daemon-paths";
+import { describeError } from "../util/errors";
+import { Activity } from "./activity";
+import { DaemonView } from "./daemon-view";
+import { EventTail } from "./event-tail";
+import { bodyHeight, renderFrame } from "./frame";
+import { headerParts } from "./header";
+import { parseKeys } from "./keys";
+import { applyKey, BUILD_TAB, initialState, PROJECTS_TAB, STORE_TAB } from "./monitor-state";
+import { Projects } from "./projects";
+import { stylesFor } from "./screen-text";
+import { StoreView } from "./store-view";
+import type { TabContent } from "./table-rows";
+import { buildTab } from "./tabs/build-tab";
+import { passthroughTab } from "./tabs/passthrough-tab";
+import { projectsTab } from "./tabs/projects-tab";
+import { storeTab } from "./tabs/store-tab";
+import { transferTab } from "./tabs/transfer-tab";
+import { Terminal } from "./terminal";
+import { TransferView } from "./transfer-view";
+import { type WrapperState, wrapperState } from "./wrapper-line";
+
+/** New events show this soon; the rest (index, daemon, wrapper) once a second. */
+const TAIL_EVERY_MS = 250;
+const REFRESH_EVERY_MS = 1000;
+const WRAPPER_EVERY_MS = 15_000;
+
+export async function runMonitor(settings: Settings, since: number | null): Promise<void> {
+  const terminal = new Terminal();
+  const styles = stylesFor();
+  const epoch = ownEpoch();
+  const activity = new Activity(since);
+  const tail = new EventTail(settings.cacheDir);
+  const store = new StoreView(settings.cacheDir, settings.maxSize);
+  const daemon = new DaemonView(settings);
+  const transfers = new TransferView(settings);
+  const projects = new Projects(settings.cacheDir);
+  const state = initialState();
+  let wrapper: WrapperState = wrapperState();
+  let wrapperAt = Date.now();
+  let problem: string | null = null;
+  let shownGeneration = -1;
+
+  const content = (now: number): TabContent => {
+    const filter = state.filters[state.tab]!;
+    const view = { styles, now, width: terminal.size().columns };
+    switch (state.tab) {
+      case BUILD_TAB:
+        return buildTab(activity, filter, view);
+      case PROJECTS_TAB:
+        return projectsTab(projects.list(activity.outDirs), projects.scanning, view);
+      case STORE_TAB:
+        return storeTab(store, state.sort, filter, view);
+      case 3:
+        return transferTab(transfers.facts, activity.remoteHits.newestFirst(), view);
+      default:
+        return passthroughTab(activity, view);
+    }
+  };
+
+  let current: TabContent | null = null;
+  const draw = () => {
+    const now = Date.now();
+    current = content(now);
+    const header = headerParts(
+      {
+        cacheDir: settings.cacheDir,
+        ownEpoch: epoch,
+        daemon: daemon.status,
+        daemonAsked: daemon.asked,
+        activity: activity.figures(),
+        store: store.figures,
+        wrapper,
+        transfers: {
+          uploading: transfers.inFlight("upload"),
+          downloading: transfers.inFlight("download"),
+          queued: transfers.facts.queued,
+        },
+        problem,
+      },
+      styles,
+    );
+    const size = terminal.size();
+    terminal.draw(
+      renderFrame({
+        size,
+        header,
+        tab: state.tab,
+        content: current,
+        scroll: state.scroll[state.tab]!,
+        editing: state.editing,
+        help: state.help,
+        styles,
+      }),
+    );
+    shownGeneration = activity.generation;
+  };
+
+  const rescan = () => {
+    projects.scanning = true;
+    draw();
+    setTimeout(() => {
+      projects.scan(activity.outDirs);
+      projects.scanning = false;
+      draw();
+    }, 0);
+  };
+
+  const refresh = () => {
+    try {
+      store.refresh();
+      problem = null;
+    } catch (error) {
+      problem = `cannot read the index: ${describeError(error)}`;
+    }
+    if (Date.now() - wrapperAt > WRAPPER_EVERY_MS) {
+      wrapper = wrapperState();
+      wrapperAt = Date.now();
+    }
+    daemon.poll(draw);
+    transfers.poll(draw);
+    draw();
+  };
+
+  const add = activity.add.bind(activity);
+  tail.start(add);
+  const done = Promise.withResolvers<number>();
+  const quit = (code: number) => done.resolve(code);
+  const onKeys = (text: string) => {
+    for (const key of parseKeys(text)) {
+      const before = state.tab;
+      const effect = applyKey(state, key, bodyHeight(terminal.size()), current?.rows.length ?? 0);
+      if (effect === "quit") return quit(0);
+      if (effect === "clear-build") activity.recent.clear();
+      if (effect === "redraw") terminal.redrawAll();
+      if (
+        effect === "rescan" ||
+        (state.tab === PROJECTS_TAB && before !== PROJECTS_TAB && !projects.scannedAt)
+      )
+        rescan();
+    }
+    draw();
+  };
+
+  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(signal, () => quit(0));
+  const crash = (error: unknown) => {
+    terminal.restore();
+    process.stderr.write(`kache: error: the monitor stopped: ${describeError(error)}\n`);
+    process.exit(1);
+  };
+  process.on("uncaughtException", crash);
+  process.on("unhandledRejection", crash);
+
+  terminal.enter(onKeys, draw);
+  refresh();
+  const tailTimer = setInterval(() => {
+    tail.poll(add);
+    if (activity.generation !== shownGeneration) draw();
+  }, TAIL_EVERY_MS);
+  const refreshTimer = setInterval(refresh, REFRESH_EVERY_MS);
+  const code = await done.promise;
+  clearInterval(tailTimer);
+  clearInterval(refreshTimer);
+  tail.close();
+  store.close();
+  terminal.restore();
+  process.exit(code);
+}
