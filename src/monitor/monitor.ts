@@ -146,16 +146,7 @@ export async function runMonitor(settings: Settings, since: number | null): Prom
     draw();
   };
 
-  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(signal, () => quit(0));
-  const crash = (error: unknown) => {
-    terminal.restore();
-    process.stderr.write(`kache: error: the monitor stopped: ${describeError(error)}\n`);
-    process.exit(1);
-  };
-  process.on("uncaughtException", crash);
-  process.on("unhandledRejection", crash);
-
-  terminal.enter(onKeys, draw);
+  terminal.enter(onKeys, draw, () => quit(0));
   refresh();
   const tailTimer = setInterval(() => {
     tail.poll(add);

@@ -2,6 +2,7 @@
 // that changed (inside synchronized-output marks, so no flicker), and the terminal given back as it
 // was however the monitor ends: q, Ctrl-C, SIGTERM, SIGHUP or an uncaught error.
 import { writeSync } from "node:fs";
+import { describeError } from "../util/errors";
 import { fitLine } from "./screen-text";
 
 const ENTER = "\x1b[?1049h\x1b[?25l\x1b[2J";
@@ -27,8 +28,20 @@ export class Terminal {
     return { columns: this.output.columns || 80, rows: this.output.rows || 24 };
   }
 
-  /** Takes over the screen and the keyboard; every way out of the process gives them back. */
-  enter(onKeys: (text: string) => void, onResize: () => void): void {
+  /**
+   * Takes over the screen and the keyboard; every way out of the process gives them back. SIGTERM,
+   * SIGINT and SIGHUP call `onSignal` (a clean quit); an uncaught error restores, says what it was
+   * and exits 1.
+   */
+  enter(onKeys: (text: string) => void, onResize: () => void, onSignal: () => void): void {
+    for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(signal, onSignal);
+    const crash = (error: unknown) => {
+      this.restore();
+      process.stderr.write(`kache: error: the monitor stopped: ${describeError(error)}\n`);
+      process.exit(1);
+    };
+    process.on("uncaughtException", crash);
+    process.on("unhandledRejection", crash);
     this.output.write(ENTER);
     this.input.setRawMode?.(true);
     this.input.setEncoding("utf8");

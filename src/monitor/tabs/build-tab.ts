@@ -60,5 +60,6 @@ export function buildTab(activity: Activity, filter: string, view: TabView): Tab
     empty: filter
       ? `no calls match "${filter}"`
       : "no calls yet: run a cargo build with kache as its wrapper",
+    note: `${rows.length} calls, newest first${filter ? ` · filter "${filter}" (f to change)` : ""} · c clears`,
   };
 }
