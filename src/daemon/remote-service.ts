@@ -9,7 +9,7 @@ import type { RemoteHealthReport } from "../ipc/protocol";
 import { ArchiveError } from "../remote/archive";
 import { manifestListPrefix, pullManifestObject, pushManifests } from "../remote/manifests";
 import { DEFAULT_NAMESPACE, loadNamespace } from "../remote/namespaces";
-import { entryObjectKey, openRemote, type Remote, RemoteError, remoteIdentity } from "../remote/remote";
+import { entryObjectKey, RemoteError, remoteIdentity } from "../remote/remote";
 import { TarError } from "../remote/tar";
 import { type LocalStores, pullEntry, pushEntry, remoteTemp } from "../remote/transfer";
 import { BlobStore } from "../store/blobs";
@@ -17,8 +17,8 @@ import { IndexDb } from "../store/index-db";
 import { dropUpload, queuedUploads, type UploadItem } from "../store/upload-queue";
 import { describeError } from "../util/errors";
 import { MANIFESTS_PER_FINGERPRINT } from "../wrapper/direct-mode";
-import { CrateListings } from "./crate-listings";
 import { cargoMetadata, cratesInBuildOrder, planPrefetch, savedFirst } from "./prefetch";
+import { newRemoteState, type RemoteState } from "./remote-state";
 import type { DaemonLogger } from "./server";
 
 /** How long a key the remote did not have is answered "miss" without asking again. */
@@ -28,26 +28,6 @@ const FAILURES_BEFORE_PAUSE = 3;
 const PAUSE_MS = 10_000;
 /** Parallel entry downloads of a prefetch. */
 const PREFETCH_DOWNLOADS = 4;
-
-interface RemoteState {
-  settings: RemoteSettings;
-  remote: Promise<Remote>;
-  description: string;
-  misses: Map<string, number>;
-  downloads: Map<string, Promise<"hit" | "miss">>;
-  /** Fingerprints whose lists were fetched lately, and the fetches under way. */
-  manifestsFetched: Map<string, number>;
-  manifestFetches: Map<string, Promise<number>>;
-  listings: CrateListings;
-  consecutiveFailures: number;
-  pausedUntil: number;
-  /** A 403 on a PUT: pulls go on, uploads stop (and are dropped), said once. */
-  writesRefused: boolean;
-  configError: string | null;
-  lastError: string | null;
-  uploadsDone: number;
-  downloadsDone: number;
-}
 
 export class RemoteService {
   private readonly states = new Map<string, RemoteState>();
@@ -101,28 +81,7 @@ export class RemoteService {
     const id = remoteIdentity(settings);
     let state = this.states.get(id);
     if (!state) {
-      const remote = openRemote(settings);
-      remote.catch(() => {});
-      state = {
-        settings,
-        remote,
-        description:
-          settings.type === "filesystem"
-            ? (settings.path ?? "")
-            : `s3://${settings.bucket}/${settings.prefix}`,
-        misses: new Map(),
-        downloads: new Map(),
-        manifestsFetched: new Map(),
-        manifestFetches: new Map(),
-        listings: new CrateListings(),
-        consecutiveFailures: 0,
-        pausedUntil: 0,
-        writesRefused: false,
-        configError: null,
-        lastError: null,
-        uploadsDone: 0,
-        downloadsDone: 0,
-      };
+      state = newRemoteState(settings);
       this.states.set(id, state);
     }
     return state;
