@@ -151,14 +151,18 @@ describe("the daemon's transfers, with a filesystem remote shared by two machine
     await waitForUploads(c);
     const transfers = await transfersOf(c);
     const failed = transfers.recent.filter((record) => !record.ok);
-    expect(failed.map((record) => [record.direction, record.crate, record.key])).toEqual([
-      ["download", "fixture_core", key],
-    ]);
-    expect(Object.keys(failed[0]!).sort()).toEqual([...RECORD_FIELDS, "error"].sort());
-    expect(failed[0]!.error!.length).toBeGreaterThan(0);
-    expect(failed[0]!.error!.length).toBeLessThanOrEqual(200);
-    expect(failed[0]!.error).not.toContain("\n");
-    expect(failed[0]!.bytes).toBeLessThanOrEqual(whole.length >> 1);
+    // Once, or (seen once in 22 runs) twice: a remote check already past its "remembered miss" test
+    // when the prefetch's attempt failed tries again. Each attempt is a transfer of its own.
+    expect(failed.length).toBeGreaterThanOrEqual(1);
+    expect(failed.length).toBeLessThanOrEqual(2);
+    for (const record of failed) {
+      expect([record.direction, record.crate, record.key]).toEqual(["download", "fixture_core", key]);
+      expect(Object.keys(record).sort()).toEqual([...RECORD_FIELDS, "error"].sort());
+      expect(record.error!.length).toBeGreaterThan(0);
+      expect(record.error!.length).toBeLessThanOrEqual(200);
+      expect(record.error).not.toContain("\n");
+      expect(record.bytes).toBeLessThanOrEqual(whole.length >> 1);
+    }
     const fetched = transfers.recent.filter((record) => record.ok && record.direction === "download");
     expect(fetched.every((record) => uploadedKeys.has(record.key))).toBe(true);
     expect(transfers.downloadsDone).toBe(fetched.length);
