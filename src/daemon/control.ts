@@ -3,12 +3,14 @@ import { closeSync, mkdirSync, openSync } from "node:fs";
 import type { Settings } from "../config/settings";
 import { callDaemon, DaemonUnavailable } from "../ipc/client";
 import { daemonPaths, ownEpoch, selfCommand } from "../ipc/daemon-paths";
-import type { DaemonStatus } from "../ipc/protocol";
+import type { DaemonStatus, DaemonTransfers } from "../ipc/protocol";
 import { KacheError } from "../util/errors";
 import { processIsAlive } from "../util/process-alive";
 import { tailLines } from "./daemon-log";
 
 const START_TIMEOUT_MS = 5000;
+/** The monitor asks every second: a busy daemon's late answer is skipped, not waited for. */
+const TRANSFERS_TIMEOUT_MS = 500;
 const STOP_TIMEOUT_MS = 15_000;
 
 export async function daemonStatus(settings: Settings): Promise<DaemonStatus | null> {
@@ -19,6 +21,24 @@ export async function daemonStatus(settings: Settings): Promise<DaemonStatus | n
       { ackTimeoutMs: 1000 },
     );
     return "ok" in response && response.ok && response.type === "status" ? response.status : null;
+  } catch (error) {
+    if (error instanceof DaemonUnavailable) return null;
+    throw error;
+  }
+}
+
+/**
+ * The daemon's transfers (under way, the newest finished, the queue), or null when no daemon
+ * answers in time or it is from a build without the request. Never starts or replaces one.
+ */
+export async function daemonTransfers(settings: Settings): Promise<DaemonTransfers | null> {
+  try {
+    const response = await callDaemon(
+      daemonPaths(settings.cacheDir).socket,
+      { type: "transfers" },
+      { ackTimeoutMs: TRANSFERS_TIMEOUT_MS },
+    );
+    return "ok" in response && response.ok && response.type === "transfers" ? response.transfers : null;
   } catch (error) {
     if (error instanceof DaemonUnavailable) return null;
     throw error;

@@ -5,21 +5,22 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { RemoteSettings } from "../config/settings";
-import type { RemoteHealthReport } from "../ipc/protocol";
+import type { DaemonTransfers, RemoteHealthReport, TransferCause } from "../ipc/protocol";
 import { ArchiveError } from "../remote/archive";
 import { manifestListPrefix, pullManifestObject, pushManifests } from "../remote/manifests";
 import { DEFAULT_NAMESPACE, loadNamespace } from "../remote/namespaces";
-import { entryObjectKey, openRemote, type Remote, RemoteError, remoteIdentity } from "../remote/remote";
+import { entryObjectKey, RemoteError, remoteIdentity } from "../remote/remote";
 import { TarError } from "../remote/tar";
 import { type LocalStores, pullEntry, pushEntry, remoteTemp } from "../remote/transfer";
 import { BlobStore } from "../store/blobs";
 import { IndexDb } from "../store/index-db";
-import { dropUpload, queuedUploads, type UploadItem } from "../store/upload-queue";
+import { dropUpload, queuedUploadCount, queuedUploads, type UploadItem } from "../store/upload-queue";
 import { describeError } from "../util/errors";
 import { MANIFESTS_PER_FINGERPRINT } from "../wrapper/direct-mode";
-import { CrateListings } from "./crate-listings";
 import { cargoMetadata, cratesInBuildOrder, planPrefetch, savedFirst } from "./prefetch";
+import { newRemoteState, type RemoteState } from "./remote-state";
 import type { DaemonLogger } from "./server";
+import { type ActiveTransfer, TransferLog } from "./transfer-log";
 
 /** How long a key the remote did not have is answered "miss" without asking again. */
 const MISS_MEMORY_MS = 60_000;
@@ -28,26 +29,6 @@ const FAILURES_BEFORE_PAUSE = 3;
 const PAUSE_MS = 10_000;
 /** Parallel entry downloads of a prefetch. */
 const PREFETCH_DOWNLOADS = 4;
-
-interface RemoteState {
-  settings: RemoteSettings;
-  remote: Promise<Remote>;
-  description: string;
-  misses: Map<string, number>;
-  downloads: Map<string, Promise<"hit" | "miss">>;
-  /** Fingerprints whose lists were fetched lately, and the fetches under way. */
-  manifestsFetched: Map<string, number>;
-  manifestFetches: Map<string, Promise<number>>;
-  listings: CrateListings;
-  consecutiveFailures: number;
-  pausedUntil: number;
-  /** A 403 on a PUT: pulls go on, uploads stop (and are dropped), said once. */
-  writesRefused: boolean;
-  configError: string | null;
-  lastError: string | null;
-  uploadsDone: number;
-  downloadsDone: number;
-}
 
 export class RemoteService {
   private readonly states = new Map<string, RemoteState>();
@@ -58,6 +39,7 @@ export class RemoteService {
   private readonly prefetching = new Set<string>();
   private wakeAgain = false;
   private timer: ReturnType<typeof setInterval> | null = null;
+  private readonly transfers = new TransferLog();
 
   constructor(
     private readonly cacheDir: string,
@@ -101,28 +83,7 @@ export class RemoteService {
     const id = remoteIdentity(settings);
     let state = this.states.get(id);
     if (!state) {
-      const remote = openRemote(settings);
-      remote.catch(() => {});
-      state = {
-        settings,
-        remote,
-        description:
-          settings.type === "filesystem"
-            ? (settings.path ?? "")
-            : `s3://${settings.bucket}/${settings.prefix}`,
-        misses: new Map(),
-        downloads: new Map(),
-        manifestsFetched: new Map(),
-        manifestFetches: new Map(),
-        listings: new CrateListings(),
-        consecutiveFailures: 0,
-        pausedUntil: 0,
-        writesRefused: false,
-        configError: null,
-        lastError: null,
-        uploadsDone: 0,
-        downloadsDone: 0,
-      };
+      state = newRemoteState(settings);
       this.states.set(id, state);
     }
     return state;
@@ -139,6 +100,18 @@ export class RemoteService {
       paused: Date.now() < state.pausedUntil,
       writable: !state.writesRefused && !state.settings.readOnly,
     }));
+  }
+
+  /** What the monitor shows: transfers under way, the newest finished ones, the queue. */
+  transferReport(): DaemonTransfers {
+    const states = [...this.states.values()];
+    return {
+      inFlight: this.transfers.inFlight(),
+      recent: this.transfers.recent(),
+      queued: queuedUploadCount(this.cacheDir),
+      uploadsDone: states.reduce((sum, state) => sum + state.uploadsDone, 0),
+      downloadsDone: states.reduce((sum, state) => sum + state.downloadsDone, 0),
+    };
   }
 
   /** Records a failure; what kind decides whether to retry, pause or give up on writes. */
@@ -200,7 +173,7 @@ export class RemoteService {
       state.misses.set(key, Date.now());
       return { result: "miss", reason: "not in the remote" };
     }
-    return { result: await this.fetchEntry(state, key, crate) };
+    return { result: await this.fetchEntry(state, key, crate, "remote-check") };
   }
 
   /** Whether the crate's listing has the object; true when the listing itself failed (ask directly). */
@@ -214,10 +187,15 @@ export class RemoteService {
   }
 
   /** One download per key, shared by remote checks and prefetch. */
-  private fetchEntry(state: RemoteState, key: string, crate: string): Promise<"hit" | "miss"> {
+  private fetchEntry(
+    state: RemoteState,
+    key: string,
+    crate: string,
+    cause: TransferCause,
+  ): Promise<"hit" | "miss"> {
     let download = state.downloads.get(key);
     if (!download) {
-      download = this.download(state, key, crate).finally(() => state.downloads.delete(key));
+      download = this.download(state, key, crate, cause).finally(() => state.downloads.delete(key));
       state.downloads.set(key, download);
     }
     return download;
@@ -283,7 +261,7 @@ export class RemoteService {
         while (nextEntry < plan.entries.length) {
           const item = plan.entries[nextEntry++]!;
           const had = index.getEntry(item.key) !== null;
-          if ((await this.fetchEntry(state, item.key, item.crate)) === "hit" && !had) {
+          if ((await this.fetchEntry(state, item.key, item.crate, "prefetch")) === "hit" && !had) {
             index.setMemo(`prefetched|${item.key}`, "1");
             pulled += 1;
           }
@@ -302,18 +280,27 @@ export class RemoteService {
     }
   }
 
-  private async download(state: RemoteState, key: string, crate: string): Promise<"hit" | "miss"> {
+  private async download(
+    state: RemoteState,
+    key: string,
+    crate: string,
+    cause: TransferCause,
+  ): Promise<"hit" | "miss"> {
+    const transfer = this.transfers.begin("download", crate, key, state.description, cause);
     try {
       const remote = await state.remote;
-      const size = await pullEntry(remote, state.settings, crate, key, this.stores());
+      const size = await pullEntry(remote, state.settings, crate, key, this.stores(), transfer);
       this.succeeded(state);
       if (size === null) {
+        this.transfers.drop(transfer);
         state.misses.set(key, Date.now());
         return "miss";
       }
+      this.transfers.finish(transfer, { bytes: size });
       state.downloadsDone += 1;
       return "hit";
     } catch (error) {
+      this.transfers.finish(transfer, { error });
       if (error instanceof ArchiveError || error instanceof TarError) {
         this.log.warn(`rejected ${crate} ${key.slice(0, 12)} from ${state.description}: ${error.message}`);
         state.misses.set(key, Date.now());
@@ -409,10 +396,29 @@ export class RemoteService {
       dropUpload(this.cacheDir, item.key); // evicted, or cached for its location only
       return;
     }
+    // Until pushEntry returns: a failure after it (the input lists) is not the entry's.
+    let transfer: ActiveTransfer | null = this.transfers.begin(
+      "upload",
+      entry.crate,
+      entry.key,
+      state.description,
+      "upload",
+    );
     try {
       const remote = await state.remote;
-      if ((await pushEntry(remote, item.remote, entry, this.stores(), this.compressionLevel)) > 0)
-        state.uploadsDone += 1;
+      const sent = await pushEntry(
+        remote,
+        item.remote,
+        entry,
+        this.stores(),
+        this.compressionLevel,
+        transfer,
+      );
+      // A HEAD that found the object there moved nothing: not a transfer.
+      if (sent > 0) this.transfers.finish(transfer, { bytes: sent });
+      else this.transfers.drop(transfer);
+      transfer = null;
+      if (sent > 0) state.uploadsDone += 1;
       if (item.fingerprint)
         await pushManifests(
           remote,
@@ -425,6 +431,7 @@ export class RemoteService {
       this.succeeded(state);
       dropUpload(this.cacheDir, item.key);
     } catch (error) {
+      if (transfer) this.transfers.finish(transfer, { error });
       if (error instanceof ArchiveError) {
         this.log.warn(`not uploading ${entry.crate} ${entry.key.slice(0, 12)}: ${error.message}`);
         dropUpload(this.cacheDir, item.key);

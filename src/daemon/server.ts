@@ -225,6 +225,8 @@ export class DaemonServer {
         return { ...base, ok: true, type: "stats", stats: this.stats };
       case "shutdown":
         return { ...base, ok: true, type: "shutdown" };
+      case "transfers":
+        return { ...base, ok: true, type: "transfers", transfers: this.remotes.transferReport() };
       case "upload":
         // The wrapper queued it on disk already; this only says "now".
         this.stats.uploads.queued += 1;

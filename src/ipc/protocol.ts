@@ -16,6 +16,7 @@ export const REQUEST_TYPES = [
   "upload",
   "manifests",
   "prefetch",
+  "transfers",
 ] as const;
 export type RequestType = (typeof REQUEST_TYPES)[number];
 
@@ -28,7 +29,7 @@ export interface RequestBase {
 }
 
 export type Request =
-  | (RequestBase & { type: "ping" | "status" | "stats" | "shutdown" })
+  | (RequestBase & { type: "ping" | "status" | "stats" | "shutdown" | "transfers" })
   // The remote a build means travels with each request: a daemon started by one build never
   // serves another's bucket.
   | (RequestBase & { type: "remote-check"; key: string; crate: string; remote: RemoteSettings })
@@ -68,6 +69,49 @@ export interface RemoteHealthReport {
   writable: boolean;
 }
 
+/** Why an entry moved: a wrapper's remote check, a workspace prefetch, or the upload queue. */
+export type TransferCause = "remote-check" | "prefetch" | "upload";
+
+export interface TransferInFlight {
+  direction: "upload" | "download";
+  crate: string;
+  key: string;
+  /** The remote's description (its path, or s3://bucket/prefix). */
+  remote: string;
+  cause: TransferCause;
+  /** ms epoch. */
+  startedAt: number;
+  /** Archive bytes so far: received for a download; for an upload, the packed size once packed (0 before). */
+  bytes: number;
+}
+
+export interface TransferRecord {
+  direction: "upload" | "download";
+  crate: string;
+  key: string;
+  remote: string;
+  cause: TransferCause;
+  /** Archive bytes moved (for a failure, as far as it got). */
+  bytes: number;
+  /** Duration in ms. */
+  ms: number;
+  /** When it ended, ms epoch. */
+  at: number;
+  ok: boolean;
+  error?: string;
+}
+
+export interface DaemonTransfers {
+  inFlight: TransferInFlight[];
+  /** The newest first; at most the last 200 the daemon finished. */
+  recent: TransferRecord[];
+  /** Uploads waiting in the queue on disk (every remote). */
+  queued: number;
+  /** Since the daemon started, over every remote. */
+  uploadsDone: number;
+  downloadsDone: number;
+}
+
 /**
  * Replies: `ok` with a result, or an error with a hint. Slow requests (remote-check) first get an
  * `ack` so a caller can tell a busy daemon from one that accepts and never answers.
@@ -78,6 +122,7 @@ export type Response =
   | { v: number; id: number; ok: true; type: "status"; status: DaemonStatus }
   | { v: number; id: number; ok: true; type: "stats"; stats: DaemonStats }
   | { v: number; id: number; ok: true; type: "shutdown" }
+  | { v: number; id: number; ok: true; type: "transfers"; transfers: DaemonTransfers }
   | { v: number; id: number; ok: true; type: "remote-check"; result: "hit" | "miss"; reason?: string }
   | { v: number; id: number; ok: true; type: "manifests"; added: number }
   | { v: number; id: number; ok: true; type: "upload" | "prefetch"; queued: boolean; reason?: string }

@@ -31,6 +31,11 @@ export function remoteTemp(cacheDir: string, suffix = ".tar.zst"): string {
   return join(dir, `remote-${process.pid}-${counter}-${Date.now()}${suffix}`);
 }
 
+/** Where a caller that shows transfers reads how far one has got: archive bytes so far. */
+export interface TransferProgress {
+  bytes: number;
+}
+
 /** Downloads, verifies and stores one entry; the archive's size, or null when the remote lacks it. */
 export async function pullEntry(
   remote: Remote,
@@ -38,6 +43,7 @@ export async function pullEntry(
   crate: string,
   key: string,
   stores: LocalStores,
+  progress?: TransferProgress,
 ): Promise<number | null> {
   const body = await remote.read(entryObjectKey(settings, crate, key), MAX_ARCHIVE_BYTES);
   if (!body) return null;
@@ -46,6 +52,7 @@ export async function pullEntry(
   const counted = async function* () {
     for (let next = await pieces.next(); !next.done; next = await pieces.next()) {
       size += next.value.length;
+      if (progress) progress.bytes = size;
       yield next.value;
     }
   };
@@ -66,6 +73,7 @@ export async function pushEntry(
   entry: Entry,
   stores: LocalStores,
   level: number,
+  progress?: TransferProgress,
 ): Promise<number> {
   const objectKey = entryObjectKey(settings, entry.crate, entry.key);
   if ((await remote.head(objectKey)) !== null) return 0;
@@ -75,6 +83,7 @@ export async function pushEntry(
     const fingerprint = invocationFingerprint(entry.components as unknown as KeyComponents);
     const [text] = stores.index.getManifests(fingerprint, 1);
     const size = await packEntry(entry, stores.blobs, archive, level, text ? { fingerprint, text } : null);
+    if (progress) progress.bytes = size;
     await remote.upload(objectKey, archive);
     return size;
   } finally {

@@ -52,6 +52,15 @@ export function queuedUploads(cacheDir: string): UploadItem[] {
   return items.sort((a, b) => a.queuedAt - b.queuedAt);
 }
 
+/** How many items are queued, from the names alone: cheap enough to ask every second. */
+export function queuedUploadCount(cacheDir: string): number {
+  try {
+    return readdirSync(uploadQueueDir(cacheDir)).filter((name) => ITEM.test(name)).length;
+  } catch {
+    return 0;
+  }
+}
+
 export function dropUpload(cacheDir: string, key: string): void {
   unlinkQuietly(join(uploadQueueDir(cacheDir), `${key}.json`));
 }
