@@ -1,9 +1,8 @@
 // Remote transfers: what the hits brought in (from events), uploads still queued on disk, and the
 // running daemon's counters since it started.
-import { readdirSync } from "node:fs";
 import type { Settings } from "../config/settings";
 import { daemonStatus } from "../daemon/control";
-import { uploadQueueDir } from "../store/upload-queue";
+import { queuedUploadCount } from "../store/upload-queue";
 import type { ActivityFigures, Transferred } from "./event-summary";
 
 export interface DaemonTransfers {
@@ -27,15 +26,6 @@ export interface TransferFigures {
   uploads_pending: number;
   /** The daemon's counters since it started; null when no daemon runs. */
   daemon: DaemonTransfers | null;
-}
-
-/** Stored entries waiting in the upload queue on disk. */
-export function pendingUploads(cacheDir: string): number {
-  try {
-    return readdirSync(uploadQueueDir(cacheDir)).filter((name) => /^[0-9a-f]{64}\.json$/.test(name)).length;
-  } catch {
-    return 0;
-  }
 }
 
 /** Asks a running daemon (never starts or replaces one: a summary changes nothing). */
@@ -71,7 +61,7 @@ export async function transferFigures(
 ): Promise<TransferFigures> {
   return {
     ...activity.transfers,
-    uploads_pending: pendingUploads(settings.cacheDir),
+    uploads_pending: queuedUploadCount(settings.cacheDir),
     daemon: await daemonTransfers(settings),
   };
 }

@@ -21,6 +21,9 @@ import { VERSION } from "../version";
 import { scheduleGc } from "./gc-schedule";
 import { RemoteService } from "./remote-service";
 
+/** Requests that only read the daemon's state: they do not reset its idle timeout. */
+const OBSERVING_REQUESTS: ReadonlySet<string> = new Set(["status", "stats", "transfers"]);
+
 export interface DaemonLogger {
   info(message: string): void;
   warn(message: string): void;
@@ -172,7 +175,9 @@ export class DaemonServer {
       socket.end(encode({ v: PROTOCOL_VERSION, id: 0, ok: false, error: "not a JSON request line" }));
       return false;
     }
-    this.lastActivity = Date.now();
+    // Looking at the daemon (a monitor left open asks every second) is not using it: it still idles out.
+    const observing = OBSERVING_REQUESTS.has(request.type);
+    if (!observing) this.lastActivity = Date.now();
     this.inflight += 1;
     this.handle(socket, request)
       .catch((error: Error) =>
@@ -180,7 +185,7 @@ export class DaemonServer {
       )
       .finally(() => {
         this.inflight -= 1;
-        this.lastActivity = Date.now();
+        if (!observing) this.lastActivity = Date.now();
       });
     return true;
   }

@@ -1,34 +1,13 @@
 // What the Transfer tab and the header know of transfers: the daemon's record of recent uploads and
-// downloads and the ones in flight (asked once a refresh), and the upload queue on disk.
-import { pendingUploads } from "../cli/transfer-summary";
+// downloads and the ones in flight (asked once a refresh), or, with no daemon, the upload queue on disk.
 import type { Settings } from "../config/settings";
-
-export interface TransferRecord {
-  direction: "upload" | "download";
-  crate: string;
-  key: string;
-  bytes: number;
-  ms: number;
-  at: number;
-  ok: boolean;
-  error?: string;
-}
-
-export interface InFlightTransfer {
-  direction: "upload" | "download";
-  crate: string;
-  key: string;
-  startedAt: number;
-}
+import { daemonTransfers } from "../daemon/control";
+import type { DaemonTransfers } from "../ipc/protocol";
+import { queuedUploadCount } from "../store/upload-queue";
 
 export interface TransferFacts {
   /** Null when no daemon answered. */
-  daemon: {
-    inFlight: InFlightTransfer[];
-    recent: TransferRecord[];
-    uploadsDone: number;
-    downloadsDone: number;
-  } | null;
+  daemon: DaemonTransfers | null;
   queued: number;
 }
 
@@ -38,6 +17,7 @@ export class TransferView {
 
   constructor(private readonly settings: Settings) {}
 
+  /** Starts an ask unless one is under way; `onAnswer` runs when it ends. */
   poll(onAnswer: () => void): void {
     if (this.asking) return;
     this.asking = this.ask().finally(() => {
@@ -51,7 +31,12 @@ export class TransferView {
   }
 
   private async ask(): Promise<void> {
-    const queued = pendingUploads(this.settings.cacheDir);
-    this.facts = { daemon: null, queued };
+    let daemon: DaemonTransfers | null = null;
+    try {
+      daemon = await daemonTransfers(this.settings);
+    } catch {
+      // a daemon that answers nonsense is no better than none
+    }
+    this.facts = { daemon, queued: daemon?.queued ?? queuedUploadCount(this.settings.cacheDir) };
   }
 }

@@ -177,7 +177,7 @@ test(
 );
 
 test(
-  "KACHE_DAEMON_IDLE_TIMEOUT=1: the daemon exits by itself with code 0",
+  "KACHE_DAEMON_IDLE_TIMEOUT=1: the daemon exits by itself with code 0, status asks (a monitor's) do not keep it up",
   async () => {
     const cacheDir = cacheDirFor();
     const paths = daemonPaths(cacheDir);
@@ -190,7 +190,16 @@ test(
     const stderr = new Response(child.stderr).text();
     await waitFor("the daemon to answer", () => pingable(paths.socket));
     const lastRequest = Date.now();
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        await callDaemon(paths.socket, { type: "status" }, { ackTimeoutMs: 500 }).catch(() => {});
+        await Bun.sleep(100);
+      }
+    })();
     const code = await Promise.race([child.exited, Bun.sleep(10_000).then(() => "still running")]);
+    watching = false;
+    await watcher;
     const idleMs = Date.now() - lastRequest;
     if (code === "still running") child.kill("SIGKILL");
     expect(code).toBe(0);

@@ -6,7 +6,8 @@ import { appendFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { VERSION } from "../../src/version";
 import { cleanUpDaemons, kache, kacheEnv, privateKache, track } from "./daemon-support";
-import { cargo, copyFixture, makeTempDir, newCacheDir, removeTempDirs } from "./harness";
+import { cargo, copyFixture, makeTempDir, newCacheDir, PATH_WS_UNITS, removeTempDirs } from "./harness";
+import { machine, remoteConfig, waitForUploads } from "./remote-support";
 import { startTmux, type TmuxSession } from "./tmux-session";
 
 let workspace: string;
@@ -31,8 +32,8 @@ afterEach(async () => {
 });
 afterAll(removeTempDirs);
 
-function monitorEnv(extra: Record<string, string> = {}): Record<string, string> {
-  const env = kacheEnv(cacheDir, { HOME: makeTempDir("kache-e2e-monitor-home-"), ...extra });
+function monitorEnv(extra: Record<string, string> = {}, cache = cacheDir): Record<string, string> {
+  const env = kacheEnv(cache, { HOME: makeTempDir("kache-e2e-monitor-home-"), ...extra });
   const { NO_COLOR: _noColour, ...rest } = env;
   return { ...rest, ...extra };
 }
@@ -74,9 +75,8 @@ test("tabs over a real build: the stream, a build while it runs, filter, store o
   const rebuild = await cargo(["build"], { cwd: workspace, cacheDir });
   expect(rebuild.code).toBe(0);
   const ended = Date.now();
-  const live = await monitor.waitFor("local hit", 2000);
+  await monitor.waitFor(/local hit\s+fixture_core/, 2000);
   expect(Date.now() - ended).toBeLessThan(2000);
-  expect(live).toMatch(/local hit\s+fixture_core/);
 
   monitor.keys("f");
   monitor.type("core");
@@ -210,3 +210,29 @@ test("an uncaught error gives the terminal back, says what it was and exits 1", 
   expect(after).toContain("kache: error: the monitor stopped: something broke");
   expect(session.display("#{alternate_on} #{cursor_flag}")).toBe("0 1");
 }, 30_000);
+
+test("the Transfer tab lists the daemon's uploads of a build with their sizes and rates, and the header counts them", async () => {
+  const bucket = makeTempDir("kache-e2e-monitor-bucket-");
+  const env = { KACHE_CONFIG: remoteConfig({ type: "filesystem", path: bucket }) };
+  const a = machine("A", "path-ws", "a", env);
+  await a.startDaemon();
+  const monitor = openMonitor(monitorEnv(env, a.cacheDir));
+  await monitor.waitFor(`daemon ${VERSION} (`);
+  monitor.keys("4");
+  await monitor.waitFor("no transfers since the daemon started");
+  expect((await a.build()).code).toBe(0);
+  await waitForUploads(a);
+  const screen = await monitor.waitFor(`uploaded ${PATH_WS_UNITS.length} `, 5000);
+  const uploads = tableRows(screen).filter((row) => row.includes("↑"));
+  expect(uploads.map((row) => PATH_WS_UNITS.find((unit) => row.includes(` ${unit} `))).sort()).toEqual(
+    PATH_WS_UNITS,
+  );
+  for (const row of uploads) {
+    expect(row).toMatch(/\d(\.\d)? (B|KB|MB)\s/);
+    expect(row).toMatch(/\/s\s/);
+    expect(row).toContain("upload ");
+  }
+  expect(screen).toContain("0 uploads queued");
+  monitor.keys("q");
+  await monitor.waitFor("EXIT=0");
+}, 120_000);

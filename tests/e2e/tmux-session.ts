@@ -14,8 +14,8 @@ export interface TmuxSession {
   screen(): string;
   /** The same with its colours and attributes as escape sequences. */
   styledScreen(): string;
-  /** Waits until the screen shows `text`; throws with the screen after `timeoutMs`. */
-  waitFor(text: string, timeoutMs?: number): Promise<string>;
+  /** Waits until the screen shows `text` (or matches it); throws with the screen after `timeoutMs`. */
+  waitFor(text: string | RegExp, timeoutMs?: number): Promise<string>;
   /** Resizes the terminal, as a user dragging the window would. */
   resize(columns: number, rows: number): void;
   /** A tmux format of the pane, e.g. `#{alternate_on} #{cursor_flag}`. */
@@ -71,7 +71,7 @@ export function startTmux(
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const screen = session.screen();
-        if (screen.includes(text)) return screen;
+        if (typeof text === "string" ? screen.includes(text) : text.test(screen)) return screen;
         if (Date.now() > deadline) throw new Error(`the terminal never showed "${text}":\n${screen}`);
         await Bun.sleep(50);
       }

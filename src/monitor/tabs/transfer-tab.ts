@@ -2,10 +2,11 @@
 // now and the upload queue; with no daemon, the remote hits the event log records.
 import type { HistoryEvent } from "../../cli/history";
 import { formatAgo } from "../../cli/table";
+import type { TransferRecord } from "../../ipc/protocol";
 import { formatBytes, formatDuration } from "../../util/size";
 import type { Styles } from "../screen-text";
 import { type Column, fitColumns, type TabContent, type TabView, tableHeader, tableRow } from "../table-rows";
-import type { TransferFacts, TransferRecord } from "../transfer-view";
+import type { TransferFacts } from "../transfer-view";
 
 const ALL_COLUMNS: Column[] = [
   { title: "when", width: 8, align: "right" },
@@ -29,7 +30,9 @@ function recordRow(columns: Column[], record: TransferRecord, styles: Styles, no
     formatBytes(record.bytes),
     formatDuration(record.ms),
     rate(record.bytes, record.ms),
-    record.ok ? styles.dim(record.key.slice(0, 16)) : styles.red(record.error ?? "failed"),
+    record.ok
+      ? styles.dim(`${record.cause} ${record.key.slice(0, 16)}`)
+      : styles.red(record.error ?? "failed"),
   ]);
 }
 
@@ -60,10 +63,10 @@ export function transferTab(facts: TransferFacts, remoteHits: HistoryEvent[], vi
       "now",
       item.direction === "upload" ? "↑" : "↓",
       item.crate,
-      "",
+      item.bytes > 0 ? formatBytes(item.bytes) : "",
       formatDuration(now - item.startedAt),
-      "",
-      styles.cyan("in flight"),
+      rate(item.bytes, now - item.startedAt),
+      styles.cyan(`in flight (${item.cause})`),
     ]),
   );
   return {
