@@ -236,3 +236,11 @@ test("the Transfer tab lists the daemon's uploads of a build with their sizes an
   monitor.keys("q");
   await monitor.waitFor("EXIT=0");
 }, 120_000);
+
+test("bare kache on a terminal opens the monitor", async () => {
+  const session = startTmux([bin], monitorEnv(), workspace);
+  sessions.push(session);
+  expect(await session.waitFor("[1 Build]")).toContain("fixture_core");
+  session.keys("q");
+  expect(await session.waitFor("EXIT=")).toContain("EXIT=0");
+}, 30_000);

@@ -31,5 +31,6 @@ export function passthroughTab(activity: Activity, view: TabView): TabContent {
     header: tableHeader(columns),
     rows,
     empty: "no pass-throughs: every call was cached or looked up",
+    note: `${activity.figures().passthroughs.total} calls kache ran the compiler for without caching, by reason`,
   };
 }
