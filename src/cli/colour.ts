@@ -49,8 +49,10 @@ export function writeErr(text: string): void {
 export interface Paint {
   bold(text: string): string;
   dim(text: string): string;
+  inverse(text: string): string;
   red(text: string): string;
   green(text: string): string;
+  yellow(text: string): string;
   cyan(text: string): string;
 }
 
@@ -61,11 +63,21 @@ function sgr(open: number, close: number): (text: string) => string {
 const COLOURED: Paint = {
   bold: sgr(1, 22),
   dim: sgr(2, 22),
+  inverse: sgr(7, 27),
   red: sgr(31, 39),
   green: sgr(32, 39),
+  yellow: sgr(33, 39),
   cyan: sgr(36, 39),
 };
-const PLAIN: Paint = { bold: String, dim: String, red: String, green: String, cyan: String };
+const PLAIN: Paint = {
+  bold: String,
+  dim: String,
+  inverse: String,
+  red: String,
+  green: String,
+  yellow: String,
+  cyan: String,
+};
 
 /** Colours for text meant for `stream` (process.stdout or process.stderr): plain when it gets none. */
 export function paintFor(stream: Stream): Paint {

@@ -1,8 +1,9 @@
 // One screen of the monitor from its state: header, tab bar, the tab's note and table at its scroll
 // position (or the keys), and a footer; "too small" below 60x15.
 
+import type { Paint } from "../cli/colour";
 import type { HeaderPart } from "./header";
-import { type Styles, textWidth } from "./screen-text";
+import { textWidth } from "./screen-text";
 import { type TabContent, visibleRows } from "./table-rows";
 import type { Size } from "./terminal";
 
@@ -33,14 +34,14 @@ export interface FrameInput {
   /** The filter being typed, or null. */
   editing: string | null;
   help: boolean;
-  styles: Styles;
+  styles: Paint;
 }
 
 export function bodyHeight(size: Size): number {
   return Math.max(1, size.rows - CHROME_ROWS);
 }
 
-function tabBar(tab: number, styles: Styles): string {
+function tabBar(tab: number, styles: Paint): string {
   return TAB_NAMES.map((name, index) =>
     index === tab ? styles.inverse(styles.bold(`[${index + 1} ${name}]`)) : ` ${index + 1} ${name} `,
   ).join(" ");

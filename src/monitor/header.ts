@@ -1,12 +1,13 @@
 // The monitor's header: versions and the daemon, the store against its limit, hit rates and
 // savings, transfers, and how the wrapper is set up.
+
+import type { Paint } from "../cli/colour";
 import type { ActivityFigures } from "../cli/event-summary";
 import type { StoreFigures } from "../cli/store-summary";
 import { formatRatio, formatTime } from "../cli/table";
 import type { DaemonStatus } from "../ipc/protocol";
 import { formatBytes, formatDuration, formatLimit } from "../util/size";
 import { VERSION } from "../version";
-import type { Styles } from "./screen-text";
 import type { WrapperState } from "./wrapper-line";
 
 export interface HeaderFacts {
@@ -27,7 +28,7 @@ function built(epoch: number): string {
   return `built ${formatTime(epoch).slice(5)}`;
 }
 
-function daemonPart(facts: HeaderFacts, styles: Styles): string {
+function daemonPart(facts: HeaderFacts, styles: Paint): string {
   const daemon = facts.daemon;
   if (!daemon) return facts.daemonAsked ? styles.yellow("daemon: offline") : "daemon: asking";
   const up = formatDuration(daemon.uptimeMs);
@@ -59,7 +60,7 @@ export interface HeaderPart {
 }
 
 /** The header's facts as short parts, in reading order; the frame flows them into its lines. */
-export function headerParts(facts: HeaderFacts, styles: Styles): HeaderPart[] {
+export function headerParts(facts: HeaderFacts, styles: Paint): HeaderPart[] {
   const own = `${styles.bold("kache")} ${VERSION} (${built(facts.ownEpoch)})`;
   const wrapper = facts.wrapper.ok ? facts.wrapper.text : styles.yellow(facts.wrapper.text);
   const { hits, misses, passthroughs } = facts.activity;

@@ -1,18 +1,20 @@
 // The live dashboard (SPEC §10): follows the event log and the index, asks the daemon once a second,
 // and redraws only what changed. Runs until q, Ctrl-C, SIGTERM or SIGHUP, and always gives the
 // terminal back.
+
+import { paintFor } from "../cli/colour";
 import type { Settings } from "../config/settings";
+import { daemonStatus } from "../daemon/control";
 import { ownEpoch } from "../ipc/daemon-paths";
 import { describeError } from "../util/errors";
 import { Activity } from "./activity";
-import { DaemonView } from "./daemon-view";
+import { DaemonPoll } from "./daemon-poll";
 import { EventTail } from "./event-tail";
 import { bodyHeight, renderFrame } from "./frame";
 import { headerParts } from "./header";
 import { parseKeys } from "./keys";
 import { applyKey, BUILD_TAB, initialState, PROJECTS_TAB, STORE_TAB } from "./monitor-state";
 import { Projects } from "./projects";
-import { stylesFor } from "./screen-text";
 import { StoreView } from "./store-view";
 import type { TabContent } from "./table-rows";
 import { buildTab } from "./tabs/build-tab";
@@ -21,23 +23,24 @@ import { projectsTab } from "./tabs/projects-tab";
 import { storeTab } from "./tabs/store-tab";
 import { transferTab } from "./tabs/transfer-tab";
 import { Terminal } from "./terminal";
-import { TransferView } from "./transfer-view";
+import { type TransferFacts, transferPoll, transfersInFlight } from "./transfer-view";
 import { type WrapperState, wrapperState } from "./wrapper-line";
 
 /** New events show this soon; the rest (index, daemon, wrapper) once a second. */
 const TAIL_EVERY_MS = 250;
 const REFRESH_EVERY_MS = 1000;
 const WRAPPER_EVERY_MS = 15_000;
+const NO_TRANSFERS: TransferFacts = { daemon: null, queued: 0 };
 
 export async function runMonitor(settings: Settings, since: number | null): Promise<void> {
   const terminal = new Terminal();
-  const styles = stylesFor();
+  const styles = paintFor(process.stdout);
   const epoch = ownEpoch();
   const activity = new Activity(since);
   const tail = new EventTail(settings.cacheDir);
   const store = new StoreView(settings.cacheDir, settings.maxSize);
-  const daemon = new DaemonView(settings);
-  const transfers = new TransferView(settings);
+  const daemon = new DaemonPoll(() => daemonStatus(settings));
+  const transfers = transferPoll(settings);
   const projects = new Projects(settings.cacheDir);
   const state = initialState();
   let wrapper: WrapperState = wrapperState();
@@ -56,7 +59,7 @@ export async function runMonitor(settings: Settings, since: number | null): Prom
       case STORE_TAB:
         return storeTab(store, state.sort, filter, view);
       case 3:
-        return transferTab(transfers.facts, activity.remoteHits.newestFirst(), view);
+        return transferTab(transfers.value ?? NO_TRANSFERS, activity.remoteHits.newestFirst(), view);
       default:
         return passthroughTab(activity, view);
     }
@@ -70,15 +73,15 @@ export async function runMonitor(settings: Settings, since: number | null): Prom
       {
         cacheDir: settings.cacheDir,
         ownEpoch: epoch,
-        daemon: daemon.status,
+        daemon: daemon.value,
         daemonAsked: daemon.asked,
         activity: activity.figures(),
         store: store.figures,
         wrapper,
         transfers: {
-          uploading: transfers.inFlight("upload"),
-          downloading: transfers.inFlight("download"),
-          queued: transfers.facts.queued,
+          uploading: transfersInFlight(transfers.value, "upload"),
+          downloading: transfersInFlight(transfers.value, "download"),
+          queued: transfers.value?.queued ?? 0,
         },
         problem,
       },

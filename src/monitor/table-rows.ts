@@ -1,6 +1,7 @@
 // Tables in the monitor's tabs: columns of fixed width (the last one takes what is left), and the
 // window of rows a tab shows at its scroll position.
-import { pad, type Styles } from "./screen-text";
+import type { Paint } from "../cli/colour";
+import { pad } from "./screen-text";
 
 export interface Column {
   title: string;
@@ -64,7 +65,7 @@ export function visibleRows(
 
 /** What every tab draws with: the styles, the time of the frame, the terminal's width. */
 export interface TabView {
-  styles: Styles;
+  styles: Paint;
   now: number;
   width: number;
 }

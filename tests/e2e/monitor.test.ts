@@ -2,7 +2,7 @@
 // a build appearing while it runs, filter and sort keys, the daemon going from offline to online,
 // resizes, and the terminal given back on q, Ctrl-C and SIGTERM.
 import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
-import { appendFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { VERSION } from "../../src/version";
 import { cleanUpDaemons, kache, kacheEnv, privateKache, track } from "./daemon-support";
@@ -244,3 +244,25 @@ test("bare kache on a terminal opens the monitor", async () => {
   session.keys("q");
   expect(await session.waitFor("EXIT=")).toContain("EXIT=0");
 }, 30_000);
+
+test("the header flags a daemon from an older build, and says how cargo reaches kache", async () => {
+  const older = privateKache();
+  const past = new Date(Date.now() - 3_600_000);
+  utimesSync(older, past, past);
+  track(older, cacheDir);
+  expect((await kache(older, ["daemon", "start"], cacheDir)).code).toBe(0);
+  const viaEnv = openMonitor(monitorEnv({ RUSTC_WRAPPER: bin }));
+  const flagged = await viaEnv.waitFor("older build: `kache daemon restart`");
+  expect(flagged).toContain("wrapper: env RUSTC_WRAPPER (this shell only; `kache init` for every build)");
+  viaEnv.keys("q");
+  await viaEnv.waitFor("EXIT=0");
+  // The monitor only watched: the older daemon is still the one running.
+  const status = await kache(older, ["daemon", "--json"], cacheDir);
+  expect(JSON.parse(status.stdout).epoch).toBe(Math.floor(statSync(older).mtimeMs));
+
+  const home = makeTempDir("kache-e2e-monitor-home-");
+  mkdirSync(join(home, ".cargo"));
+  writeFileSync(join(home, ".cargo", "config.toml"), `[build]\nrustc-wrapper = "${bin}"\n`);
+  const viaConfig = openMonitor({ ...monitorEnv(), HOME: home });
+  expect(await viaConfig.waitFor("wrapper: cargo config ~/.cargo/config.toml")).not.toContain("not set up");
+}, 60_000);

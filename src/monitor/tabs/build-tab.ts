@@ -1,8 +1,9 @@
 // Tab 1, Build: the live stream of wrapper calls, newest first: outcome, crate, time, size, saved.
+
+import type { Paint } from "../../cli/colour";
 import type { HistoryEvent } from "../../cli/history";
 import { formatBytes, formatDuration } from "../../util/size";
 import type { Activity } from "../activity";
-import type { Styles } from "../screen-text";
 import { type Column, fitColumns, type TabContent, type TabView, tableHeader, tableRow } from "../table-rows";
 
 const ALL_COLUMNS: Column[] = [
@@ -22,7 +23,7 @@ function clock(time: number): string {
     .join(":");
 }
 
-function outcomeText(event: HistoryEvent, styles: Styles): string {
+function outcomeText(event: HistoryEvent, styles: Paint): string {
   if (event.outcome.endsWith("hit")) return styles.green(event.outcome);
   if (event.outcome === "miss") return styles.yellow(event.outcome);
   return styles.dim(event.outcome);

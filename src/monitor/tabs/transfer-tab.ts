@@ -1,10 +1,11 @@
 // Tab 4, Transfer: the daemon's recent uploads and downloads with sizes and rates, what is moving
 // now and the upload queue; with no daemon, the remote hits the event log records.
+
+import type { Paint } from "../../cli/colour";
 import type { HistoryEvent } from "../../cli/history";
 import { formatAgo } from "../../cli/table";
 import type { TransferRecord } from "../../ipc/protocol";
 import { formatBytes, formatDuration } from "../../util/size";
-import type { Styles } from "../screen-text";
 import { type Column, fitColumns, type TabContent, type TabView, tableHeader, tableRow } from "../table-rows";
 import type { TransferFacts } from "../transfer-view";
 
@@ -22,7 +23,7 @@ function rate(bytes: number, ms: number): string {
   return ms > 0 ? `${formatBytes(Math.round((bytes / ms) * 1000))}/s` : "";
 }
 
-function recordRow(columns: Column[], record: TransferRecord, styles: Styles, now: number): string {
+function recordRow(columns: Column[], record: TransferRecord, styles: Paint, now: number): string {
   return tableRow(columns, [
     formatAgo(record.at, now),
     record.direction === "upload" ? "↑" : "↓",
@@ -36,7 +37,7 @@ function recordRow(columns: Column[], record: TransferRecord, styles: Styles, no
   ]);
 }
 
-function hitRow(columns: Column[], event: HistoryEvent, styles: Styles, now: number): string {
+function hitRow(columns: Column[], event: HistoryEvent, styles: Paint, now: number): string {
   return tableRow(columns, [
     formatAgo(event.time, now),
     "↓",
