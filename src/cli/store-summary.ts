@@ -100,7 +100,13 @@ function indexBytes(cacheDir: string): number {
   );
 }
 
-export function storeFigures(cacheDir: string, limit: number, contents: IndexContents): StoreFigures {
+/** What the figures need of the index: each entry's size and files, and how many are location-bound. */
+export interface FigureSource {
+  entries: Pick<Entry, "size" | "files">[];
+  bindings: { size: number };
+}
+
+export function storeFigures(cacheDir: string, limit: number, contents: FigureSource): StoreFigures {
   const blobs = blobDiskUse(cacheDir);
   const distinct = new Map<string, number>();
   let entryBytes = 0;

@@ -115,7 +115,7 @@ export async function runMonitor(settings: Settings, since: number | null): Prom
 
   const refresh = () => {
     try {
-      store.refresh();
+      store.refresh(state.tab === STORE_TAB);
       problem = null;
     } catch (error) {
       problem = `cannot read the index: ${describeError(error)}`;

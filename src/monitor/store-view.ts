@@ -1,12 +1,16 @@
 // The Store tab's rows and the header's store figures, read from index.db (and a walk of store/)
-// again only when another process has committed to the index, or every little while for the walk.
+// again only after another process has committed to the index: at most every few seconds while
+// builds write to it, since a big index takes tens of ms to read.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { indexContents, type StoreFigures, storeFigures } from "../cli/store-summary";
-import { IndexDb } from "../store/index-db";
+import { type StoreFigures, storeFigures } from "../cli/store-summary";
+import { type EntrySummary, IndexDb } from "../store/index-db";
 
-/** Blobs can come and go without a commit (a discarded temp, a removed blob): walk again this often. */
-const WALK_EVERY_MS = 10_000;
+/** The fewest ms between two reads while the index keeps changing; quicker while the Store tab shows. */
+const READ_EVERY_MS = 5000;
+const READ_EVERY_SHOWN_MS = 1000;
+/** Blobs can go without a commit (a removed blob, a discarded temp): walk again this often anyway. */
+const WALK_EVERY_MS = 60_000;
 
 export interface StoreRow {
   key: string;
@@ -20,29 +24,46 @@ export interface StoreRow {
   bound: boolean;
 }
 
+function markerKey(entry: EntrySummary): string {
+  return `${entry.crate}\0${entry.componentsText}`;
+}
+
 export class StoreView {
   rows: StoreRow[] = [];
   figures: StoreFigures | null = null;
-  /** Bumped by every reload. */
+  /** Bumped by every read. */
   generation = 0;
   private index: IndexDb | null = null;
   private seenChange = -1;
-  private walkedAt = 0;
+  private readAt = 0;
 
   constructor(
     private readonly cacheDir: string,
     private readonly limitBytes: number,
   ) {}
 
-  refresh(now = Date.now()): void {
+  /** `shown`: the Store tab is on screen, so its rows are worth reading sooner. */
+  refresh(shown: boolean, now = Date.now()): void {
     if (!this.index && existsSync(join(this.cacheDir, "index.db"))) this.index = IndexDb.open(this.cacheDir);
     const change = this.index?.changeCounter() ?? 0;
-    if (change === this.seenChange && now - this.walkedAt < WALK_EVERY_MS) return;
+    const since = now - this.readAt;
+    const due =
+      change !== this.seenChange
+        ? since >= (shown ? READ_EVERY_SHOWN_MS : READ_EVERY_MS)
+        : since >= WALK_EVERY_MS;
+    if (!due && this.figures) return;
     this.seenChange = change;
-    this.walkedAt = now;
-    const contents = this.index ? indexContents(this.index) : { entries: [], bindings: new Map() };
-    this.figures = storeFigures(this.cacheDir, this.limitBytes, contents);
-    this.rows = contents.entries.map((entry) => ({
+    this.readAt = now;
+    this.read();
+  }
+
+  private read(): void {
+    const summaries = this.index?.entrySummaries() ?? [];
+    const entries = summaries.filter((entry) => entry.boundTo === null);
+    const markers = new Set(summaries.filter((entry) => entry.boundTo !== null).map(markerKey));
+    const bound = new Set(entries.filter((entry) => markers.has(markerKey(entry))).map((entry) => entry.key));
+    this.figures = storeFigures(this.cacheDir, this.limitBytes, { entries, bindings: bound });
+    this.rows = entries.map((entry) => ({
       key: entry.key,
       crate: entry.crate,
       size: entry.size,
@@ -50,7 +71,7 @@ export class StoreView {
       created: entry.created,
       lastUsed: entry.lastUsed,
       compileMs: entry.compileMs,
-      bound: contents.bindings.has(entry.key),
+      bound: bound.has(entry.key),
     }));
     this.generation += 1;
   }

@@ -44,10 +44,21 @@ export function tableHeader(columns: Column[]): string {
   );
 }
 
+/** Rows a tab can show; an array is one, and `lazyRows` formats only the rows on screen. */
+export interface RowList {
+  readonly length: number;
+  slice(start: number, end: number): string[];
+}
+
+/** `items` as rows, each formatted only when it is shown: a list of thousands costs a screenful. */
+export function lazyRows<T>(items: T[], format: (item: T) => string): RowList {
+  return { length: items.length, slice: (start, end) => items.slice(start, end).map(format) };
+}
+
 /** A tab's content: a title row above the rows, and a line saying what is shown when there are none. */
 export interface TabContent {
   header: string;
-  rows: string[];
+  rows: RowList;
   empty: string;
   /** A line above the table (a filter in use, a scan under way). */
   note?: string;
@@ -55,7 +66,7 @@ export interface TabContent {
 
 /** The rows visible at `scroll` in `height` lines; the scroll is clamped so the last row can reach the bottom. */
 export function visibleRows(
-  rows: string[],
+  rows: RowList,
   scroll: number,
   height: number,
 ): { rows: string[]; first: number } {

@@ -4,7 +4,15 @@ import type { Paint } from "../../cli/colour";
 import type { HistoryEvent } from "../../cli/history";
 import { formatBytes, formatDuration } from "../../util/size";
 import type { Activity } from "../activity";
-import { type Column, fitColumns, type TabContent, type TabView, tableHeader, tableRow } from "../table-rows";
+import {
+  type Column,
+  fitColumns,
+  lazyRows,
+  type TabContent,
+  type TabView,
+  tableHeader,
+  tableRow,
+} from "../table-rows";
 
 const ALL_COLUMNS: Column[] = [
   { title: "time", width: 8 },
@@ -38,23 +46,20 @@ function matches(event: HistoryEvent, filter: string): boolean {
 export function buildTab(activity: Activity, filter: string, view: TabView): TabContent {
   const { styles } = view;
   const columns = fitColumns(ALL_COLUMNS, view.width);
-  const rows: string[] = [];
-  for (const event of activity.recent.newestFirst()) {
-    if (!matches(event, filter)) continue;
+  const events = activity.recent.newestFirst().filter((event) => matches(event, filter));
+  const rows = lazyRows(events, (event) => {
     const hit = event.outcome.endsWith("hit");
     const detail = event.outcome === "passthrough" ? (event.reason ?? "") : (event.key?.slice(0, 16) ?? "");
-    rows.push(
-      tableRow(columns, [
-        clock(event.time),
-        outcomeText(event, styles),
-        event.crate || "rustc",
-        formatDuration(event.elapsedMs),
-        event.outcome === "passthrough" ? "" : formatBytes(event.size),
-        hit ? formatDuration(Math.max(0, event.compileMs - event.elapsedMs)) : "",
-        styles.dim(detail),
-      ]),
-    );
-  }
+    return tableRow(columns, [
+      clock(event.time),
+      outcomeText(event, styles),
+      event.crate || "rustc",
+      formatDuration(event.elapsedMs),
+      event.outcome === "passthrough" ? "" : formatBytes(event.size),
+      hit ? formatDuration(Math.max(0, event.compileMs - event.elapsedMs)) : "",
+      styles.dim(detail),
+    ]);
+  });
   return {
     header: tableHeader(columns),
     rows,

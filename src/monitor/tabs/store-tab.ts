@@ -2,7 +2,15 @@
 import { formatAgo } from "../../cli/table";
 import { formatBytes, formatDuration } from "../../util/size";
 import type { StoreRow, StoreView } from "../store-view";
-import { type Column, fitColumns, type TabContent, type TabView, tableHeader, tableRow } from "../table-rows";
+import {
+  type Column,
+  fitColumns,
+  lazyRows,
+  type TabContent,
+  type TabView,
+  tableHeader,
+  tableRow,
+} from "../table-rows";
 
 export const STORE_SORTS = ["name", "size", "hits", "age"] as const;
 export type StoreSort = (typeof STORE_SORTS)[number];
@@ -25,24 +33,34 @@ const ORDER: Record<StoreSort, (a: StoreRow, b: StoreRow) => number> = {
   age: (a, b) => a.lastUsed - b.lastUsed,
 };
 
-export function storeTab(store: StoreView, sort: StoreSort, filter: string, view: TabView): TabContent {
-  const { styles, now } = view;
-  const columns = fitColumns(ALL_COLUMNS, view.width);
+/** The last order worked out: the Store tab redraws every second, the index changes far less often. */
+let sorted: { generation: number; sort: StoreSort; filter: string; rows: StoreRow[] } | null = null;
+
+function sortedRows(store: StoreView, sort: StoreSort, filter: string): StoreRow[] {
+  if (sorted?.generation === store.generation && sorted.sort === sort && sorted.filter === filter)
+    return sorted.rows;
   const needle = filter.toLowerCase();
   const rows = store.rows
     .filter((row) => needle === "" || row.crate.toLowerCase().includes(needle))
-    .sort(ORDER[sort])
-    .map((row) =>
-      tableRow(columns, [
-        row.crate,
-        row.key.slice(0, 16),
-        formatBytes(row.size),
-        String(row.hits),
-        formatAgo(row.lastUsed, now),
-        formatDuration(row.compileMs),
-        row.bound ? styles.dim("this location only") : "",
-      ]),
-    );
+    .sort(ORDER[sort]);
+  sorted = { generation: store.generation, sort, filter, rows };
+  return rows;
+}
+
+export function storeTab(store: StoreView, sort: StoreSort, filter: string, view: TabView): TabContent {
+  const { styles, now } = view;
+  const columns = fitColumns(ALL_COLUMNS, view.width);
+  const rows = lazyRows(sortedRows(store, sort, filter), (row) =>
+    tableRow(columns, [
+      row.crate,
+      row.key.slice(0, 16),
+      formatBytes(row.size),
+      String(row.hits),
+      formatAgo(row.lastUsed, now),
+      formatDuration(row.compileMs),
+      row.bound ? styles.dim("this location only") : "",
+    ]),
+  );
   return {
     header: tableHeader(columns),
     rows,
