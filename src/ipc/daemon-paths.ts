@@ -34,6 +34,6 @@ export function ownEpoch(): number {
 /** How to run this same kache again: the compiled binary, or bun plus the entry script in development. */
 export function selfCommand(): string[] {
   const exe = process.execPath;
-  if (!/^bun(-debug)?$/.test(basename(exe))) return [exe];
+  if (!/^bun(-debug)?(\.exe)?$/.test(basename(exe))) return [exe];
   return [exe, join(import.meta.dir, "..", "main.ts")];
 }
