@@ -6,7 +6,15 @@ import { appendFileSync, mkdirSync, rmSync, statSync, utimesSync, writeFileSync 
 import { join } from "node:path";
 import { VERSION } from "../../src/version";
 import { cleanUpDaemons, kache, kacheEnv, privateKache, track } from "./daemon-support";
-import { cargo, copyFixture, makeTempDir, newCacheDir, PATH_WS_UNITS, removeTempDirs } from "./harness";
+import {
+  cargo,
+  copyFixture,
+  makeTempDir,
+  newCacheDir,
+  PATH_WS_UNITS,
+  readEvents,
+  removeTempDirs,
+} from "./harness";
 import { machine, remoteConfig, waitForUploads } from "./remote-support";
 import { startTmux, type TmuxSession } from "./tmux-session";
 
@@ -266,3 +274,32 @@ test("the header flags a daemon from an older build, and says how cargo reaches 
   const viaConfig = openMonitor({ ...monitorEnv(), HOME: home });
   expect(await viaConfig.waitFor("wrapper: cargo config ~/.cargo/config.toml")).not.toContain("not set up");
 }, 60_000);
+
+test("arrows, PgUp/PgDn, Home and End scroll the list; ? shows the keys", async () => {
+  // Enough calls for two screens, whichever tests ran before.
+  while (readEvents(cacheDir).length < 16) {
+    rmSync(join(workspace, "target"), { recursive: true, force: true });
+    expect((await cargo(["build"], { cwd: workspace, cacheDir })).code).toBe(0);
+  }
+  const monitor = openMonitor(monitorEnv(), { columns: 100, rows: 15 });
+  const first = await monitor.waitFor(/1-7 of \d+/);
+  const total = Number(/1-7 of (\d+)/.exec(first)![1]);
+  expect(total).toBeGreaterThan(8);
+  const position = (from: number) => `${from}-${from + 6} of ${total}`;
+  monitor.keys("Down");
+  await monitor.waitFor(position(2));
+  monitor.keys("End");
+  await monitor.waitFor(position(total - 6));
+  monitor.keys("PPage");
+  await monitor.waitFor(position(Math.max(1, total - 13)));
+  monitor.keys("Home");
+  await monitor.waitFor(position(1));
+  monitor.keys("NPage");
+  await monitor.waitFor(position(Math.min(8, total - 6)));
+  monitor.type("?");
+  expect(await monitor.waitFor("switch tabs")).toContain("scroll");
+  monitor.type("?");
+  await monitor.waitFor(/\d\d:\d\d:\d\d /);
+  monitor.keys("q");
+  await monitor.waitFor("EXIT=0");
+}, 30_000);
