@@ -7,6 +7,7 @@ import { STORE_SORTS, type StoreSort } from "./tabs/store-tab";
 export const BUILD_TAB = 0;
 export const PROJECTS_TAB = 1;
 export const STORE_TAB = 2;
+export const TRANSFER_TAB = 3;
 const FILTERED_TABS = new Set([BUILD_TAB, STORE_TAB]);
 
 export interface MonitorState {

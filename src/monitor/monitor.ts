@@ -13,7 +13,7 @@ import { EventTail } from "./event-tail";
 import { bodyHeight, renderFrame } from "./frame";
 import { headerParts } from "./header";
 import { parseKeys } from "./keys";
-import { applyKey, BUILD_TAB, initialState, PROJECTS_TAB, STORE_TAB } from "./monitor-state";
+import { applyKey, BUILD_TAB, initialState, PROJECTS_TAB, STORE_TAB, TRANSFER_TAB } from "./monitor-state";
 import { Projects } from "./projects";
 import { StoreView } from "./store-view";
 import type { TabContent } from "./table-rows";
@@ -58,7 +58,7 @@ export async function runMonitor(settings: Settings, since: number | null): Prom
         return projectsTab(projects.list(activity.outDirs), projects.scanning, view);
       case STORE_TAB:
         return storeTab(store, state.sort, filter, view);
-      case 3:
+      case TRANSFER_TAB:
         return transferTab(transfers.value ?? NO_TRANSFERS, activity.remoteHits.newestFirst(), view);
       default:
         return passthroughTab(activity, view);
@@ -102,6 +102,16 @@ export async function runMonitor(settings: Settings, since: number | null): Prom
     );
     shownGeneration = activity.generation;
   };
+  // The daemon's two answers and a refresh often land together: one frame for all of them.
+  let drawQueued = false;
+  const requestDraw = () => {
+    if (drawQueued) return;
+    drawQueued = true;
+    setTimeout(() => {
+      drawQueued = false;
+      draw();
+    }, 0);
+  };
 
   const rescan = () => {
     projects.scanning = true;
@@ -124,9 +134,9 @@ export async function runMonitor(settings: Settings, since: number | null): Prom
       wrapper = wrapperState();
       wrapperAt = Date.now();
     }
-    daemon.poll(draw);
-    transfers.poll(draw);
-    draw();
+    daemon.poll(requestDraw);
+    transfers.poll(requestDraw);
+    requestDraw();
   };
 
   const add = activity.add.bind(activity);
