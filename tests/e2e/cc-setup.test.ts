@@ -243,3 +243,116 @@ test("cargo hands the [env] keys to a build script; doctor checks the shims and 
   expect(readlinkSync(join(shims, "cc"))).toBe(bin);
   expect(line((await t.kache(["doctor"])).stdout)).toStartWith("ok       C/C++:");
 });
+
+/** An events.jsonl line shaped as the wrappers write it (src/wrapper/report.ts), `language` left out when undefined. */
+function eventLine(
+  crate: string,
+  outcome: string,
+  compileMs: number,
+  elapsedMs: number,
+  language?: string,
+  reason?: string,
+) {
+  return JSON.stringify({
+    time: new Date(Date.now() - 60_000).toISOString(),
+    crate,
+    outcome,
+    elapsed_ms: elapsedMs,
+    compile_ms: compileMs,
+    saved_ms: outcome.endsWith("hit") ? compileMs : 0,
+    size: 1000,
+    linked_bytes: 0,
+    key: outcome === "passthrough" ? null : `key-${crate}`,
+    phases: {},
+    prepass: false,
+    reason: reason ?? null,
+    detail: null,
+    out_dir: null,
+    pid: 1,
+    ...(language === undefined ? {} : { language }),
+  });
+}
+
+const MIXED_EVENTS = [
+  // Lines from before C/C++ caching carry no language: they are Rust.
+  eventLine("fixture_core", "local hit", 1000, 10),
+  eventLine("fixture_app", "miss", 500, 520),
+  eventLine("fixture_noisy", "passthrough", 0, 30, "rust", "unsupported-flag"),
+  eventLine("pcre2_compile.c", "local hit", 300, 5, "c"),
+  eventLine("pcre2_match.c", "miss", 200, 210, "c"),
+  eventLine("conftest.c", "passthrough", 0, 40, "c", "unsupported-flag"),
+  eventLine("wrapper.cpp", "local hit", 100, 2, "c++"),
+];
+
+describe("stats and report count C/C++ apart from Rust", () => {
+  const t = tempHome(bin);
+  mkdirSync(t.cacheDir, { recursive: true });
+  writeFileSync(join(t.cacheDir, "events.jsonl"), `${MIXED_EVENTS.join("\n")}\n`);
+
+  test("stats --json and report --format json carry a languages object with the figures of each", async () => {
+    const stats = JSON.parse((await t.kache(["stats", "--json"])).stdout);
+    const report = JSON.parse((await t.kache(["report", "--format", "json"])).stdout);
+    for (const document of [stats, report]) {
+      const { rust, c, "c++": cxx } = document.languages;
+      expect([rust.hits.total, rust.misses, rust.passthroughs.total, rust.time_saved_ms]).toEqual([
+        1, 1, 1, 990,
+      ]);
+      expect([c.hits.total, c.misses, c.passthroughs.total, c.time_saved_ms]).toEqual([1, 1, 1, 295]);
+      expect([cxx.hits.total, cxx.misses, cxx.passthroughs.total, cxx.time_saved_ms]).toEqual([1, 0, 0, 98]);
+      expect([rust.hit_rate.count, c.hit_rate.count, cxx.hit_rate.count]).toEqual([0.5, 0.5, 1]);
+      expect(c.passthroughs.by_reason).toEqual({ "unsupported-flag": 1 });
+      expect(Object.keys(c).sort()).toEqual(Object.keys(rust).sort());
+      expect(document.hits.total).toBe(3);
+      expect(document.misses).toBe(2);
+      expect(document.time_saved_ms).toBe(990 + 295 + 98);
+    }
+    expect(report.crates.find((row: { crate: string }) => row.crate === "pcre2_compile.c")).toMatchObject({
+      language: "c",
+      hits: 1,
+    });
+    expect(report.crates.find((row: { crate: string }) => row.crate === "fixture_core").language).toBe(
+      "rust",
+    );
+    expect(
+      report.slowest_misses.map(
+        (miss: { crate: string; language: string }) => `${miss.language} ${miss.crate}`,
+      ),
+    ).toEqual(["rust fixture_app", "c pcre2_match.c"]);
+  });
+
+  test("stats text and every report format show a line per language and label C/C++ rows by source file", async () => {
+    const stats = (await t.kache(["stats"])).stdout;
+    expect(stats).toMatch(
+      /^Rust: {9}1 hits, 1 misses, 1 passed through; hit rate 50(\.0)?%; time saved 990ms$/m,
+    );
+    expect(stats).toMatch(
+      /^C: {12}1 hits, 1 misses, 1 passed through; hit rate 50(\.0)?%; time saved 295ms$/m,
+    );
+    expect(stats).toMatch(
+      /^C\+\+: {10}1 hits, 0 misses, 0 passed through; hit rate 100(\.0)?%; time saved 98ms$/m,
+    );
+    const text = (await t.kache(["report"])).stdout;
+    expect(text).toContain("C: 1 hits, 1 misses, 1 passed through;");
+    expect(text).toMatch(/^cc pcre2_compile\.c +1 /m);
+    expect(text).toMatch(/^c\+\+ wrapper\.cpp +1 /m);
+    expect(text).toMatch(/^cc pcre2_match\.c +200ms/m);
+    for (const format of ["markdown", "github"]) {
+      const markdown = (await t.kache(["report", "--format", format])).stdout;
+      expect(markdown).toContain("- C++: 1 hits, 0 misses, 0 passed through;");
+      expect(markdown).toContain("| cc pcre2_compile.c |");
+    }
+  });
+
+  test("with Rust calls only, the texts are as before and the languages object still has all three", async () => {
+    const rustOnly = tempHome(bin);
+    mkdirSync(rustOnly.cacheDir, { recursive: true });
+    writeFileSync(join(rustOnly.cacheDir, "events.jsonl"), `${MIXED_EVENTS.slice(0, 3).join("\n")}\n`);
+    const stats = (await rustOnly.kache(["stats"])).stdout;
+    expect(stats).not.toMatch(/^(Rust|C):/m);
+    expect((await rustOnly.kache(["report"])).stdout).not.toContain("Rust:");
+    const json = JSON.parse((await rustOnly.kache(["stats", "--json"])).stdout);
+    expect(Object.keys(json.languages)).toEqual(["rust", "c", "c++"]);
+    expect(json.languages.c.events.count).toBe(0);
+    expect(json.languages.rust.events.count).toBe(3);
+  });
+});
