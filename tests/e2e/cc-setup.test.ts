@@ -242,6 +242,12 @@ test("cargo hands the [env] keys to a build script; doctor checks the shims and 
   expect(fixed).toBe(`fixed    C/C++: shims: created cc in ~/cache/shims -> ${bin}`);
   expect(readlinkSync(join(shims, "cc"))).toBe(bin);
   expect(line((await t.kache(["doctor"])).stdout)).toStartWith("ok       C/C++:");
+  // An older kache's link (since deleted) is a problem that --fix replaces.
+  Bun.spawnSync(["ln", "-sfn", "/opt/kache-0.1/kache", join(shims, "c++")]);
+  expect(line((await t.kache(["doctor"])).stdout)).toContain("the shim points at another kache");
+  const replaced = line((await t.kache(["doctor", "--fix"])).stdout);
+  expect(replaced).toBe(`fixed    C/C++: shims: replaced c++ (they pointed at another kache) -> ${bin}`);
+  expect(readlinkSync(join(shims, "c++"))).toBe(bin);
 });
 
 /** An events.jsonl line shaped as the wrappers write it (src/wrapper/report.ts), `language` left out when undefined. */
