@@ -1,7 +1,13 @@
 // What the monitor knows of the builds, kept up to date one event at a time: the figures of the
 // header (as `kache stats` counts them), the newest events for the Build tab, the pass-throughs by
 // reason, and the target dirs restores went into. Everything is bounded.
-import { type ActivityFigures, emptyFigures, settleFigures, tallyEvent } from "../cli/event-summary";
+import {
+  type ActivityFigures,
+  emptyFigures,
+  settleFigures,
+  tallyEvent,
+  unitLabel,
+} from "../cli/event-summary";
 import type { HistoryEvent } from "../cli/history";
 import { Ring } from "./ring";
 
@@ -58,7 +64,7 @@ export class Activity {
     }
     group.count += 1;
     group.last = Math.max(group.last, event.time);
-    const crate = event.crate || "rustc";
+    const crate = unitLabel({ crate: event.crate || "rustc", language: event.language });
     group.crates = [crate, ...group.crates.filter((name) => name !== crate)].slice(0, CRATES_PER_REASON);
   }
 

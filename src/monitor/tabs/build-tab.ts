@@ -1,6 +1,7 @@
 // Tab 1, Build: the live stream of wrapper calls, newest first: outcome, crate, time, size, saved.
 
 import type { Paint } from "../../cli/colour";
+import { unitLabel } from "../../cli/event-summary";
 import type { HistoryEvent } from "../../cli/history";
 import { formatBytes, formatDuration } from "../../util/size";
 import type { Activity } from "../activity";
@@ -40,7 +41,9 @@ function outcomeText(event: HistoryEvent, styles: Paint): string {
 function matches(event: HistoryEvent, filter: string): boolean {
   if (filter === "") return true;
   const needle = filter.toLowerCase();
-  return event.crate.toLowerCase().includes(needle) || event.outcome.includes(needle);
+  // `cc` or `c++` finds the C/C++ calls, as the list labels them.
+  const label = unitLabel({ crate: event.crate, language: event.language }).toLowerCase();
+  return label.includes(needle) || event.outcome.includes(needle);
 }
 
 export function buildTab(activity: Activity, filter: string, view: TabView): TabContent {
@@ -53,7 +56,7 @@ export function buildTab(activity: Activity, filter: string, view: TabView): Tab
     return tableRow(columns, [
       clock(event.time),
       outcomeText(event, styles),
-      event.crate || "rustc",
+      unitLabel({ crate: event.crate || "rustc", language: event.language }),
       formatDuration(event.elapsedMs),
       event.outcome === "passthrough" ? "" : formatBytes(event.size),
       hit ? formatDuration(Math.max(0, event.compileMs - event.elapsedMs)) : "",
