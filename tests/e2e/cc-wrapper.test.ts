@@ -188,6 +188,32 @@ describe("kache cc -c", () => {
     expect(readEvents(cacheDir).length).toBe(count);
   });
 
+  test("cache.exclude matches C sources too", () => {
+    const config = join(home, "exclude.toml");
+    writeFileSync(config, '[cache]\nexclude = ["**/plain.c"]\n');
+    kacheCc(first, cacheDir, ["-o", "out/ex.o", "-c", "plain.c"], { KACHE_CONFIG: config });
+    expect(lastEvent(cacheDir)).toMatchObject({ outcome: "passthrough", reason: "excluded" });
+  });
+
+  test("parallel calls of one key compile once: the others wait and restore", async () => {
+    writeFileSync(join(first, "race.c"), `int race(void) { return ${Date.now() % 1000}; }\n`);
+    const env = { ...baseEnv, KACHE_CACHE_DIR: cacheDir };
+    const before = readEvents(cacheDir).length;
+    const calls = [1, 2, 3, 4].map(
+      (n) =>
+        Bun.spawn([KACHE_BIN, "cc", "-O2", "-o", `out/race${n}.o`, "-c", "race.c"], { cwd: first, env })
+          .exited,
+    );
+    expect(await Promise.all(calls)).toEqual([0, 0, 0, 0]);
+    const outcomes = readEvents(cacheDir)
+      .slice(before)
+      .map((event) => event.outcome)
+      .sort();
+    expect(outcomes).toEqual(["local hit", "local hit", "local hit", "miss"]);
+    const objects = [1, 2, 3, 4].map((n) => readFileSync(join(first, "out", `race${n}.o`)));
+    for (const object of objects) expect(object.equals(objects[0]!)).toBe(true);
+  });
+
   test("KACHE_DISABLED passes through with reason disabled", () => {
     kacheCc(first, cacheDir, ["-o", "out/off.o", "-c", "plain.c"], { KACHE_DISABLED: "1" });
     expect(lastEvent(cacheDir)).toMatchObject({ outcome: "passthrough", reason: "disabled" });
