@@ -188,6 +188,13 @@ describe("kache cc -c", () => {
     expect(readEvents(cacheDir).length).toBe(count);
   });
 
+  test("an object or dep file that is a device passes through and stays a device", () => {
+    const args = ["-MD", "-MF", "/dev/null", "-o", "/dev/null", "-c", "plain.c"];
+    for (let i = 0; i < 2; i++) expect(kacheCc(first, cacheDir, args).exitCode).toBe(0);
+    expect(lastEvent(cacheDir)).toMatchObject({ outcome: "passthrough", reason: "special-output" });
+    expect(Bun.spawnSync(["test", "-c", "/dev/null"]).exitCode).toBe(0);
+  });
+
   test("cache.exclude matches C sources too", () => {
     const config = join(home, "exclude.toml");
     writeFileSync(config, '[cache]\nexclude = ["**/plain.c"]\n');
