@@ -1,6 +1,14 @@
 // Stores a C/C++ compile's object and dep file as an ordinary index entry, and restores one: the
 // object is always a copy (or clone) both ways, never a hardlink, since objcopy and strip write in place.
-import { chmodSync, constants, copyFileSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  constants,
+  copyFileSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { basename, dirname } from "node:path";
 import type { BlobStore } from "../store/blobs";
 import type { Entry, IndexDb, StoredFile } from "../store/index-db";
