@@ -201,7 +201,7 @@ export async function ccCachedCompile(call: CcCall, state: CcFlowState): Promise
   const flow = openFlow(call, state);
   try {
     const request = { ...call, env: compilerEnv(call.env), index: flow.index, normaliser: flow.normaliser };
-    const keying = keyCall({ ...request, remap: flow.remap });
+    const keying = keyCall({ ...request, remap: flow.remap, salt: call.settings.keySalt });
     flow.phases.prepass = keying.preprocessMs;
     if ("passthrough" in keying) return await uncachedCompile(flow, keying.passthrough);
     const keyed = keying.keyed;

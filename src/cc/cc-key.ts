@@ -2,8 +2,9 @@
 // paths normalised, the path remapping, and the preprocessed source.
 import { isAbsolute } from "node:path";
 import type { IndexDb } from "../store/index-db";
-import { hashBytes, hashParts } from "../util/hash";
+import { hashBytes } from "../util/hash";
 import type { PathNormaliser } from "../util/path-roots";
+import { digestKey, KEY_COMPONENTS, type KeyComponents } from "../wrapper/cache-key";
 import type { PassthroughReason } from "../wrapper/outcomes";
 import { type CcArgs, objectPath, preprocessArgs } from "./cc-args";
 import { ccIdentity } from "./cc-identity";
@@ -22,12 +23,14 @@ export interface CcKeyInput {
   preprocessed: string;
   /** The `-ffile-prefix-map` flags added to the -E run and the compile (empty when skipped). */
   remap: string[];
+  /** cache.key_salt (KACHE_KEY_SALT), as for Rust keys. */
+  salt: string;
 }
 
 export interface CcKey {
   key: string;
   target: string;
-  components: Record<string, string[]>;
+  components: KeyComponents;
 }
 
 /** A flag as the key sees it: path values normalised by the roots, relative ones as given. */
@@ -59,22 +62,31 @@ function remapComponent(args: CcArgs, remap: string[]): string[] {
   return remap.map((flag) => `prefix-map to ${flag.slice(flag.lastIndexOf("=") + 1)}`);
 }
 
+/**
+ * The key in the Rust key's components (SPEC §3), so why-miss, the remote's packing and every
+ * other reader of an entry's components handle C/C++ entries unchanged; unused ones stay empty.
+ */
 export function ccKey(input: CcKeyInput): CcKey {
   const { parsed: args, normaliser } = input;
   const identity = ccIdentity(input.index, input.compiler);
   const target = args.target ?? identity.machine;
-  const components: Record<string, string[]> = {
+  const components = Object.fromEntries(
+    KEY_COMPONENTS.map((name) => [name, [] as string[]]),
+  ) as KeyComponents;
+  Object.assign(components, {
     format: [CC_KEY_FORMAT],
     compiler: [identity.version, identity.binary],
     target: [target],
-    language: [args.language ?? ""],
-    flags: args.flags.map((flag) => keyFlag(flag, normaliser)),
-    dep_file: depComponent(args, normaliser),
+    crate: [`language ${args.language ?? ""}`],
+    flags: [
+      ...args.flags.map((flag) => keyFlag(flag, normaliser)),
+      ...depComponent(args, normaliser).map((line) => `dep file: ${line}`),
+    ],
     remap: remapComponent(args, input.remap),
-    source: [hashBytes(input.preprocessed)],
-  };
-  const parts = Object.entries(components).flatMap(([name, lines]) => [name, String(lines.length), ...lines]);
-  return { key: hashParts(parts), target, components };
+    sources: [`preprocessed ${hashBytes(input.preprocessed)}`],
+    salt: input.salt ? [input.salt] : [],
+  });
+  return { key: digestKey(components), target, components };
 }
 
 /** `-ffile-prefix-map` for the binding roots, least specific first: gcc and clang apply the last match. */

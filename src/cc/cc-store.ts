@@ -17,7 +17,7 @@ import { addStoreBytes } from "../store/store-size";
 import { tempPathBeside, unlinkQuietly } from "../util/atomic-write";
 import { scanFile } from "../util/file-scan";
 import type { PathNormaliser } from "../util/path-roots";
-import { locationBoundKey } from "../wrapper/cache-key";
+import { type KeyComponents, locationBoundKey } from "../wrapper/cache-key";
 import type { CcLanguage } from "./cc-args";
 
 export interface CcOutputs {
@@ -31,7 +31,7 @@ export interface CcStoreJob {
   crate: string;
   language: CcLanguage;
   target: string;
-  components: Record<string, string[]>;
+  components: KeyComponents;
   outputs: CcOutputs;
   stderr: string;
   compileMs: number;

@@ -5,9 +5,14 @@ import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { cleanUpDaemons, kache, track, waitFor } from "./daemon-support";
 import { KACHE_BIN, type KacheEvent, makeTempDir, readEvents, removeTempDirs } from "./harness";
+import { queuedUploads, remoteConfig } from "./remote-support";
 
-afterAll(removeTempDirs);
+afterAll(async () => {
+  await cleanUpDaemons();
+  removeTempDirs();
+});
 
 const home = makeTempDir("kache-cc-home-");
 const baseEnv = {
@@ -267,4 +272,30 @@ describe("masquerade shims", () => {
     const added = readEvents(cacheDir).slice(before);
     expect(added.map((event) => event.outcome)).toEqual(["miss"]);
   }, 30_000);
+});
+
+describe("a filesystem remote", () => {
+  const bucket = makeTempDir("kache-cc-bucket-");
+  const config = remoteConfig({ type: "filesystem", path: bucket });
+  const machines = ["A", "B"].map(() => ({ cacheDir: makeTempDir("kache-cc-cache-"), dir: checkout() }));
+  const args = ["-O2", "-g", "-I", "include", "-o", "out/scale.o", "-c", "scale.c"];
+
+  async function startDaemon(cacheDir: string): Promise<void> {
+    track(KACHE_BIN, cacheDir);
+    const started = await kache(KACHE_BIN, ["daemon", "start"], cacheDir, { env: { KACHE_CONFIG: config } });
+    expect(started.code).toBe(0);
+  }
+
+  test("shares C objects: A's miss is uploaded, B (another checkout, empty cache) gets a remote hit", async () => {
+    const [a, b] = machines as [(typeof machines)[0], (typeof machines)[0]];
+    await startDaemon(a.cacheDir);
+    expect(kacheCc(a.dir, a.cacheDir, args, { KACHE_CONFIG: config }).exitCode).toBe(0);
+    expect(lastEvent(a.cacheDir).outcome).toBe("miss");
+    await waitFor("A's uploads", () => queuedUploads(a.cacheDir).length === 0, 60_000);
+    await startDaemon(b.cacheDir);
+    expect(kacheCc(b.dir, b.cacheDir, args, { KACHE_CONFIG: config }).exitCode).toBe(0);
+    expect(lastEvent(b.cacheDir)).toMatchObject({ outcome: "remote hit", crate: "scale.c", language: "c" });
+    const objectOf = (dir: string) => readFileSync(join(dir, "out", "scale.o"));
+    expect(objectOf(b.dir).equals(objectOf(a.dir))).toBe(true);
+  }, 120_000);
 });

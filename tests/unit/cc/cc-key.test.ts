@@ -50,7 +50,7 @@ function keyIn(dir: string, extra: string[] = []): CcKey {
   expect(parsed.passthrough).toBeNull();
   const normaliser = new PathNormaliser(ccRoots(dir, env));
   const remap = remapFlags(parsed, normaliser);
-  const keying = keyCall({ compiler: "cc", args, parsed, cwd: dir, env, index, normaliser, remap });
+  const keying = keyCall({ compiler: "cc", args, parsed, cwd: dir, env, index, normaliser, remap, salt: "" });
   if (!("keyed" in keying)) throw new Error(`not keyed: ${keying.passthrough}`);
   return keying.keyed;
 }
@@ -83,6 +83,15 @@ describe("the C/C++ key", () => {
     expect(keyIn(first).components.remap).toContain("prefix-map to <WORKSPACE>");
   });
 
+  test("the components are the Rust key's (why-miss and the remote read them), unused ones empty", () => {
+    const keyed = keyIn(first, ["-MD"]);
+    expect(keyed.components.crate).toEqual(["language c"]);
+    expect(keyed.components.flags).toContain("dep file: -MD");
+    expect(keyed.components.flags).toContain("dep file: object=out/lib.o");
+    expect(keyed.components.externs).toEqual([]);
+    expect(keyed.components.sources[0]).toMatch(/^preprocessed [0-9a-f]{64}$/);
+  });
+
   test("the target is the compiler's -dumpmachine unless a target flag names one", () => {
     const machine = Bun.spawnSync(["cc", "-dumpmachine"]).stdout.toString().trim();
     expect(keyIn(first).target).toBe(machine);
@@ -95,7 +104,17 @@ describe("the C/C++ key", () => {
     const args = ["-c", "d.c"];
     const parsed = parseCcArgs(args, "cc");
     const normaliser = new PathNormaliser(ccRoots(dir, env));
-    const keying = keyCall({ compiler: "cc", args, parsed, cwd: dir, env, index, normaliser, remap: [] });
+    const keying = keyCall({
+      compiler: "cc",
+      args,
+      parsed,
+      cwd: dir,
+      env,
+      index,
+      normaliser,
+      remap: [],
+      salt: "",
+    });
     expect(keying).toMatchObject({ passthrough: "time-macros" });
   });
 });

@@ -8,6 +8,7 @@ import { BlobStore } from "../../../src/store/blobs";
 import { ensureCacheDir } from "../../../src/store/cache-dir";
 import { IndexDb } from "../../../src/store/index-db";
 import { PathNormaliser } from "../../../src/util/path-roots";
+import { KEY_COMPONENTS, type KeyComponents } from "../../../src/wrapper/cache-key";
 
 const root = mkdtempSync(join(tmpdir(), "kache-cc-store-"));
 const cacheDir = join(root, "cache");
@@ -36,7 +37,7 @@ const stored = storeCcEntry(
     crate: "a.c",
     language: "c",
     target: "x86_64-linux-gnu",
-    components: {},
+    components: Object.fromEntries(KEY_COMPONENTS.map((name) => [name, []])) as unknown as KeyComponents,
     outputs: { object: first.object, depFile: first.depFile },
     stderr: `${first.dir}/a.c:1: warning: x\n`,
     compileMs: 12,
