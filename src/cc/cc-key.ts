@@ -25,6 +25,25 @@ export interface CcKeyInput {
   remap: string[];
   /** cache.key_salt (KACHE_KEY_SALT), as for Rust keys. */
   salt: string;
+  env: Record<string, string | undefined>;
+}
+
+/** Variables that change which headers are found or which compiler proper runs. */
+const COMPILER_ENV = [
+  "CPATH",
+  "C_INCLUDE_PATH",
+  "CPLUS_INCLUDE_PATH",
+  "OBJC_INCLUDE_PATH",
+  "GCC_EXEC_PREFIX",
+  "COMPILER_PATH",
+  "SDKROOT",
+  "SOURCE_DATE_EPOCH",
+];
+
+function envComponent(env: Record<string, string | undefined>, normaliser: PathNormaliser): string[] {
+  return COMPILER_ENV.flatMap((name) =>
+    env[name] === undefined ? [] : [`${name}=${normaliser.normalise(env[name]!)}`],
+  );
 }
 
 export interface CcKey {
@@ -67,6 +86,13 @@ function remapComponent(args: CcArgs, remap: string[]): string[] {
  * other reader of an entry's components handle C/C++ entries unchanged; unused ones stay empty.
  */
 export function ccKey(input: CcKeyInput): CcKey {
+  const call = callComponents(input);
+  const components = { ...call.components, sources: [`preprocessed ${hashBytes(input.preprocessed)}`] };
+  return { key: digestKey(components), target: call.target, components };
+}
+
+/** Everything in the key but the preprocessed source: known before the preprocessor runs. */
+export function callComponents(input: Omit<CcKeyInput, "preprocessed">): Omit<CcKey, "key"> {
   const { parsed: args, normaliser } = input;
   const identity = ccIdentity(input.index, input.compiler);
   const target = args.target ?? identity.machine;
@@ -83,10 +109,10 @@ export function ccKey(input: CcKeyInput): CcKey {
       ...depComponent(args, normaliser).map((line) => `dep file: ${line}`),
     ],
     remap: remapComponent(args, input.remap),
-    sources: [`preprocessed ${hashBytes(input.preprocessed)}`],
     salt: input.salt ? [input.salt] : [],
+    env: envComponent(input.env, normaliser),
   });
-  return { key: digestKey(components), target, components };
+  return { target, components };
 }
 
 /** `-ffile-prefix-map` for the binding roots, least specific first: gcc and clang apply the last match. */
@@ -99,12 +125,10 @@ export interface KeyRequest extends Omit<CcKeyInput, "preprocessed"> {
   /** The call's arguments as given. */
   args: string[];
   cwd: string;
-  /** The compilers' environment (loop guard set). */
-  env: Record<string, string | undefined>;
 }
 
 export type Keying =
-  | { keyed: CcKey; preprocessMs: number }
+  | { keyed: CcKey; inputs: string[]; preprocessMs: number }
   | { passthrough: PassthroughReason; preprocessMs: number };
 
 /** Runs the preprocessor as the compile would (remap included) and keys the call by its output. */
@@ -113,5 +137,5 @@ export function keyCall(request: KeyRequest): Keying {
   const pre = runPreprocessor(command, request.cwd, request.env, request.normaliser);
   if (pre.text === null) return { passthrough: "preprocess-failed", preprocessMs: pre.ms };
   if (pre.usesTime) return { passthrough: "time-macros", preprocessMs: pre.ms };
-  return { keyed: ccKey({ ...request, preprocessed: pre.text }), preprocessMs: pre.ms };
+  return { keyed: ccKey({ ...request, preprocessed: pre.text }), inputs: pre.inputs, preprocessMs: pre.ms };
 }

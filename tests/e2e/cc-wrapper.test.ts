@@ -3,7 +3,7 @@
 
 import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanUpDaemons, kache, track, waitFor } from "./daemon-support";
 import { KACHE_BIN, type KacheEvent, makeTempDir, readEvents, removeTempDirs } from "./harness";
@@ -224,6 +224,33 @@ describe("kache cc -c", () => {
     expect(outcomes).toEqual(["local hit", "local hit", "local hit", "miss"]);
     const objects = [1, 2, 3, 4].map((n) => readFileSync(join(first, "out", `race${n}.o`)));
     for (const object of objects) expect(object.equals(objects[0]!)).toBe(true);
+  });
+
+  test("direct mode: a repeated call hits without the preprocessor, an edited header misses", () => {
+    const dir = checkout();
+    // Files written just before the call are not trusted for an input list: make them an hour old.
+    const old = Date.now() / 1000 - 3600;
+    for (const name of ["scale.c", "include/scale.h"]) utimesSync(join(dir, name), old, old);
+    const args = [...flags, "-o", "out/scale.o", "-c", "scale.c"];
+    const phases = () => lastEvent(cacheDir).phases as Record<string, number>;
+    kacheCc(dir, cacheDir, args);
+    expect(lastEvent(cacheDir).outcome).toMatch(/miss|local hit/);
+    expect(phases().prepass).toBeGreaterThan(0);
+    kacheCc(dir, cacheDir, args);
+    expect(lastEvent(cacheDir).outcome).toBe("local hit");
+    expect(phases().prepass).toBeUndefined();
+    writeFileSync(join(dir, "include", "scale.h"), "#define SCALE 5\n");
+    kacheCc(dir, cacheDir, args);
+    expect(lastEvent(cacheDir).outcome).toBe("miss");
+    expect(phases().prepass).toBeGreaterThan(0);
+    const fresh = Bun.spawnSync(["cc", ...flags, "-o", "out/fresh5.o", "-c", "scale.c"], { cwd: dir });
+    expect(fresh.exitCode).toBe(0);
+    expect(readFileSync(join(dir, "out", "scale.o")).equals(readFileSync(join(dir, "out", "fresh5.o")))).toBe(
+      true,
+    );
+    kacheCc(dir, cacheDir, args, { KACHE_DIRECT_MODE: "false" });
+    expect(lastEvent(cacheDir).outcome).toBe("local hit");
+    expect(phases().prepass).toBeGreaterThan(0);
   });
 
   test("KACHE_DISABLED passes through with reason disabled", () => {
