@@ -8,6 +8,8 @@ export interface CcInvocation {
   compiler: string;
   /** The compiler's own arguments. */
   args: string[];
+  /** Run through a shim (a symlink named like the compiler), not as `kache cc`. */
+  masquerade: boolean;
 }
 
 /** cc, c++, gcc, g++, clang, clang++, with an optional target prefix and version suffix. */
@@ -26,8 +28,8 @@ export function ccCompilerName(arg: string | undefined): string | null {
  */
 export function ccInvocation(argv0: string, args: string[]): CcInvocation | null {
   const masquerade = ccCompilerName(argv0);
-  if (masquerade) return { name: masquerade, compiler: masquerade, args };
+  if (masquerade) return { name: masquerade, compiler: masquerade, args, masquerade: true };
   const explicit = ccCompilerName(args[0]);
-  if (explicit) return { name: explicit, compiler: args[0]!, args: args.slice(1) };
+  if (explicit) return { name: explicit, compiler: args[0]!, args: args.slice(1), masquerade: false };
   return null;
 }

@@ -55,6 +55,41 @@ export function findRealCompiler(
   return searchPath(basename(compiler), env.PATH ?? "", self);
 }
 
+/** True when `value` names kache (a shim, or the binary). */
+function namesKache(value: string, path: string, self: string): boolean {
+  const resolved = value.includes("/") ? value : searchPathAny(value, path);
+  return resolved !== null && realpathOrNull(resolved) === self;
+}
+
+function searchPathAny(name: string, path: string): string | null {
+  for (const dir of path.split(":")) {
+    const candidate = join(dir || ".", name);
+    if (isExecutableFile(candidate)) return candidate;
+  }
+  return null;
+}
+
+/**
+ * The compiler the user asked for with `CC` (or `CXX`), when a build script reached kache through
+ * the `CC_<target>` key `kache init` wrote: the cc crate prefers that key over `CC`, so without
+ * this a `CC=clang` set in the shell later would quietly build with the shim's `cc` instead.
+ * Only a one-word value that is not kache itself counts; anything else leaves the shim's choice.
+ */
+export function userCompiler(
+  language: "c" | "c++",
+  env: Record<string, string | undefined>,
+  self: string = kacheExecutable(),
+): string | null {
+  const target = env.TARGET;
+  const base = language === "c" ? "CC" : "CXX";
+  const wanted = env[base]?.trim();
+  if (!target || !wanted || /\s/.test(wanted)) return null;
+  const path = env.PATH ?? "";
+  const keyed = env[`${base}_${target}`] ?? env[`${base}_${target.replaceAll("-", "_")}`];
+  if (!keyed || !namesKache(keyed, path, self) || namesKache(wanted, path, self)) return null;
+  return findRealCompiler(wanted, env, self);
+}
+
 /** The one line kache prints (then exits 127) when no real compiler is found. */
 export function noCompilerMessage(name: string): string {
   return `kache: no real ${name} found on PATH after kache's shims`;

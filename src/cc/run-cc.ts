@@ -13,7 +13,7 @@ import { report } from "../wrapper/report";
 import { type CcArgs, depFilePath, objectPath, parseCcArgs } from "./cc-args";
 import { type CcFlowState, ccCachedCompile } from "./cc-flow";
 import type { CcInvocation } from "./detect";
-import { CC_LOOP_GUARD, findRealCompiler, noCompilerMessage } from "./real-compiler";
+import { CC_LOOP_GUARD, findRealCompiler, noCompilerMessage, userCompiler } from "./real-compiler";
 
 function guardedEnv(): Record<string, string | undefined> {
   return { ...process.env, [CC_LOOP_GUARD]: "1" };
@@ -94,7 +94,10 @@ function loadCcSettings(cwd: string): Settings {
 }
 
 export async function runCc(inv: CcInvocation): Promise<never> {
-  const compiler = findRealCompiler(inv.compiler, process.env);
+  const language = /\+\+/.test(inv.name) ? "c++" : "c";
+  const compiler =
+    (inv.masquerade ? userCompiler(language, process.env) : null) ??
+    findRealCompiler(inv.compiler, process.env);
   if (!compiler) {
     process.stderr.write(`${noCompilerMessage(inv.name)}\n`);
     process.exit(127);

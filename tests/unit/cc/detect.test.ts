@@ -41,11 +41,17 @@ describe("ccCompilerName", () => {
 
 describe("ccInvocation", () => {
   test("masquerade: argv0 names the compiler and every argument is its own", () => {
-    expect(ccInvocation("cc", ["-c", "x.c"])).toEqual({ name: "cc", compiler: "cc", args: ["-c", "x.c"] });
+    expect(ccInvocation("cc", ["-c", "x.c"])).toEqual({
+      name: "cc",
+      compiler: "cc",
+      args: ["-c", "x.c"],
+      masquerade: true,
+    });
     expect(ccInvocation("/shims/c++", ["-c", "x.cc"])).toEqual({
       name: "c++",
       compiler: "c++",
       args: ["-c", "x.cc"],
+      masquerade: true,
     });
   });
 
@@ -54,11 +60,13 @@ describe("ccInvocation", () => {
       name: "cc",
       compiler: "cc",
       args: ["-c", "x.c"],
+      masquerade: false,
     });
     expect(ccInvocation("/opt/kache", ["/usr/bin/clang", "-c", "x.c"])).toEqual({
       name: "clang",
       compiler: "/usr/bin/clang",
       args: ["-c", "x.c"],
+      masquerade: false,
     });
   });
 

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { findRealCompiler, noCompilerMessage } from "../../../src/cc/real-compiler";
+import { findRealCompiler, noCompilerMessage, userCompiler } from "../../../src/cc/real-compiler";
 
 const root = mkdtempSync(join(tmpdir(), "kache-real-cc-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -53,5 +53,37 @@ describe("findRealCompiler", () => {
 
   test("the message names the compiler", () => {
     expect(noCompilerMessage("c++")).toBe("kache: no real c++ found on PATH after kache's shims");
+  });
+});
+
+describe("userCompiler: CC set by the user still wins over the CC_<target> key that names a shim", () => {
+  const clang = executable(join(realDir, "clang"));
+  const target = "x86_64-unknown-linux-gnu";
+  const base = { PATH: `${shims}:${realDir}`, TARGET: target };
+
+  test("the key names a shim and CC names a real compiler: CC's compiler", () => {
+    const env = { ...base, [`CC_${target}`]: join(shims, "cc"), CC: "clang" };
+    expect(userCompiler("c", env, kache)).toBe(clang);
+    const underscored = { ...base, CC_x86_64_unknown_linux_gnu: join(shims, "cc"), CC: clang };
+    expect(userCompiler("c", underscored, kache)).toBe(clang);
+  });
+
+  test("C++ reads CXX, not CC", () => {
+    const env = { ...base, [`CXX_${target}`]: join(shims, "c++"), CC: "clang" };
+    expect(userCompiler("c++", env, kache)).toBeNull();
+  });
+
+  test("no key, a key that is not kache, CC naming kache, or CC with words: no override", () => {
+    expect(userCompiler("c", { ...base, CC: "clang" }, kache)).toBeNull();
+    expect(userCompiler("c", { ...base, [`CC_${target}`]: realCc, CC: "clang" }, kache)).toBeNull();
+    expect(
+      userCompiler("c", { ...base, [`CC_${target}`]: join(shims, "cc"), CC: join(shims, "gcc") }, kache),
+    ).toBeNull();
+    expect(
+      userCompiler("c", { ...base, [`CC_${target}`]: join(shims, "cc"), CC: "ccache clang" }, kache),
+    ).toBeNull();
+    expect(
+      userCompiler("c", { PATH: base.PATH, [`CC_${target}`]: join(shims, "cc"), CC: "clang" }, kache),
+    ).toBeNull();
   });
 });
