@@ -1,5 +1,5 @@
 // Parses a gcc/clang command line: is it one cacheable `-c` compile, and what goes into its key.
-import { basename, extname } from "node:path";
+import { basename, dirname, extname, resolve } from "node:path";
 import type { PassthroughReason } from "../wrapper/outcomes";
 import { allowedFlag, PATH_FLAGS, PREFIX_MAP, passthroughFlag, type ValueFlag, valueFlag } from "./cc-flags";
 
@@ -32,8 +32,12 @@ export interface CcArgs {
   target: string | null;
   /** The user passed their own -f*-prefix-map: kache adds none. */
   userPrefixMap: boolean;
+  /** `-I`, `-iquote`, `-isystem` and `-idirafter` dirs as given, in order. */
+  includeDirs: string[];
   compileOnly: boolean;
 }
+
+const INCLUDE_DIR_FLAGS: ReadonlySet<string> = new Set(["-I", "-iquote", "-isystem", "-idirafter"]);
 
 const C_EXTENSIONS = new Set([".c"]);
 const CXX_EXTENSIONS = new Set([".cc", ".cpp", ".cxx", ".C", ".c++", ".cp", ".CPP"]);
@@ -77,6 +81,7 @@ class Parse {
     flags: [],
     target: null,
     userPrefixMap: false,
+    includeDirs: [],
     compileOnly: false,
   };
   private forced: CcLanguage | null = null;
@@ -101,6 +106,7 @@ class Parse {
     else if (flag === "-x") this.language(value);
     else {
       if (flag === "-target" || flag === "--target") r.target = value;
+      if (INCLUDE_DIR_FLAGS.has(flag)) r.includeDirs.push(value);
       r.flags.push({ args: spelled, path: PATH_FLAGS.has(flag) });
     }
   }
@@ -188,6 +194,12 @@ export function parseCcArgs(args: string[], compiler: string): CcArgs {
     parse.value(valued.flag, value, valued.joined === null ? [arg, value] : [arg]);
   }
   return parse.finish();
+}
+
+/** Every dir an `#include` of this call may search, absolute: the source's own dir first. */
+export function includeDirsOf(args: CcArgs, cwd: string): string[] {
+  const own = args.source ? [dirname(resolve(cwd, args.source))] : [];
+  return [...own, ...args.includeDirs.map((dir) => resolve(cwd, dir))];
 }
 
 /** The object gcc writes without `-o`: the source's stem with `.o`, in the cwd. */

@@ -14,7 +14,7 @@ import { type CapturedRun, runCaptured } from "../wrapper/compiler-process";
 import { daemonWanted, handOffUpload, remoteCheck } from "../wrapper/daemon-hooks";
 import type { Outcome, PassthroughReason } from "../wrapper/outcomes";
 import type { InvocationEvent, Phases } from "../wrapper/report";
-import { type CcArgs, depFilePath, objectPath } from "./cc-args";
+import { type CcArgs, depFilePath, includeDirsOf, objectPath } from "./cc-args";
 import { ccFingerprint, directKey, recordManifest } from "./cc-direct";
 import { type CcKey, callComponents, keyCall, remapFlags } from "./cc-key";
 import { type CcOutputs, lookupCcEntry, restoreCcEntry, storeCcEntry } from "./cc-store";
@@ -249,7 +249,15 @@ function directLookup(flow: Flow): { fingerprint: string; hit: CcResult | null }
 function remember(flow: Flow, fingerprint: string | null, key: string, inputs: string[]): void {
   if (!fingerprint) return;
   try {
-    recordManifest(flow, fingerprint, key, inputs, flow.normaliser, flow.startedWallMs);
+    const includeDirs = includeDirsOf(flow.call.parsed, flow.call.cwd);
+    recordManifest(
+      flow,
+      fingerprint,
+      key,
+      { paths: inputs, includeDirs },
+      flow.normaliser,
+      flow.startedWallMs,
+    );
   } catch (error) {
     log.debug(`could not record the input list: ${describeError(error)}`);
   }

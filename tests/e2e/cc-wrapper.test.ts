@@ -253,6 +253,33 @@ describe("kache cc -c", () => {
     expect(phases().prepass).toBeGreaterThan(0);
   });
 
+  test("direct mode: a new header that shadows a recorded one (an earlier -I dir) sends the call to the preprocessor", () => {
+    const dir = makeTempDir("kache-cc-shadow-");
+    for (const sub of ["over", "base", "out"]) mkdirSync(join(dir, sub));
+    writeFileSync(join(dir, "base", "cfg.h"), "#define VALUE 1\n");
+    writeFileSync(join(dir, "value.c"), "#include <cfg.h>\nint value(void) { return VALUE; }\n");
+    const old = Date.now() / 1000 - 3600;
+    for (const name of ["value.c", "base/cfg.h"]) utimesSync(join(dir, name), old, old);
+    const args = ["-O2", "-Iover", "-Ibase", "-o", "out/value.o", "-c", "value.c"];
+    const phases = () => lastEvent(cacheDir).phases as Record<string, number>;
+    kacheCc(dir, cacheDir, args);
+    kacheCc(dir, cacheDir, args);
+    expect(lastEvent(cacheDir).outcome).toBe("local hit");
+    expect(phases().prepass).toBeUndefined();
+    // Nothing recorded changed, but the compiler would now read over/cfg.h.
+    writeFileSync(join(dir, "over", "cfg.h"), "#define VALUE 2\n");
+    kacheCc(dir, cacheDir, args);
+    expect(lastEvent(cacheDir).outcome).toBe("miss");
+    expect(phases().prepass).toBeGreaterThan(0);
+    const fresh = Bun.spawnSync(["cc", ...args.slice(0, 3), "-o", "out/fresh.o", "-c", "value.c"], {
+      cwd: dir,
+    });
+    expect(fresh.exitCode).toBe(0);
+    expect(readFileSync(join(dir, "out", "value.o")).equals(readFileSync(join(dir, "out", "fresh.o")))).toBe(
+      true,
+    );
+  });
+
   test("KACHE_DISABLED passes through with reason disabled", () => {
     kacheCc(first, cacheDir, ["-o", "out/off.o", "-c", "plain.c"], { KACHE_DISABLED: "1" });
     expect(lastEvent(cacheDir)).toMatchObject({ outcome: "passthrough", reason: "disabled" });
