@@ -1,7 +1,7 @@
 // Direct mode for C/C++: the files a compile's preprocessor read (its line markers), recorded with
 // their hashes, key a later identical call without running the preprocessor again.
 
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { FileHashMemo } from "../store/file-hash-memo";
 import type { IndexDb } from "../store/index-db";
@@ -99,6 +99,8 @@ export function recordManifest(
   normaliser: PathNormaliser,
   startedWallMs: number,
 ): boolean {
+  // __TIMESTAMP__ expands to a file's mtime, which no content hash sees: such calls always preprocess.
+  if (read.paths.some((path) => readFileSync(path).includes("__TIMESTAMP__"))) return false;
   const inputs: [string, string][] = [];
   for (const path of read.paths) {
     const hash = stores.memo.hash(path);

@@ -280,6 +280,28 @@ describe("kache cc -c", () => {
     );
   });
 
+  test("direct mode: a source that uses __TIMESTAMP__ is preprocessed every time (its mtime is in the object)", () => {
+    const dir = makeTempDir("kache-cc-stamp-");
+    mkdirSync(join(dir, "out"));
+    writeFileSync(join(dir, "stamp.c"), "const char *stamp(void) { return __TIMESTAMP__; }\n");
+    const old = Date.now() / 1000 - 3600;
+    utimesSync(join(dir, "stamp.c"), old, old);
+    const args = ["-O2", "-o", "out/stamp.o", "-c", "stamp.c"];
+    kacheCc(dir, cacheDir, args);
+    kacheCc(dir, cacheDir, args);
+    expect((lastEvent(cacheDir).phases as Record<string, number>).prepass).toBeGreaterThan(0);
+    // Touched: the same bytes, another __TIMESTAMP__; the object must be the fresh compile's.
+    const older = old - 86_400;
+    utimesSync(join(dir, "stamp.c"), older, older);
+    kacheCc(dir, cacheDir, args);
+    expect(lastEvent(cacheDir).outcome).toBe("miss");
+    const fresh = Bun.spawnSync(["cc", "-O2", "-o", "out/fresh.o", "-c", "stamp.c"], { cwd: dir });
+    expect(fresh.exitCode).toBe(0);
+    expect(readFileSync(join(dir, "out", "stamp.o")).equals(readFileSync(join(dir, "out", "fresh.o")))).toBe(
+      true,
+    );
+  });
+
   test("KACHE_DISABLED passes through with reason disabled", () => {
     kacheCc(first, cacheDir, ["-o", "out/off.o", "-c", "plain.c"], { KACHE_DISABLED: "1" });
     expect(lastEvent(cacheDir)).toMatchObject({ outcome: "passthrough", reason: "disabled" });
