@@ -3,6 +3,7 @@
 import { defineCommand } from "citty";
 import { loadSettings } from "../config/load";
 import { describeError, KacheError } from "../util/errors";
+import { ccCheck } from "./cc-setup";
 import { type Check, type FixableCheck, hasProblem, printChecks } from "./check-report";
 import { cacheDirCheck, configChecks, daemonCheck, remoteCheck } from "./doctor-checks";
 import { storeChecks } from "./doctor-store";
@@ -16,6 +17,7 @@ async function runChecks(options: { verify: boolean; purgeSccache: boolean }): P
   return [
     sccacheCheck(context),
     wrapperCheck(context),
+    ccCheck(settings.cacheDir, context.env, context.cwd, "warn"),
     ...configChecks(loaded),
     cacheDirCheck(settings.cacheDir),
     ...storeChecks(settings.cacheDir, options.verify),
@@ -50,7 +52,7 @@ export const doctorCommand = defineCommand({
   args: {
     fix: {
       type: "boolean",
-      description: "repair what can be repaired (damaged entries, modes, the wrapper)",
+      description: "repair what can be repaired (damaged entries, modes, the wrapper, the C/C++ shims)",
     },
     "purge-sccache": { type: "boolean", description: "with --fix: take sccache out of ~/.cargo/config.toml" },
     verify: { type: "boolean", description: "re-hash every blob and check every entry's blobs" },

@@ -1,6 +1,6 @@
 // Figures over a span of events (hits, misses, pass-throughs, hit rates, time saved), overall and per crate,
 // in the snake_case shape `stats --json` and `report --format json` print.
-import type { HistoryEvent } from "./history";
+import { type HistoryEvent, LANGUAGES, type Language } from "./history";
 
 export interface Transferred {
   count: number;
@@ -25,7 +25,9 @@ export interface ActivityFigures {
 }
 
 export interface CrateFigures {
+  /** The crate, or for C/C++ the source file. */
   crate: string;
+  language: Language;
   hits: number;
   misses: number;
   passthroughs: number;
@@ -38,6 +40,7 @@ export interface CrateFigures {
 export interface SlowMiss {
   time: string;
   crate: string;
+  language: Language;
   compile_ms: number;
   elapsed_ms: number;
   size: number;
@@ -129,15 +132,35 @@ export function activityFigures(events: HistoryEvent[]): ActivityFigures {
   return settleFigures(figures);
 }
 
-/** Per crate, the most expensive first (compile time of its hits and misses together). */
+export type LanguageFigures = Record<Language, ActivityFigures>;
+
+/** The same figures for each language's events apart. */
+export function languageFigures(events: HistoryEvent[]): LanguageFigures {
+  return Object.fromEntries(
+    LANGUAGES.map((language) => [
+      language,
+      activityFigures(events.filter((event) => event.language === language)),
+    ]),
+  ) as LanguageFigures;
+}
+
+/** How a row names its unit: the crate, or `cc foo.c` / `c++ foo.cpp` for a C/C++ source file. */
+export function unitLabel(unit: { crate: string; language: Language }): string {
+  if (unit.language === "rust") return unit.crate;
+  return `${unit.language === "c" ? "cc" : "c++"} ${unit.crate}`;
+}
+
+/** Per crate (per source file for C/C++), the most expensive first (compile time of its hits and misses together). */
 export function crateFigures(events: HistoryEvent[]): CrateFigures[] {
   const byCrate = new Map<string, CrateFigures & { cost: number }>();
   for (const event of events) {
-    const name = event.crate || "rustc";
-    let crate = byCrate.get(name);
+    const name = event.crate || (event.language === "rust" ? "rustc" : event.language);
+    const id = `${event.language}\0${name}`;
+    let crate = byCrate.get(id);
     if (!crate) {
       crate = {
         crate: name,
+        language: event.language,
         hits: 0,
         misses: 0,
         passthroughs: 0,
@@ -146,7 +169,7 @@ export function crateFigures(events: HistoryEvent[]): CrateFigures[] {
         miss_compile_ms: 0,
         cost: 0,
       };
-      byCrate.set(name, crate);
+      byCrate.set(id, crate);
     }
     if (event.outcome === "passthrough") crate.passthroughs += 1;
     else if (event.outcome === "miss") {
@@ -178,6 +201,7 @@ export function slowestMisses(events: HistoryEvent[], limit = 10): SlowMiss[] {
     .map((event) => ({
       time: new Date(event.time).toISOString(),
       crate: event.crate,
+      language: event.language,
       compile_ms: event.compileMs,
       elapsed_ms: event.elapsedMs,
       size: event.size,

@@ -4,11 +4,17 @@ import { KacheError } from "../util/errors";
 import { readEventLines } from "../wrapper/event-log";
 import { OUTCOMES, type Outcome } from "../wrapper/outcomes";
 
+/** The language a compiler call was in: lines from before C/C++ caching carry none and are Rust. */
+export const LANGUAGES = ["rust", "c", "c++"] as const;
+export type Language = (typeof LANGUAGES)[number];
+
 /** One invocation as read back: the fields the readers use, whatever else a line carries. */
 export interface HistoryEvent {
   /** Milliseconds since the epoch. */
   time: number;
+  /** The crate, or for C/C++ the source file's name. */
   crate: string;
+  language: Language;
   outcome: Outcome;
   elapsedMs: number;
   compileMs: number;
@@ -44,6 +50,7 @@ export function parseEventLine(line: string): HistoryEvent | null {
   return {
     time,
     crate: text(raw.crate) ?? "",
+    language: raw.language === "c" || raw.language === "c++" ? raw.language : "rust",
     outcome: raw.outcome as Outcome,
     elapsedMs: number(raw.elapsed_ms),
     compileMs: number(raw.compile_ms),

@@ -1,11 +1,13 @@
-// `kache init [-y] [--no-service] [--check]`: points cargo's rustc wrapper at this kache in
-// $CARGO_HOME's config (every other byte kept), installs the daemon's service and starts it.
+// `kache init [-y] [--no-service] [--no-cc] [--check]`: points cargo's rustc wrapper (and its build
+// scripts' C/C++ compilers) at this kache in $CARGO_HOME's config, every other byte kept; installs the
+// daemon's service and starts it.
 
 import { readSync } from "node:fs";
 import { dirname } from "node:path";
 import { defineCommand } from "citty";
 import { formatIssue, loadSettings } from "../config/load";
 import { KacheError } from "../util/errors";
+import { ccCheck, setUpCc } from "./cc-setup";
 import { hasProblem, printChecks } from "./check-report";
 import { writeErr, writeOut } from "./colour";
 import { setUpService } from "./init-service";
@@ -105,9 +107,14 @@ function warnAboutOverrides(): void {
   writeErr(`kache: warning: ${what} (${fix})\n`);
 }
 
-function runCheck(service: boolean): never {
+function runCheck(service: boolean, cc: boolean): never {
   const context = { env: process.env, cwd: process.cwd(), purgeSccache: false };
-  const checks = [wrapperCheck(context), ...(service ? [serviceCheck(process.env)] : [])];
+  const { settings } = loadSettings();
+  const checks = [
+    wrapperCheck(context),
+    ...(cc ? [ccCheck(settings.cacheDir, context.env, context.cwd, "problem")] : []),
+    ...(service ? [serviceCheck(process.env)] : []),
+  ];
   printChecks(checks, false);
   process.exit(hasProblem(checks) ? 1 : 0);
 }
@@ -130,14 +137,26 @@ export const initCommand = defineCommand({
       description: "install the daemon's user service and start it",
       negativeDescription: "set the wrapper only: no service, no daemon",
     },
+    cc: {
+      type: "boolean",
+      default: true,
+      description: "point cargo's [env] CC_<host>/CXX_<host> at kache's C/C++ shims for build scripts",
+      negativeDescription: "leave C and C++ alone: no shims, no [env] keys",
+    },
     check: { type: "boolean", description: "change nothing; exit 1 and name what is missing" },
   },
   async run({ args }) {
-    if (args.check) runCheck(Boolean(args.service));
+    if (args.check) runCheck(Boolean(args.service), Boolean(args.cc));
     const program = kacheProgram();
     const { settings, errors } = loadSettings();
     const changed = setWrapper(program, Boolean(args.yes));
     warnAboutOverrides();
+    let ccChanged = false;
+    if (args.cc) {
+      const step = setUpCc(settings.cacheDir, program, process.env, process.cwd());
+      for (const line of step.lines) out(line);
+      ccChanged = step.changed;
+    }
     let serviceChanged = false;
     if (args.service) {
       if (errors[0])
@@ -147,7 +166,7 @@ export const initCommand = defineCommand({
       serviceChanged = step.changed;
     }
     out(
-      changed || serviceChanged
+      changed || ccChanged || serviceChanged
         ? "kache is set up: cargo now builds through kache"
         : "nothing to change: kache was already set up",
     );

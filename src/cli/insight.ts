@@ -1,7 +1,12 @@
 // Gathers what `stats` and `report` show: the settings, the events of a span, the index and the transfers.
 import type { Settings } from "../config/settings";
 import { settingsOrExit } from "./cli-settings";
-import { type ActivityFigures, activityFigures } from "./event-summary";
+import {
+  type ActivityFigures,
+  activityFigures,
+  type LanguageFigures,
+  languageFigures,
+} from "./event-summary";
 import { type HistoryEvent, readHistory } from "./history";
 import { type IndexContents, readIndex, type StoreFigures, storeFigures } from "./store-summary";
 import { type TransferFigures, transferFigures } from "./transfer-summary";
@@ -15,6 +20,8 @@ export interface Insight {
   since: number | null;
   events: HistoryEvent[];
   activity: ActivityFigures;
+  /** The same figures for Rust, C and C++ apart. */
+  languages: LanguageFigures;
   index: IndexContents;
   store: StoreFigures;
   transfers: TransferFigures;
@@ -30,10 +37,16 @@ export async function gatherInsight(since: number | null): Promise<Insight> {
     since,
     events,
     activity,
+    languages: languageFigures(events),
     index,
     store: storeFigures(settings.cacheDir, settings.maxSize, index),
     transfers: await transferFigures(settings, activity),
   };
+}
+
+/** Whether any C/C++ call was recorded: texts show per-language lines only then. */
+export function hasNativeCalls(insight: Insight): boolean {
+  return insight.languages.c.events.count + insight.languages["c++"].events.count > 0;
 }
 
 /** The fields every insight JSON document starts with. */

@@ -7,11 +7,11 @@ import { atomicWrite } from "../util/atomic-write";
 import { describeError, KacheError } from "../util/errors";
 import { formatBytes, formatDuration, formatLimit } from "../util/size";
 import { writeErr, writeOut } from "./colour";
-import { crateFigures, slowestMisses } from "./event-summary";
+import { crateFigures, slowestMisses, unitLabel } from "./event-summary";
 import { sinceCutoff } from "./history";
 import { gatherInsight, type Insight } from "./insight";
 import { type ReportModel, type ReportSection, renderMarkdown, renderText } from "./report-render";
-import { statsDocument } from "./stats";
+import { languageLines, statsDocument } from "./stats";
 import { colourAllowed, formatRatio, formatTime } from "./table";
 
 export const REPORT_FORMATS = ["text", "json", "markdown", "github"] as const;
@@ -38,6 +38,7 @@ function summarySection(insight: Insight): ReportSection {
       `${a.events.count} compiler calls (${span}): ${a.hits.total} hits, ${a.misses} misses, ${a.passthroughs.total} passed through`,
       `hit rate ${formatRatio(a.hit_rate.count)} by count, ${formatRatio(a.hit_rate.size)} by size, ${formatRatio(a.hit_rate.time)} by compile time`,
       `time saved ${formatDuration(a.time_saved_ms)}; ${formatBytes(a.hardlink_saved_bytes)} restored by hardlink or clone`,
+      ...languageLines(insight, false),
     ],
   };
 }
@@ -59,7 +60,7 @@ function crateSection(insight: Insight): ReportSection {
         { header: "miss compile time", align: "right" },
       ],
       rows: crates.map((crate) => [
-        crate.crate,
+        unitLabel(crate),
         String(crate.hits),
         String(crate.misses),
         String(crate.passthroughs),
@@ -85,7 +86,7 @@ function slowSection(insight: Insight): ReportSection {
         { header: "at" },
       ],
       rows: misses.map((miss) => [
-        miss.crate,
+        unitLabel(miss),
         formatDuration(miss.compile_ms),
         formatBytes(miss.size),
         formatTime(Date.parse(miss.time)),

@@ -24,6 +24,7 @@ const main = defineCommand({
     gc: () => import("./gc").then((m) => m.gcCommand),
     purge: () => import("./purge").then((m) => m.purgeCommand),
     monitor: () => import("./monitor").then((m) => m.monitorCommand),
+    "install-shims": () => import("./install-shims").then((m) => m.installShimsCommand),
   },
 });
 

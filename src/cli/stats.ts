@@ -4,8 +4,9 @@ import { defineCommand } from "citty";
 import { formatBytes, formatDuration, formatLimit } from "../util/size";
 import { PASSTHROUGH_REASONS } from "../wrapper/outcomes";
 import { writeOut } from "./colour";
-import { sinceCutoff } from "./history";
-import { documentHead, gatherInsight, type Insight, sinceField } from "./insight";
+import type { ActivityFigures } from "./event-summary";
+import { LANGUAGES, sinceCutoff } from "./history";
+import { documentHead, gatherInsight, hasNativeCalls, type Insight, sinceField } from "./insight";
 import { formatRatio, formatTime } from "./table";
 
 /** The `stats --json` document (fields documented in the README; kept stable). */
@@ -17,6 +18,7 @@ export function statsDocument(insight: Insight) {
     events,
     store: insight.store,
     ...activity,
+    languages: insight.languages,
     transfers: insight.transfers,
   };
 }
@@ -61,6 +63,21 @@ function activityLines(insight: Insight): string[] {
   return lines;
 }
 
+/** `hits, misses, passed through; hit rate; time saved` of one language, for stats and report. */
+export function languageSummary(figures: ActivityFigures): string {
+  const rate = figures.hit_rate.count;
+  return `${figures.hits.total} hits, ${figures.misses} misses, ${figures.passthroughs.total} passed through; hit rate ${formatRatio(rate)}; time saved ${formatDuration(figures.time_saved_ms)}`;
+}
+
+/** A line per language with calls, once C/C++ calls are among them. */
+export function languageLines(insight: Insight, pad: boolean): string[] {
+  if (!hasNativeCalls(insight)) return [];
+  return LANGUAGES.filter((language) => insight.languages[language].events.count > 0).map((language) => {
+    const name = `${language === "rust" ? "Rust" : language === "c" ? "C" : "C++"}:`;
+    return `${pad ? name.padEnd(14) : `${name} `}${languageSummary(insight.languages[language])}`;
+  });
+}
+
 function transferLines(insight: Insight): string[] {
   const t = insight.transfers;
   const lines = [
@@ -76,7 +93,7 @@ function transferLines(insight: Insight): string[] {
 }
 
 export function statsText(insight: Insight): string {
-  return `${[`cache dir:    ${insight.settings.cacheDir}`, ...storeLines(insight), spanLine(insight), ...activityLines(insight), ...transferLines(insight)].join("\n")}\n`;
+  return `${[`cache dir:    ${insight.settings.cacheDir}`, ...storeLines(insight), spanLine(insight), ...activityLines(insight), ...languageLines(insight, true), ...transferLines(insight)].join("\n")}\n`;
 }
 
 export const statsCommand = defineCommand({

@@ -74,6 +74,18 @@ export interface WrapperSources {
   broken: KacheError[];
 }
 
+/** The `.cargo` dirs cargo reads a config from, nearest first: from cwd up, then CARGO_HOME. */
+export function cargoConfigDirs(env: Env = process.env, cwd = process.cwd()): string[] {
+  const dirs: string[] = [];
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    dirs.push(join(dir, ".cargo"));
+    if (dirname(dir) === dir) break;
+  }
+  const home = cargoHome(env, cwd);
+  if (!dirs.includes(home)) dirs.push(home);
+  return dirs;
+}
+
 /** Every place that sets the wrapper, in cargo's order: env, then `.cargo` dirs from cwd up, then CARGO_HOME. */
 export function wrapperSources(
   setting: WrapperSetting,
@@ -86,14 +98,7 @@ export function wrapperSources(
     const value = env[name];
     if (value !== undefined) sources.push({ where: name, value, baseDir: cwd });
   }
-  const dirs: string[] = [];
-  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
-    dirs.push(join(dir, ".cargo"));
-    if (dirname(dir) === dir) break;
-  }
-  const home = cargoHome(env, cwd);
-  if (!dirs.includes(home)) dirs.push(home);
-  for (const dir of dirs) {
+  for (const dir of cargoConfigDirs(env, cwd)) {
     const file = cargoConfigIn(dir);
     if (!file.exists) continue;
     try {
@@ -163,7 +168,7 @@ export function kacheProgram(env: Env = process.env): string {
 }
 
 /** Rewrites a cargo config through a symlink (a dotfiles repo) keeping its mode; false when unchanged. */
-function editConfigFile(file: string, edit: (text: string) => string): boolean {
+export function editConfigFile(file: string, edit: (text: string) => string): boolean {
   const target = existsSync(file) ? realpathSync(file) : file;
   const text = existsSync(target) ? readFileSync(target, "utf8") : "";
   const edited = edit(text);

@@ -2,6 +2,7 @@
 // keeping every other byte of a real-world file, refuses to replace another wrapper without -y or a
 // yes at the terminal, changes nothing on a second run, and then cargo builds through kache with no
 // RUSTC_WRAPPER in the environment. No service manager runs here: init says so and starts the daemon.
+// Tests of the wrapper alone pass --no-cc; the C/C++ half has tests/e2e/cc-setup.test.ts.
 import { afterAll, afterEach, expect, test } from "bun:test";
 import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -18,7 +19,7 @@ import {
   summarise,
 } from "./harness";
 import { runCollected } from "./run-collected";
-import { tempHome } from "./setup-support";
+import { rustHost, tempHome } from "./setup-support";
 
 const TIMEOUT = 180_000;
 const bin = privateKache();
@@ -98,7 +99,15 @@ test(
     expect(first.stdout).toContain("the next build that needs it (one with a remote cache) starts it again");
     expect(first.stdout).toContain("kache is set up");
     const written = readFileSync(t.cargoConfig, "utf8");
-    expect(written).toBe(`[build]\nrustc-wrapper = "${bin}"\n`);
+    // By default init also hands build scripts kache's C/C++ shims (tests/e2e/cc-setup.test.ts has the rest).
+    const host = rustHost();
+    const shims = join(t.cacheDir, "shims");
+    const underscored = host.replaceAll("-", "_");
+    expect(written).toBe(
+      `[build]\nrustc-wrapper = "${bin}"\n\n[env]\n` +
+        `CC_${host} = "${shims}/cc"\nCC_${underscored} = "${shims}/cc"\n` +
+        `CXX_${host} = "${shims}/c++"\nCXX_${underscored} = "${shims}/c++"\n`,
+    );
     expect(existsSync(join(t.home, ".config/systemd/user/kache.service"))).toBe(false);
 
     const second = await t.kache(["init"]);
@@ -133,10 +142,10 @@ test(
 test("a real-world config keeps every other byte; --check fails before and passes after; a rerun is byte-identical", async () => {
   const t = tempHome(bin);
   writeFileSync(t.cargoConfig, REAL_WORLD);
-  expect((await t.kache(["init", "--check", "--no-service"])).code).toBe(1);
+  expect((await t.kache(["init", "--check", "--no-service", "--no-cc"])).code).toBe(1);
   expect(readFileSync(t.cargoConfig, "utf8")).toBe(REAL_WORLD);
 
-  const first = await t.kache(["init", "--no-service"]);
+  const first = await t.kache(["init", "--no-service", "--no-cc"]);
   expect(first.code, first.stderr).toBe(0);
   const expected = REAL_WORLD.replace(
     "incremental = true\n",
@@ -145,11 +154,11 @@ test("a real-world config keeps every other byte; --check fails before and passe
   expect(readFileSync(t.cargoConfig, "utf8")).toBe(expected);
   expect(first.stdout).not.toContain("daemon");
 
-  const second = await t.kache(["init", "--no-service"]);
+  const second = await t.kache(["init", "--no-service", "--no-cc"]);
   expect(second.code).toBe(0);
   expect(readFileSync(t.cargoConfig, "utf8")).toBe(expected);
   expect(second.stdout).toContain("nothing to change");
-  const check = await t.kache(["init", "--check", "--no-service"]);
+  const check = await t.kache(["init", "--check", "--no-service", "--no-cc"]);
   expect(check.code).toBe(0);
   expect(check.stdout.trim().split("\n")).toHaveLength(1);
 });
@@ -158,13 +167,13 @@ test("another wrapper (sccache) is left in place without -y or a terminal, and r
   const t = tempHome(bin);
   const PATH = sccacheOnPath();
   writeFileSync(t.cargoConfig, SCCACHE_CONFIG);
-  const check = await t.kache(["init", "--check", "--no-service"], { PATH });
+  const check = await t.kache(["init", "--check", "--no-service", "--no-cc"], { PATH });
   expect(check.code).toBe(1);
   expect(check.stdout).toContain(
     'problem  wrapper: cargo runs "sccache" (~/.cargo/config.toml), not kache (run `kache init -y` to replace it with kache)',
   );
 
-  const refused = await t.kache(["init", "--no-service"], { PATH });
+  const refused = await t.kache(["init", "--no-service", "--no-cc"], { PATH });
   expect(refused.code).toBe(1);
   expect(refused.stdout).toContain(
     'cargo config: ~/.cargo/config.toml sets build.rustc-wrapper = "sccache" (sccache)',
@@ -175,32 +184,32 @@ test("another wrapper (sccache) is left in place without -y or a terminal, and r
   );
   expect(readFileSync(t.cargoConfig, "utf8")).toBe(SCCACHE_CONFIG);
 
-  const replaced = await t.kache(["init", "-y", "--no-service"], { PATH });
+  const replaced = await t.kache(["init", "-y", "--no-service", "--no-cc"], { PATH });
   expect(replaced.code, replaced.stderr).toBe(0);
   expect(replaced.stdout).toContain(`replaced build.rustc-wrapper = "sccache" with "${bin}"`);
   const expected = SCCACHE_CONFIG.replace('"sccache"', `"${bin}"`);
   expect(readFileSync(t.cargoConfig, "utf8")).toBe(expected);
-  const again = await t.kache(["init", "-y", "--no-service"], { PATH });
+  const again = await t.kache(["init", "-y", "--no-service", "--no-cc"], { PATH });
   expect(again.stdout).toContain("nothing to change");
   expect(readFileSync(t.cargoConfig, "utf8")).toBe(expected);
-  expect((await t.kache(["init", "--check", "--no-service"], { PATH })).code).toBe(0);
+  expect((await t.kache(["init", "--check", "--no-service", "--no-cc"], { PATH })).code).toBe(0);
 });
 
 test("at a terminal, init asks before replacing another wrapper: no leaves it, yes replaces it", async () => {
   const t = tempHome(bin);
   const PATH = sccacheOnPath();
   writeFileSync(t.cargoConfig, SCCACHE_CONFIG);
-  const no = await t.kacheOnTerminal(["init", "--no-service"], "n\n", { PATH });
+  const no = await t.kacheOnTerminal(["init", "--no-service", "--no-cc"], "n\n", { PATH });
   expect(no.stdout).toContain('sets build.rustc-wrapper = "sccache" (sccache)');
   expect(no.stdout).toContain('Replace "sccache" with kache? [y/N]');
   expect(no.code).toBe(1);
   expect(readFileSync(t.cargoConfig, "utf8")).toBe(SCCACHE_CONFIG);
 
-  const yes = await t.kacheOnTerminal(["init", "--no-service"], "y\n", { PATH });
+  const yes = await t.kacheOnTerminal(["init", "--no-service", "--no-cc"], "y\n", { PATH });
   expect(yes.stdout).toContain('Replace "sccache" with kache? [y/N]');
   expect(yes.code).toBe(0);
   expect(readFileSync(t.cargoConfig, "utf8")).toBe(SCCACHE_CONFIG.replace('"sccache"', `"${bin}"`));
-  expect((await t.kache(["init", "--check", "--no-service"], { PATH })).code).toBe(0);
+  expect((await t.kache(["init", "--check", "--no-service", "--no-cc"], { PATH })).code).toBe(0);
 });
 
 test("cargo reads the legacy extension-less config when both exist: init edits that one and says so", async () => {
@@ -210,14 +219,14 @@ test("cargo reads the legacy extension-less config when both exist: init edits t
   const ignoredText = '[alias]\nb = "build"\n';
   writeFileSync(legacy, legacyText);
   writeFileSync(t.cargoConfig, ignoredText);
-  const run = await t.kache(["init", "--no-service"]);
+  const run = await t.kache(["init", "--no-service", "--no-cc"]);
   expect(run.code, run.stderr).toBe(0);
   expect(run.stdout).toContain(
     "note: cargo reads ~/.cargo/config and ignores ~/.cargo/config.toml beside it",
   );
   expect(readFileSync(legacy, "utf8")).toBe(`${legacyText}rustc-wrapper = "${bin}"\n`);
   expect(readFileSync(t.cargoConfig, "utf8")).toBe(ignoredText);
-  expect((await t.kache(["init", "--check", "--no-service"])).code).toBe(0);
+  expect((await t.kache(["init", "--check", "--no-service", "--no-cc"])).code).toBe(0);
 });
 
 test("a kache on PATH that is this binary is written by that name; a symlinked config is edited through the link", async () => {
@@ -227,7 +236,7 @@ test("a kache on PATH that is this binary is written by that name; a symlinked c
   const dotfiles = join(makeTempDir("kache-e2e-dotfiles-"), "cargo-config.toml");
   writeFileSync(dotfiles, REAL_WORLD);
   symlinkSync(dotfiles, t.cargoConfig);
-  const run = await t.kache(["init", "--no-service"], { PATH: `${binDir}:${process.env.PATH}` });
+  const run = await t.kache(["init", "--no-service", "--no-cc"], { PATH: `${binDir}:${process.env.PATH}` });
   expect(run.code, run.stderr).toBe(0);
   expect(lstatSync(t.cargoConfig).isSymbolicLink()).toBe(true);
   expect(readFileSync(dotfiles, "utf8")).toBe(
@@ -241,12 +250,12 @@ test("a kache on PATH that is this binary is written by that name; a symlinked c
 test("RUSTC_WRAPPER in the environment beats the config: init warns, --check fails naming it", async () => {
   const t = tempHome(bin);
   const env = { RUSTC_WRAPPER: "/usr/bin/env" };
-  const run = await t.kache(["init", "--no-service"], env);
+  const run = await t.kache(["init", "--no-service", "--no-cc"], env);
   expect(run.code).toBe(0);
   expect(run.stderr).toContain(
     'kache: warning: RUSTC_WRAPPER="/usr/bin/env" in this shell overrides the cargo config',
   );
-  const check = await t.kache(["init", "--check", "--no-service"], env);
+  const check = await t.kache(["init", "--check", "--no-service", "--no-cc"], env);
   expect(check.code).toBe(1);
   expect(check.stdout).toContain('problem  wrapper: cargo runs "/usr/bin/env" (RUSTC_WRAPPER), not kache');
 });
@@ -254,7 +263,7 @@ test("RUSTC_WRAPPER in the environment beats the config: init warns, --check fai
 test("run from source under bun, init refuses and points at the built binary", async () => {
   const t = tempHome(bin);
   mkdirSync(join(t.home, "work"));
-  const child = Bun.spawnSync([process.execPath, join(REPO_ROOT, "src/main.ts"), "init", "--no-service"], {
+  const child = Bun.spawnSync([process.execPath, join(REPO_ROOT, "src/main.ts"), "init", "--no-service", "--no-cc"], {
     env: t.env,
     cwd: join(t.home, "work"),
     stdout: "pipe",
@@ -273,14 +282,14 @@ test("a project's .cargo/config.toml naming another wrapper beats ~/.cargo: init
   const projectConfig = join(project, ".cargo", "config.toml");
   writeFileSync(projectConfig, '[build]\nrustc-wrapper = "/usr/bin/env"\n');
   const run = (args: string[]) => runCollected([bin, ...args], { cwd: project, env: t.env });
-  const init = await run(["init", "--no-service"]);
+  const init = await run(["init", "--no-service", "--no-cc"]);
   expect(init.code, init.stderr).toBe(0);
   expect(init.stderr).toBe(
     `kache: warning: ${projectConfig} sets build.rustc-wrapper = "/usr/bin/env", which cargo prefers here over ` +
       `~/.cargo/config.toml (remove build.rustc-wrapper from ${projectConfig})\n`,
   );
   expect(readFileSync(t.cargoConfig, "utf8")).toBe(`[build]\nrustc-wrapper = "${bin}"\n`);
-  const check = await run(["init", "--check", "--no-service"]);
+  const check = await run(["init", "--check", "--no-service", "--no-cc"]);
   expect(check.code).toBe(1);
   expect(check.stdout).toContain(`problem  wrapper: cargo runs "/usr/bin/env" (${projectConfig}), not kache`);
   const doctor = await run(["doctor"]);
@@ -289,20 +298,20 @@ test("a project's .cargo/config.toml naming another wrapper beats ~/.cargo: init
     `(remove build.rustc-wrapper from ${projectConfig} (cargo prefers it over ~/.cargo))`,
   );
   // Elsewhere, the same HOME builds through kache.
-  expect((await t.kache(["init", "--check", "--no-service"])).code).toBe(0);
+  expect((await t.kache(["init", "--check", "--no-service", "--no-cc"])).code).toBe(0);
 });
 
 test("a cargo config that is not valid TOML is named and left as it is", async () => {
   const t = tempHome(bin);
   const broken = '[build]\njobs = 4\nrustc-wrapper = "sccache\n';
   writeFileSync(t.cargoConfig, broken);
-  const run = await t.kache(["init", "--no-service"]);
+  const run = await t.kache(["init", "--no-service", "--no-cc"]);
   expect(run.code).toBe(1);
   expect(run.stderr).toMatch(
     /^kache: error: .+\.cargo\/config\.toml is not valid TOML: .+\(fix the file by hand/,
   );
   expect(readFileSync(t.cargoConfig, "utf8")).toBe(broken);
-  const check = await t.kache(["init", "--check", "--no-service"]);
+  const check = await t.kache(["init", "--check", "--no-service", "--no-cc"]);
   expect(check.code).toBe(1);
   expect(check.stdout).toContain("is not valid TOML");
 });

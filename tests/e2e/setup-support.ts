@@ -90,3 +90,11 @@ export function tempHome(bin: string, { emptyHome = false } = {}): TempHome {
       }),
   };
 }
+
+/** The host triple of the rustc on PATH, as cargo's build scripts see it (`rustc -vV`). */
+export function rustHost(): string {
+  const output = Bun.spawnSync(["rustc", "-vV"], { stdout: "pipe" }).stdout.toString();
+  const host = /^host: (\S+)$/m.exec(output)?.[1];
+  if (!host) throw new Error(`rustc -vV named no host: ${output}`);
+  return host;
+}
