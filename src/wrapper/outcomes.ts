@@ -23,6 +23,20 @@ export const PASSTHROUGH_REASONS = {
   "unknown-compiler": "the compiler does not answer -vV like rustc",
   "index-newer": "the cache index was written by a newer kache; it is left alone",
   "cache-dir-refused": "the cache dir belongs to another user or is writable by everyone",
+  "preprocess-only": "-E: preprocessor output is not cached",
+  "assembly-output": "-S: assembly output is not cached",
+  "deps-only": "-M/-MM: dependency output without a compile",
+  "compile-and-link": "a compile without -c (compiles and links in one call)",
+  "multiple-sources": "several sources in one call",
+  "assembly-source": "an assembly source (.s/.S)",
+  "unsupported-language": "a source in a language other than C or C++",
+  "precompiled-header": "precompiled headers are not cached",
+  coverage: "coverage instrumentation needs real paths",
+  "save-temps": "-save-temps writes intermediate files",
+  "response-file": "arguments in a response file (@file)",
+  "stdout-output": "output to stdout (-o -)",
+  "time-macros": "the source expands __DATE__ or __TIME__",
+  "preprocess-failed": "the preprocessor failed (the compile will show why)",
 } as const;
 
 export type PassthroughReason = keyof typeof PASSTHROUGH_REASONS;

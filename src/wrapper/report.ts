@@ -33,10 +33,17 @@ export interface InvocationEvent {
   detail?: string;
   prepass: boolean;
   outDir?: string | null;
+  /** Missing means rust (events written before C/C++ caching have none). */
+  language?: Language;
 }
 
+export type Language = "rust" | "c" | "c++";
+
 export function progressLine(event: InvocationEvent): string {
-  const crate = event.crate || "rustc";
+  const language = event.language ?? "rust";
+  // C and C++ lines say which: `[kache] cc foo.c: local hit (3ms, 12 KB)`.
+  const prefix = language === "c" ? "cc " : language === "c++" ? "c++ " : "";
+  const crate = `${prefix}${event.crate || (language === "rust" ? "rustc" : "")}`;
   if (event.outcome === "passthrough") return `[kache] ${crate}: passthrough (${event.reason ?? "unknown"})`;
   return `[kache] ${crate}: ${event.outcome} (${formatDuration(event.elapsedMs)}, ${formatBytes(event.size)})`;
 }
@@ -69,10 +76,15 @@ function isDevNull(fd: number): boolean {
   return stat.rdev === devNull.rdev;
 }
 
-/** Where the progress line goes, or null for none. `auto` prints when the user's stderr is no terminal. */
-export function progressTarget(mode: ProgressMode): number | null {
+/**
+ * Where the progress line goes, or null for none. `auto` prints when the user's stderr is no terminal.
+ * Without `ownStderr` the line goes only to the parent's stderr (or, with `always`, to ours): the
+ * `cc` crate turns every line of its compiler's stderr into a `cargo:warning`.
+ */
+export function progressTarget(mode: ProgressMode, ownStderr = true): number | null {
   if (mode === "never") return null;
   const parent = openParentStderr();
+  if (parent === null && !ownStderr && mode !== "always") return null;
   // A terminal is a character device; node:tty would answer exactly but costs ~4ms of start-up.
   const userIsTerminal = fstatSync(parent ?? 2).isCharacterDevice() && !isDevNull(parent ?? 2);
   if (mode === "auto" && userIsTerminal) {
@@ -105,13 +117,19 @@ export function appendEvent(target: EventTarget, event: InvocationEvent): void {
     reason: event.reason ?? null,
     detail: event.detail ?? null,
     out_dir: event.outDir ?? null,
+    language: event.language ?? "rust",
     pid: process.pid,
   };
   appendEventLine(target.cacheDir, `${JSON.stringify(record)}\n`, target.eventsMaxSize);
 }
 
-export function report(events: EventTarget | null, mode: ProgressMode, event: InvocationEvent): void {
-  const fd = progressTarget(mode);
+export function report(
+  events: EventTarget | null,
+  mode: ProgressMode,
+  event: InvocationEvent,
+  ownStderr = true,
+): void {
+  const fd = progressTarget(mode, ownStderr);
   if (fd !== null) {
     try {
       writeAllSync(fd, `${progressLine(event)}\n`);

@@ -1,0 +1,76 @@
+// The key of a C/C++ compile: compiler identity, target, language, the allow-listed flags with
+// paths normalised, the path remapping, and the preprocessed source.
+import { isAbsolute } from "node:path";
+import type { IndexDb } from "../store/index-db";
+import { hashBytes, hashParts } from "../util/hash";
+import type { PathNormaliser } from "../util/path-roots";
+import { type CcArgs, objectPath } from "./cc-args";
+import { ccIdentity } from "./cc-identity";
+
+/** Bump whenever what goes into the key, or how it is written, changes. */
+export const CC_KEY_FORMAT = "cc-1";
+
+export interface CcKeyInput {
+  args: CcArgs;
+  /** The real compiler, as it is run. */
+  compiler: string;
+  normaliser: PathNormaliser;
+  index: IndexDb;
+  /** The `-E` output, line markers normalised. */
+  preprocessed: string;
+  /** The `-ffile-prefix-map` flags added to the -E run and the compile (empty when skipped). */
+  remap: string[];
+}
+
+export interface CcKey {
+  key: string;
+  target: string;
+  components: Record<string, string[]>;
+}
+
+/** A flag as the key sees it: path values normalised by the roots, relative ones as given. */
+function keyFlag(flag: { args: string[]; path: boolean }, normaliser: PathNormaliser): string {
+  if (!flag.path) return flag.args.join(" ");
+  const last = flag.args.length - 1;
+  const value = flag.args[last]!;
+  // A joined value (`-I/x`) is the flag's tail: find where the path starts.
+  const start = last === 0 ? value.search(/[/.~]|[A-Za-z]:/) : 0;
+  if (start < 0) return flag.args.join(" ");
+  const path = value.slice(start);
+  const normalised = isAbsolute(path) ? normaliser.normalisePath(path) : path;
+  return [...flag.args.slice(0, last), value.slice(0, start) + normalised].join(" ");
+}
+
+/** What shapes the dep file's text: its mode, -MT/-MQ/-MP, and the object's name it names by default. */
+function depComponent(args: CcArgs, normaliser: PathNormaliser): string[] {
+  if (!args.depFile) return [];
+  const lines = [args.depFile.mode, ...args.depFile.shaping.map((part) => normaliser.normalise(part))];
+  if (!args.depFile.shaping.some((part) => part === "-MT" || part === "-MQ"))
+    lines.push(`object=${normaliser.normalisePath(objectPath(args))}`);
+  return lines;
+}
+
+/** The remap lines: the roots' names, never their paths (another checkout must match). */
+function remapComponent(args: CcArgs, remap: string[]): string[] {
+  if (args.userPrefixMap) return ["off: the call sets its own prefix maps"];
+  if (remap.length === 0) return ["off"];
+  return remap.map((flag) => `prefix-map to ${flag.slice(flag.lastIndexOf("=") + 1)}`);
+}
+
+export function ccKey(input: CcKeyInput): CcKey {
+  const { args, normaliser } = input;
+  const identity = ccIdentity(input.index, input.compiler);
+  const target = args.target ?? identity.machine;
+  const components: Record<string, string[]> = {
+    format: [CC_KEY_FORMAT],
+    compiler: [identity.version, identity.binary],
+    target: [target],
+    language: [args.language ?? ""],
+    flags: args.flags.map((flag) => keyFlag(flag, normaliser)),
+    dep_file: depComponent(args, normaliser),
+    remap: remapComponent(args, input.remap),
+    source: [hashBytes(input.preprocessed)],
+  };
+  const parts = Object.entries(components).flatMap(([name, lines]) => [name, String(lines.length), ...lines]);
+  return { key: hashParts(parts), target, components };
+}

@@ -1,0 +1,44 @@
+// The `-E` run whose output keys a C/C++ compile: dates pinned, line markers' paths normalised.
+import type { PathNormaliser } from "../util/path-roots";
+import { withJobserverFds } from "../wrapper/compiler-process";
+import { CC_LOOP_GUARD } from "./real-compiler";
+
+/** Pinned when the user sets no SOURCE_DATE_EPOCH: 1970-01-01 00:00:01, easy to recognise. */
+const PINNED_EPOCH = "1";
+const PINNED_DATE = '"Jan  1 1970"';
+const PINNED_TIME = '"00:00:01"';
+
+export interface Preprocessed {
+  /** The text, line markers normalised; null when the preprocessor failed. */
+  text: string | null;
+  /** The source expands __DATE__/__TIME__ under a pinned epoch: the compile's would differ. */
+  usesTime: boolean;
+  ms: number;
+}
+
+/** `# 12 "/abs/x.h" 2`: only a line marker's path is a location; a string in the code is left alone. */
+export function normaliseLineMarkers(text: string, normaliser: PathNormaliser): string {
+  return text.replace(/^# \d+ "[^"\n]*"/gm, (marker) => normaliser.normalise(marker));
+}
+
+export function runPreprocessor(
+  command: string[],
+  cwd: string,
+  env: Record<string, string | undefined>,
+  normaliser: PathNormaliser,
+): Preprocessed {
+  const started = performance.now();
+  const pinned = env.SOURCE_DATE_EPOCH === undefined;
+  const result = Bun.spawnSync({
+    cmd: [...command, "-E"],
+    cwd,
+    env: { ...env, SOURCE_DATE_EPOCH: env.SOURCE_DATE_EPOCH ?? PINNED_EPOCH, [CC_LOOP_GUARD]: "1" },
+    stdio: withJobserverFds(["ignore", "pipe", "pipe"], env) as never,
+    maxBuffer: 1 << 30,
+  });
+  const ms = performance.now() - started;
+  if (!result.success) return { text: null, usesTime: false, ms };
+  const raw = result.stdout.toString();
+  const usesTime = pinned && (raw.includes(PINNED_DATE) || raw.includes(PINNED_TIME));
+  return { text: normaliseLineMarkers(raw, normaliser), usesTime, ms };
+}

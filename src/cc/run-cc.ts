@@ -1,0 +1,103 @@
+// C/C++ wrapper mode entry: find the real compiler, decide cache or pass-through, run the flow, and
+// turn any kache failure into the plain compile the build asked for.
+import { basename } from "node:path";
+import { formatIssue, loadSettings } from "../config/load";
+import type { Settings } from "../config/settings";
+import { CacheDirRefused, ensureCacheDir } from "../store/cache-dir";
+import { describeError } from "../util/errors";
+import { log, setLogLevel } from "../util/log";
+import { exitLike, runPassthrough, writeAllSync } from "../wrapper/compiler-process";
+import type { PassthroughReason } from "../wrapper/outcomes";
+import { report } from "../wrapper/report";
+import { type CcArgs, parseCcArgs } from "./cc-args";
+import { type CcFlowState, ccCachedCompile } from "./cc-flow";
+import type { CcInvocation } from "./detect";
+import { CC_LOOP_GUARD, findRealCompiler, noCompilerMessage } from "./real-compiler";
+
+function guardedEnv(): Record<string, string | undefined> {
+  return { ...process.env, [CC_LOOP_GUARD]: "1" };
+}
+
+/** The call exactly as given, sharing our stdio; an event only for a call that compiles a source. */
+function passThrough(
+  compiler: string,
+  inv: CcInvocation,
+  parsed: CcArgs | null,
+  settings: Settings | null,
+  reason: PassthroughReason,
+): never {
+  const started = performance.now();
+  const status = runPassthrough([compiler, ...inv.args], process.cwd(), guardedEnv());
+  if (settings && parsed && !parsed.noSource) {
+    const ms = performance.now() - started;
+    // A refused cache dir is not ours to write events into.
+    const events = reason === "cache-dir-refused" ? null : settings;
+    report(
+      events,
+      settings.progress,
+      {
+        crate: basename(parsed.source ?? ""),
+        language: parsed.language ?? "c",
+        outcome: "passthrough",
+        reason,
+        detail: parsed.passthroughDetail,
+        elapsedMs: ms,
+        compileMs: ms,
+        size: 0,
+        key: null,
+        phases: {},
+        prepass: false,
+      },
+      false,
+    );
+  }
+  exitLike(status);
+}
+
+function loadCcSettings(cwd: string): Settings {
+  const loaded = loadSettings({ cwd });
+  setLogLevel(loaded.settings.logLevel);
+  for (const issue of loaded.errors) log.warn(`config: ${formatIssue(issue)}`);
+  return loaded.settings;
+}
+
+export async function runCc(inv: CcInvocation): Promise<never> {
+  const compiler = findRealCompiler(inv.compiler, process.env);
+  if (!compiler) {
+    process.stderr.write(`${noCompilerMessage(inv.name)}\n`);
+    process.exit(127);
+  }
+  // A "real" compiler that is a script calling cc again: compile, never go round the loop.
+  if (process.env[CC_LOOP_GUARD]) exitLike(runPassthrough([compiler, ...inv.args], process.cwd()));
+  const cwd = process.cwd();
+  let parsed: CcArgs | null = null;
+  let settings: Settings | null = null;
+  const state: CcFlowState = { compiled: false };
+  try {
+    parsed = parseCcArgs(inv.args, inv.name);
+    // Links, version queries and configure probes: no source, no event.
+    if (parsed.noSource) passThrough(compiler, inv, null, null, "no-input");
+    settings = loadCcSettings(cwd);
+    if (settings.disabled) passThrough(compiler, inv, parsed, settings, "disabled");
+    if (parsed.passthrough) passThrough(compiler, inv, parsed, settings, parsed.passthrough);
+    ensureCacheDir(settings.cacheDir);
+    const call = { compiler, args: inv.args, parsed, cwd, env: process.env, settings };
+    const result = await ccCachedCompile(call, state);
+    report(settings, settings.progress, result.event, false);
+    if (result.replayStderr) writeAllSync(2, result.replayStderr);
+    exitLike(result.status);
+  } catch (error) {
+    // Transparency: whatever went wrong inside kache, the build gets the real compiler's answer.
+    if (state.compiled) {
+      log.warn(`internal error after compiling (${describeError(error)}); the compiler's result stands`);
+      exitLike(state.status ?? { exitCode: 1, signal: null });
+    }
+    const refused = error instanceof CacheDirRefused;
+    const reason: PassthroughReason = refused ? "cache-dir-refused" : "cache-error";
+    log.warn(
+      `${refused ? describeError(error) : `cache unavailable (${describeError(error)})`}; running the compiler directly`,
+    );
+    log.debug((error as Error)?.stack ?? "");
+    passThrough(compiler, inv, parsed, settings, reason);
+  }
+}
