@@ -38,6 +38,8 @@ export interface CcRun {
   /** From kache's events: the C/C++ compiles' summed elapsed time, and their outcomes. */
   cEventMs: number | null;
   cOutcomes: Record<string, number>;
+  /** Pass-through reasons of the C/C++ calls, with counts. */
+  cReasons: Record<string, number>;
 }
 
 export interface CcResults {
@@ -122,6 +124,13 @@ function buildScriptSeconds(workspace: string): number {
   return Number.NaN;
 }
 
+interface CEvent {
+  language?: string;
+  outcome: string;
+  reason: string | null;
+  elapsed_ms: number;
+}
+
 function eventLines(cacheDir: string): string[] {
   try {
     return readFileSync(join(cacheDir, "events.jsonl"), "utf8").split("\n").filter(Boolean);
@@ -150,14 +159,21 @@ async function timedRebuild(ccMode: CcMode): Promise<CcRun> {
     buildScriptSeconds: buildScriptSeconds(mode.workspace),
     cEventMs: null,
     cOutcomes: {},
+    cReasons: {},
   };
-  if (kacheCache) {
-    const events = eventLines(kacheCache)
-      .slice(eventsBefore)
-      .map((line) => JSON.parse(line) as { language?: string; outcome: string; elapsed_ms: number });
-    const cEvents = events.filter((event) => event.language === "c" || event.language === "c++");
-    run.cEventMs = cEvents.reduce((sum, event) => sum + event.elapsed_ms, 0);
-    for (const event of cEvents) run.cOutcomes[event.outcome] = (run.cOutcomes[event.outcome] ?? 0) + 1;
+  if (!kacheCache) return run;
+  const cEvents = eventLines(kacheCache)
+    .slice(eventsBefore)
+    .map((line) => JSON.parse(line) as CEvent)
+    .filter((event) => event.language === "c" || event.language === "c++");
+  if (cEvents.length === 0) return run;
+  run.cEventMs = cEvents.reduce((sum, event) => sum + event.elapsed_ms, 0);
+  const count = (counts: Record<string, number>, name: string) => {
+    counts[name] = (counts[name] ?? 0) + 1;
+  };
+  for (const event of cEvents) {
+    count(run.cOutcomes, event.outcome);
+    if (event.reason) count(run.cReasons, event.reason);
   }
   return run;
 }
@@ -214,7 +230,7 @@ export function ccMarkdown(results: CcResults): string {
     const runs = results.perMode[name];
     const wall = medianOf(runs, (run) => run.seconds);
     const script = medianOf(runs, (run) => run.buildScriptSeconds);
-    const cMs = runs[0]?.cEventMs === null ? Number.NaN : medianOf(runs, (run) => run.cEventMs ?? 0);
+    const cMs = medianOf(runs, (run) => run.cEventMs ?? Number.NaN);
     const outcomes = runs.at(-1)?.cOutcomes ?? {};
     const cText = Number.isNaN(cMs)
       ? "—"
@@ -223,6 +239,13 @@ export function ccMarkdown(results: CcResults): string {
           .join(", ")})`;
     return `| ${LABELS[name]} | ${formatSeconds(wall)} | ${formatRatio(ratio(wall, none))} | ${formatSeconds(script)} | ${cText} | ${formatSeconds(results.cold[name].seconds)} |`;
   });
+  const shims = results.perMode["kache-cc"];
+  const counts = (counts: Record<string, number>) =>
+    Object.entries(counts)
+      .map(([name, count]) => `${count} ${name}`)
+      .join(", ");
+  const coldC = results.cold["kache-cc"].cEventMs ?? Number.NaN;
+  const warmC = medianOf(shims, (run) => run.cEventMs ?? Number.NaN);
   return [
     "## Warm rebuild with a bundled-C -sys crate (bench/cc.ts)",
     "",
@@ -236,6 +259,10 @@ export function ccMarkdown(results: CcResults): string {
     "| mode | warm rebuild | vs no cache | ring's build script | C compiles (kache's events) | cold build |",
     "|---|---|---|---|---|---|",
     ...rows,
+    "",
+    `kache with shims, ring's C/C++ calls as kache timed them: ${formatSeconds(coldC / 1000)} summed in the cold`,
+    `build (${counts(results.cold["kache-cc"].cOutcomes)}), ${formatSeconds(warmC / 1000)} in a warm rebuild`,
+    `(median; ${counts(shims.at(-1)?.cOutcomes ?? {})}). Pass-through reasons: ${counts(shims.at(-1)?.cReasons ?? {}) || "none"}.`,
     "",
   ].join("\n");
 }
