@@ -172,6 +172,7 @@ export function parseCcArgs(args: string[], compiler: string): CcArgs {
     const forced = passthroughFlag(arg);
     if (forced) {
       parse.refuse(forced, arg);
+      if (arg === "-include-pch") i++; // its value is no source
       continue;
     }
     const valued = valueFlag(arg);

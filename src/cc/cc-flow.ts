@@ -13,10 +13,9 @@ import { type CapturedRun, runCaptured } from "../wrapper/compiler-process";
 import { daemonWanted, handOffUpload, remoteCheck } from "../wrapper/daemon-hooks";
 import type { Outcome, PassthroughReason } from "../wrapper/outcomes";
 import type { InvocationEvent, Phases } from "../wrapper/report";
-import { type CcArgs, depFilePath, objectPath, preprocessArgs } from "./cc-args";
-import { type CcKey, ccKey } from "./cc-key";
+import { type CcArgs, depFilePath, objectPath } from "./cc-args";
+import { type CcKey, keyCall, remapFlags } from "./cc-key";
 import { type CcOutputs, lookupCcEntry, restoreCcEntry, storeCcEntry } from "./cc-store";
-import { runPreprocessor } from "./preprocess";
 import { CC_LOOP_GUARD } from "./real-compiler";
 
 /** How long a second process waits for another compiling the same key before compiling itself. */
@@ -64,12 +63,6 @@ interface Flow {
 export function ccRoots(cwd: string, env: Record<string, string | undefined>) {
   const unitDir = env.OUT_DIR ? dirname(resolve(cwd, env.OUT_DIR)) : null;
   return detectRoots(cwd, unitDir, env.TARGET ?? null, env);
-}
-
-/** `-ffile-prefix-map` for the binding roots, least specific first: gcc and clang apply the last match. */
-function remapFlags(parsed: CcArgs, normaliser: PathNormaliser): string[] {
-  if (parsed.userPrefixMap) return [];
-  return normaliser.bindingRoots().map((root) => `-ffile-prefix-map=${root.path}=<${root.name}>`);
 }
 
 function event(flow: Flow, outcome: Outcome, fields: Partial<InvocationEvent>): InvocationEvent {
@@ -207,19 +200,11 @@ function openFlow(call: CcCall, state: CcFlowState): Flow {
 export async function ccCachedCompile(call: CcCall, state: CcFlowState): Promise<CcResult> {
   const flow = openFlow(call, state);
   try {
-    const command = [call.compiler, ...flow.remap, ...preprocessArgs(call.args)];
-    const pre = runPreprocessor(command, call.cwd, compilerEnv(call.env), flow.normaliser);
-    flow.phases.prepass = pre.ms;
-    if (pre.text === null) return await uncachedCompile(flow, "preprocess-failed");
-    if (pre.usesTime) return await uncachedCompile(flow, "time-macros");
-    const keyed = ccKey({
-      ...call,
-      normaliser: flow.normaliser,
-      index: flow.index,
-      preprocessed: pre.text,
-      remap: flow.remap,
-      args: call.parsed,
-    });
+    const request = { ...call, env: compilerEnv(call.env), index: flow.index, normaliser: flow.normaliser };
+    const keying = keyCall({ ...request, remap: flow.remap });
+    flow.phases.prepass = keying.preprocessMs;
+    if ("passthrough" in keying) return await uncachedCompile(flow, keying.passthrough);
+    const keyed = keying.keyed;
     flow.phases.key = performance.now() - flow.started;
     const hit = tryHit(flow, keyed, "local hit") ?? (await remoteHit(flow, keyed));
     if (hit) return hit;

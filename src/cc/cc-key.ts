@@ -4,14 +4,16 @@ import { isAbsolute } from "node:path";
 import type { IndexDb } from "../store/index-db";
 import { hashBytes, hashParts } from "../util/hash";
 import type { PathNormaliser } from "../util/path-roots";
-import { type CcArgs, objectPath } from "./cc-args";
+import type { PassthroughReason } from "../wrapper/outcomes";
+import { type CcArgs, objectPath, preprocessArgs } from "./cc-args";
 import { ccIdentity } from "./cc-identity";
+import { runPreprocessor } from "./preprocess";
 
 /** Bump whenever what goes into the key, or how it is written, changes. */
 export const CC_KEY_FORMAT = "cc-1";
 
 export interface CcKeyInput {
-  args: CcArgs;
+  parsed: CcArgs;
   /** The real compiler, as it is run. */
   compiler: string;
   normaliser: PathNormaliser;
@@ -58,7 +60,7 @@ function remapComponent(args: CcArgs, remap: string[]): string[] {
 }
 
 export function ccKey(input: CcKeyInput): CcKey {
-  const { args, normaliser } = input;
+  const { parsed: args, normaliser } = input;
   const identity = ccIdentity(input.index, input.compiler);
   const target = args.target ?? identity.machine;
   const components: Record<string, string[]> = {
@@ -73,4 +75,31 @@ export function ccKey(input: CcKeyInput): CcKey {
   };
   const parts = Object.entries(components).flatMap(([name, lines]) => [name, String(lines.length), ...lines]);
   return { key: hashParts(parts), target, components };
+}
+
+/** `-ffile-prefix-map` for the binding roots, least specific first: gcc and clang apply the last match. */
+export function remapFlags(parsed: CcArgs, normaliser: PathNormaliser): string[] {
+  if (parsed.userPrefixMap) return [];
+  return normaliser.bindingRoots().map((root) => `-ffile-prefix-map=${root.path}=<${root.name}>`);
+}
+
+export interface KeyRequest extends Omit<CcKeyInput, "preprocessed"> {
+  /** The call's arguments as given. */
+  args: string[];
+  cwd: string;
+  /** The compilers' environment (loop guard set). */
+  env: Record<string, string | undefined>;
+}
+
+export type Keying =
+  | { keyed: CcKey; preprocessMs: number }
+  | { passthrough: PassthroughReason; preprocessMs: number };
+
+/** Runs the preprocessor as the compile would (remap included) and keys the call by its output. */
+export function keyCall(request: KeyRequest): Keying {
+  const command = [request.compiler, ...request.remap, ...preprocessArgs(request.args)];
+  const pre = runPreprocessor(command, request.cwd, request.env, request.normaliser);
+  if (pre.text === null) return { passthrough: "preprocess-failed", preprocessMs: pre.ms };
+  if (pre.usesTime) return { passthrough: "time-macros", preprocessMs: pre.ms };
+  return { keyed: ccKey({ ...request, preprocessed: pre.text }), preprocessMs: pre.ms };
 }

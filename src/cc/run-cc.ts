@@ -1,6 +1,7 @@
 // C/C++ wrapper mode entry: find the real compiler, decide cache or pass-through, run the flow, and
 // turn any kache failure into the plain compile the build asked for.
-import { basename } from "node:path";
+import { statSync } from "node:fs";
+import { basename, resolve } from "node:path";
 import { formatIssue, loadSettings } from "../config/load";
 import type { Settings } from "../config/settings";
 import { CacheDirRefused, ensureCacheDir } from "../store/cache-dir";
@@ -9,7 +10,7 @@ import { log, setLogLevel } from "../util/log";
 import { exitLike, runPassthrough, writeAllSync } from "../wrapper/compiler-process";
 import type { PassthroughReason } from "../wrapper/outcomes";
 import { report } from "../wrapper/report";
-import { type CcArgs, parseCcArgs } from "./cc-args";
+import { type CcArgs, depFilePath, objectPath, parseCcArgs } from "./cc-args";
 import { type CcFlowState, ccCachedCompile } from "./cc-flow";
 import type { CcInvocation } from "./detect";
 import { CC_LOOP_GUARD, findRealCompiler, noCompilerMessage } from "./real-compiler";
@@ -54,6 +55,35 @@ function passThrough(
   exitLike(status);
 }
 
+function globMatches(pattern: string, path: string): boolean {
+  try {
+    return new Bun.Glob(pattern).match(path);
+  } catch {
+    return false;
+  }
+}
+
+/** A path that exists and is no regular file (`/dev/null`): a restore must never rename over it. */
+function isSpecialFile(path: string | null, cwd: string): boolean {
+  if (path === null) return false;
+  try {
+    return !statSync(resolve(cwd, path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Why a parsed compile is not cached under these settings, or null when it is. */
+function passthroughReason(parsed: CcArgs, settings: Settings, cwd: string): PassthroughReason | null {
+  if (settings.disabled) return "disabled";
+  if (parsed.passthrough) return parsed.passthrough;
+  if (isSpecialFile(objectPath(parsed), cwd) || isSpecialFile(depFilePath(parsed), cwd))
+    return "special-output";
+  const source = resolve(cwd, parsed.source!);
+  if (settings.exclude.some((pattern) => globMatches(pattern, source))) return "excluded";
+  return null;
+}
+
 function loadCcSettings(cwd: string): Settings {
   const loaded = loadSettings({ cwd });
   setLogLevel(loaded.settings.logLevel);
@@ -78,8 +108,8 @@ export async function runCc(inv: CcInvocation): Promise<never> {
     // Links, version queries and configure probes: no source, no event.
     if (parsed.noSource) passThrough(compiler, inv, null, null, "no-input");
     settings = loadCcSettings(cwd);
-    if (settings.disabled) passThrough(compiler, inv, parsed, settings, "disabled");
-    if (parsed.passthrough) passThrough(compiler, inv, parsed, settings, parsed.passthrough);
+    const reason = passthroughReason(parsed, settings, cwd);
+    if (reason) passThrough(compiler, inv, parsed, settings, reason);
     ensureCacheDir(settings.cacheDir);
     const call = { compiler, args: inv.args, parsed, cwd, env: process.env, settings };
     const result = await ccCachedCompile(call, state);

@@ -186,6 +186,8 @@ function addEntries(text: string, file: string, entries: EnvEntry[]): string {
   return edited;
 }
 
+const UNSET = " not set up: build scripts compile uncached";
+
 interface Part {
   status: CheckStatus;
   detail: string;
@@ -221,11 +223,11 @@ function languagePart(
   if (!setting)
     return {
       status: missing,
-      detail: `${variable} not set up: build scripts run the compiler uncached`,
+      detail: `${variable}${UNSET}`,
       hint: "run `kache init`",
       repairable: false,
     };
-  const said = `${setting.name}="${setting.value}" (${shownWhere(setting, env)})`;
+  const said = `${setting.name}="${displayPath(setting.value, env)}" (${shownWhere(setting, env)})`;
   const ourShim = setting.value === join(dir, SHIM[language]);
   const state = ourShim ? shimState(setting.value, process.execPath) : null;
   if (state === "absent" || state === "other-kache" || state === "foreign") {
@@ -246,8 +248,6 @@ function languagePart(
     return { status: "ok", detail: `${said} runs kache`, hint: "", repairable: false };
   return { status: "ok", detail: `${said} is set by you; kache leaves it`, hint: "", repairable: false };
 }
-
-const UNSET = " not set up: build scripts compile uncached";
 
 const RANK: Record<CheckStatus, number> = { ok: 0, fixed: 0, warn: 1, problem: 2 };
 

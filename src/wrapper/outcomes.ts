@@ -35,6 +35,7 @@ export const PASSTHROUGH_REASONS = {
   "save-temps": "-save-temps writes intermediate files",
   "response-file": "arguments in a response file (@file)",
   "stdout-output": "output to stdout (-o -)",
+  "special-output": "the object or dep file is a device or directory (-o /dev/null, -MF /dev/null)",
   "time-macros": "the source expands __DATE__ or __TIME__",
   "preprocess-failed": "the preprocessor failed (the compile will show why)",
 } as const;

@@ -116,6 +116,7 @@ test("a healthy set-up after a real build exits 0, with --verify too, and --json
   expect(Object.keys(statuses(plain.stdout))).toEqual([
     "sccache",
     "wrapper",
+    "C/C++",
     "config",
     "cache dir",
     "store",

@@ -263,12 +263,15 @@ test("RUSTC_WRAPPER in the environment beats the config: init warns, --check fai
 test("run from source under bun, init refuses and points at the built binary", async () => {
   const t = tempHome(bin);
   mkdirSync(join(t.home, "work"));
-  const child = Bun.spawnSync([process.execPath, join(REPO_ROOT, "src/main.ts"), "init", "--no-service", "--no-cc"], {
-    env: t.env,
-    cwd: join(t.home, "work"),
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+  const child = Bun.spawnSync(
+    [process.execPath, join(REPO_ROOT, "src/main.ts"), "init", "--no-service", "--no-cc"],
+    {
+      env: t.env,
+      cwd: join(t.home, "work"),
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  );
   expect(child.exitCode).toBe(1);
   expect(child.stderr.toString()).toContain("cargo cannot use bun as its rustc wrapper");
   expect(child.stderr.toString()).toContain("dist/kache");

@@ -63,6 +63,24 @@ describe("wrapper import graph", () => {
     const lazyChunks = lazy.map((i) => i.path);
     expect(lazyChunks).toContain(chunkOf(meta, "src/wrapper/run-wrapper.ts"));
     expect(lazyChunks).toContain(chunkOf(meta, "src/cli/run-cli.ts"));
+    expect(lazyChunks).toContain(chunkOf(meta, "src/cc/run-cc.ts"));
+    expect(main).toContain("src/cc/detect.ts");
+    expect(main).not.toContain("src/cc/run-cc.ts");
+  });
+
+  test("the Rust wrapper path loads nothing of the C/C++ wrapper beyond its detection", () => {
+    const loaded = [
+      ...staticSources(meta, "src/main.ts"),
+      ...staticSources(meta, "src/wrapper/run-wrapper.ts"),
+    ];
+    expect(loaded.filter((path) => path.startsWith("src/cc/"))).toEqual(["src/cc/detect.ts"]);
+  });
+
+  test("the C/C++ wrapper path loads no CLI, logger, S3, daemon or monitor code", () => {
+    const loaded = [...staticSources(meta, "src/main.ts"), ...staticSources(meta, "src/cc/run-cc.ts")];
+    expect(loaded).toContain("src/cc/cc-flow.ts");
+    const offenders = loaded.filter((path) => FORBIDDEN_ON_WRAPPER_PATH.some((rule) => rule.test(path)));
+    expect(offenders).toEqual([]);
   });
 
   test("nothing reachable from the wrapper entry is CLI, logger, S3, daemon or monitor code", () => {
