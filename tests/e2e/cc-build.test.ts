@@ -87,8 +87,8 @@ test(
     const [missMs, hitMs] = [cElapsedMs(cold), cElapsedMs(warm)];
     const [coldSpan, warmSpan] = [cSpanMs(cold), cSpanMs(warm)];
     console.log(
-      `cc-ws C compiles: cold ${missMs.toFixed(0)} ms summed (${coldSpan} ms from first to last), ` +
-        `warm ${hitMs.toFixed(0)} ms summed (${warmSpan} ms)`,
+      `cc-ws C compiles: cold ${missMs.toFixed(0)} ms summed (${coldSpan.toFixed(0)} ms from first to last), ` +
+        `warm ${hitMs.toFixed(0)} ms summed (${warmSpan.toFixed(0)} ms)`,
     );
     expect(hitMs).toBeLessThan(missMs);
     expect(warmSpan).toBeLessThan(coldSpan);
