@@ -161,6 +161,7 @@ async function timedRebuild(ccMode: CcMode): Promise<CcRun> {
     cOutcomes: {},
     cReasons: {},
   };
+  if (ccMode.name === "sccache") run.cOutcomes = sccacheCCalls(mode);
   if (!kacheCache) return run;
   const cEvents = eventLines(kacheCache)
     .slice(eventsBefore)
@@ -176,6 +177,25 @@ async function timedRebuild(ccMode: CcMode): Promise<CcRun> {
     if (event.reason) count(run.cReasons, event.reason);
   }
   return run;
+}
+
+/** sccache's C/C++ hits and misses, and the calls it did not cache for their language; zeroes its stats. */
+function sccacheCCalls(mode: Mode): Record<string, number> {
+  const shown = Bun.spawnSync(["sccache", "--show-stats", "--stats-format", "json"], {
+    env: mode.env,
+    stderr: "ignore",
+  });
+  Bun.spawnSync(["sccache", "--zero-stats"], { env: mode.env, stdout: "ignore", stderr: "ignore" });
+  try {
+    const stats = JSON.parse(shown.stdout.toString()).stats;
+    return {
+      "C/C++ hit": stats.cache_hits?.counts?.["C/C++"] ?? 0,
+      "C/C++ miss": stats.cache_misses?.counts?.["C/C++"] ?? 0,
+      "not cached (unknown source language)": stats.not_cached?.["unknown source language"] ?? 0,
+    };
+  } catch {
+    return {};
+  }
 }
 
 function programOutput(mode: Mode): string {
@@ -232,11 +252,10 @@ export function ccMarkdown(results: CcResults): string {
     const script = medianOf(runs, (run) => run.buildScriptSeconds);
     const cMs = medianOf(runs, (run) => run.cEventMs ?? Number.NaN);
     const outcomes = runs.at(-1)?.cOutcomes ?? {};
-    const cText = Number.isNaN(cMs)
-      ? "—"
-      : `${formatSeconds(cMs / 1000)} (${Object.entries(outcomes)
-          .map(([outcome, count]) => `${count} ${outcome}`)
-          .join(", ")})`;
+    const listed = Object.entries(outcomes)
+      .map(([outcome, count]) => `${count} ${outcome}`)
+      .join(", ");
+    const cText = `${Number.isNaN(cMs) ? "—" : formatSeconds(cMs / 1000)}${listed ? ` (${listed})` : ""}`;
     return `| ${LABELS[name]} | ${formatSeconds(wall)} | ${formatRatio(ratio(wall, none))} | ${formatSeconds(script)} | ${cText} | ${formatSeconds(results.cold[name].seconds)} |`;
   });
   const shims = results.perMode["kache-cc"];
@@ -254,9 +273,9 @@ export function ccMarkdown(results: CcResults): string {
     `build with a fresh cache, then ${results.runs} warm rebuilds (\`rm -rf target && cargo build\`), modes`,
     "interleaved and rotated. Medians; the ratio is to no cache. The build script's run is cargo's",
     "`invoked.timestamp` to its `root-output`; the C column is kache's events (summed `elapsed_ms` of",
-    "the C/C++ calls) where kache sees them.",
+    "the C/C++ calls) where kache sees them; for sccache, its own C/C++ counts.",
     "",
-    "| mode | warm rebuild | vs no cache | ring's build script | C compiles (kache's events) | cold build |",
+    "| mode | warm rebuild | vs no cache | ring's build script | C calls | cold build |",
     "|---|---|---|---|---|---|",
     ...rows,
     "",
