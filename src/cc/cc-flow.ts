@@ -3,6 +3,7 @@
 import { basename, dirname, resolve } from "node:path";
 import type { Settings } from "../config/settings";
 import { BlobStore } from "../store/blobs";
+import { FileHashMemo } from "../store/file-hash-memo";
 import { IndexDb } from "../store/index-db";
 import { acquireKeyLock } from "../store/key-lock";
 import { DamagedEntryError } from "../store/restore";
@@ -14,7 +15,8 @@ import { daemonWanted, handOffUpload, remoteCheck } from "../wrapper/daemon-hook
 import type { Outcome, PassthroughReason } from "../wrapper/outcomes";
 import type { InvocationEvent, Phases } from "../wrapper/report";
 import { type CcArgs, depFilePath, objectPath } from "./cc-args";
-import { type CcKey, keyCall, remapFlags } from "./cc-key";
+import { ccFingerprint, directKey, recordManifest } from "./cc-direct";
+import { type CcKey, callComponents, keyCall, remapFlags } from "./cc-key";
 import { type CcOutputs, lookupCcEntry, restoreCcEntry, storeCcEntry } from "./cc-store";
 import { CC_LOOP_GUARD } from "./real-compiler";
 
@@ -55,8 +57,10 @@ interface Flow {
   normaliser: PathNormaliser;
   outputs: CcOutputs;
   remap: string[];
+  memo: FileHashMemo;
   phases: Phases;
   started: number;
+  startedWallMs: number;
 }
 
 /** Roots as the Rust path sees them; under cargo the target dir comes from the build script's OUT_DIR. */
@@ -194,28 +198,94 @@ function openFlow(call: CcCall, state: CcFlowState): Flow {
   };
   const blobs = new BlobStore(call.settings.cacheDir);
   const remap = remapFlags(call.parsed, normaliser);
-  return { call, state, index, blobs, normaliser, outputs, remap, phases: {}, started: performance.now() };
+  const memo = new FileHashMemo(index);
+  const started = performance.now();
+  return {
+    call,
+    state,
+    index,
+    blobs,
+    normaliser,
+    outputs,
+    remap,
+    memo,
+    phases: {},
+    started,
+    startedWallMs: Date.now(),
+  };
+}
+
+/** The request every key computation of this call shares. */
+function keyRequest(flow: Flow) {
+  const { call } = flow;
+  const env = compilerEnv(call.env);
+  return {
+    ...call,
+    env,
+    index: flow.index,
+    normaliser: flow.normaliser,
+    remap: flow.remap,
+    salt: call.settings.keySalt,
+  };
+}
+
+/** Direct mode: a recorded input list that still matches gives the key without the preprocessor. */
+function directLookup(flow: Flow): { fingerprint: string; hit: CcResult | null } {
+  const { call } = flow;
+  const partial = callComponents(keyRequest(flow));
+  const fingerprint = ccFingerprint(
+    partial.components,
+    call.parsed.source!,
+    call.cwd,
+    call.env,
+    flow.normaliser,
+  );
+  const key = directKey(flow.index, flow.memo, fingerprint, flow.normaliser);
+  flow.phases.key = performance.now() - flow.started;
+  return { fingerprint, hit: key ? tryHit(flow, { ...partial, key }, "local hit") : null };
+}
+
+/** After a preprocessed lookup that ends with an entry, its input list lets the next call go direct. */
+function remember(flow: Flow, fingerprint: string | null, key: string, inputs: string[]): void {
+  if (!fingerprint) return;
+  try {
+    recordManifest(flow, fingerprint, key, inputs, flow.normaliser, flow.startedWallMs);
+  } catch (error) {
+    log.debug(`could not record the input list: ${describeError(error)}`);
+  }
+}
+
+async function preprocessedFlow(flow: Flow, fingerprint: string | null): Promise<CcResult> {
+  const { call } = flow;
+  const keying = keyCall(keyRequest(flow));
+  flow.phases.prepass = keying.preprocessMs;
+  if ("passthrough" in keying) return await uncachedCompile(flow, keying.passthrough);
+  const { keyed, inputs } = keying;
+  flow.phases.key = performance.now() - flow.started;
+  const hit = tryHit(flow, keyed, "local hit") ?? (await remoteHit(flow, keyed));
+  if (hit) {
+    remember(flow, fingerprint, keyed.key, inputs);
+    return hit;
+  }
+  const lock = await acquireKeyLock(call.settings.cacheDir, keyed.key, LOCK_WAIT_MS);
+  try {
+    // Another process may have compiled the same key while this one waited for the lock.
+    const result = tryHit(flow, keyed, "local hit") ?? (await compileAndStore(flow, keyed));
+    if (result.event.outcome !== "passthrough" && result.event.size > 0)
+      remember(flow, fingerprint, keyed.key, inputs);
+    return result;
+  } finally {
+    lock.release();
+  }
 }
 
 export async function ccCachedCompile(call: CcCall, state: CcFlowState): Promise<CcResult> {
   const flow = openFlow(call, state);
   try {
-    const request = { ...call, env: compilerEnv(call.env), index: flow.index, normaliser: flow.normaliser };
-    const keying = keyCall({ ...request, remap: flow.remap });
-    flow.phases.prepass = keying.preprocessMs;
-    if ("passthrough" in keying) return await uncachedCompile(flow, keying.passthrough);
-    const keyed = keying.keyed;
-    flow.phases.key = performance.now() - flow.started;
-    const hit = tryHit(flow, keyed, "local hit") ?? (await remoteHit(flow, keyed));
-    if (hit) return hit;
-    const lock = await acquireKeyLock(call.settings.cacheDir, keyed.key, LOCK_WAIT_MS);
-    try {
-      // Another process may have compiled the same key while this one waited for the lock.
-      return tryHit(flow, keyed, "local hit") ?? (await compileAndStore(flow, keyed));
-    } finally {
-      lock.release();
-    }
+    const direct = call.settings.directMode ? directLookup(flow) : null;
+    return direct?.hit ?? (await preprocessedFlow(flow, direct?.fingerprint ?? null));
   } finally {
+    flow.memo.flush();
     flow.index.close();
   }
 }

@@ -2,8 +2,9 @@
 // paths normalised, the path remapping, and the preprocessed source.
 import { isAbsolute } from "node:path";
 import type { IndexDb } from "../store/index-db";
-import { hashBytes, hashParts } from "../util/hash";
+import { hashBytes } from "../util/hash";
 import type { PathNormaliser } from "../util/path-roots";
+import { digestKey, KEY_COMPONENTS, type KeyComponents } from "../wrapper/cache-key";
 import type { PassthroughReason } from "../wrapper/outcomes";
 import { type CcArgs, objectPath, preprocessArgs } from "./cc-args";
 import { ccIdentity } from "./cc-identity";
@@ -22,12 +23,33 @@ export interface CcKeyInput {
   preprocessed: string;
   /** The `-ffile-prefix-map` flags added to the -E run and the compile (empty when skipped). */
   remap: string[];
+  /** cache.key_salt (KACHE_KEY_SALT), as for Rust keys. */
+  salt: string;
+  env: Record<string, string | undefined>;
+}
+
+/** Variables that change which headers are found or which compiler proper runs. */
+const COMPILER_ENV = [
+  "CPATH",
+  "C_INCLUDE_PATH",
+  "CPLUS_INCLUDE_PATH",
+  "OBJC_INCLUDE_PATH",
+  "GCC_EXEC_PREFIX",
+  "COMPILER_PATH",
+  "SDKROOT",
+  "SOURCE_DATE_EPOCH",
+];
+
+function envComponent(env: Record<string, string | undefined>, normaliser: PathNormaliser): string[] {
+  return COMPILER_ENV.flatMap((name) =>
+    env[name] === undefined ? [] : [`${name}=${normaliser.normalise(env[name]!)}`],
+  );
 }
 
 export interface CcKey {
   key: string;
   target: string;
-  components: Record<string, string[]>;
+  components: KeyComponents;
 }
 
 /** A flag as the key sees it: path values normalised by the roots, relative ones as given. */
@@ -59,22 +81,38 @@ function remapComponent(args: CcArgs, remap: string[]): string[] {
   return remap.map((flag) => `prefix-map to ${flag.slice(flag.lastIndexOf("=") + 1)}`);
 }
 
+/**
+ * The key in the Rust key's components (SPEC §3), so why-miss, the remote's packing and every
+ * other reader of an entry's components handle C/C++ entries unchanged; unused ones stay empty.
+ */
 export function ccKey(input: CcKeyInput): CcKey {
+  const call = callComponents(input);
+  const components = { ...call.components, sources: [`preprocessed ${hashBytes(input.preprocessed)}`] };
+  return { key: digestKey(components), target: call.target, components };
+}
+
+/** Everything in the key but the preprocessed source: known before the preprocessor runs. */
+export function callComponents(input: Omit<CcKeyInput, "preprocessed">): Omit<CcKey, "key"> {
   const { parsed: args, normaliser } = input;
   const identity = ccIdentity(input.index, input.compiler);
   const target = args.target ?? identity.machine;
-  const components: Record<string, string[]> = {
+  const components = Object.fromEntries(
+    KEY_COMPONENTS.map((name) => [name, [] as string[]]),
+  ) as KeyComponents;
+  Object.assign(components, {
     format: [CC_KEY_FORMAT],
     compiler: [identity.version, identity.binary],
     target: [target],
-    language: [args.language ?? ""],
-    flags: args.flags.map((flag) => keyFlag(flag, normaliser)),
-    dep_file: depComponent(args, normaliser),
+    crate: [`language ${args.language ?? ""}`],
+    flags: [
+      ...args.flags.map((flag) => keyFlag(flag, normaliser)),
+      ...depComponent(args, normaliser).map((line) => `dep file: ${line}`),
+    ],
     remap: remapComponent(args, input.remap),
-    source: [hashBytes(input.preprocessed)],
-  };
-  const parts = Object.entries(components).flatMap(([name, lines]) => [name, String(lines.length), ...lines]);
-  return { key: hashParts(parts), target, components };
+    salt: input.salt ? [input.salt] : [],
+    env: envComponent(input.env, normaliser),
+  });
+  return { target, components };
 }
 
 /** `-ffile-prefix-map` for the binding roots, least specific first: gcc and clang apply the last match. */
@@ -87,12 +125,10 @@ export interface KeyRequest extends Omit<CcKeyInput, "preprocessed"> {
   /** The call's arguments as given. */
   args: string[];
   cwd: string;
-  /** The compilers' environment (loop guard set). */
-  env: Record<string, string | undefined>;
 }
 
 export type Keying =
-  | { keyed: CcKey; preprocessMs: number }
+  | { keyed: CcKey; inputs: string[]; preprocessMs: number }
   | { passthrough: PassthroughReason; preprocessMs: number };
 
 /** Runs the preprocessor as the compile would (remap included) and keys the call by its output. */
@@ -101,5 +137,5 @@ export function keyCall(request: KeyRequest): Keying {
   const pre = runPreprocessor(command, request.cwd, request.env, request.normaliser);
   if (pre.text === null) return { passthrough: "preprocess-failed", preprocessMs: pre.ms };
   if (pre.usesTime) return { passthrough: "time-macros", preprocessMs: pre.ms };
-  return { keyed: ccKey({ ...request, preprocessed: pre.text }), preprocessMs: pre.ms };
+  return { keyed: ccKey({ ...request, preprocessed: pre.text }), inputs: pre.inputs, preprocessMs: pre.ms };
 }

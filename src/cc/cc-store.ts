@@ -1,15 +1,23 @@
 // Stores a C/C++ compile's object and dep file as an ordinary index entry, and restores one: the
 // object is always a copy (or clone) both ways, never a hardlink, since objcopy and strip write in place.
-import { constants, copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  constants,
+  copyFileSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { basename, dirname } from "node:path";
 import type { BlobStore } from "../store/blobs";
 import type { Entry, IndexDb, StoredFile } from "../store/index-db";
 import { restoreEntry } from "../store/restore";
 import { addStoreBytes } from "../store/store-size";
-import { unlinkQuietly } from "../util/atomic-write";
+import { tempPathBeside, unlinkQuietly } from "../util/atomic-write";
 import { scanFile } from "../util/file-scan";
 import type { PathNormaliser } from "../util/path-roots";
-import { locationBoundKey } from "../wrapper/cache-key";
+import { type KeyComponents, locationBoundKey } from "../wrapper/cache-key";
 import type { CcLanguage } from "./cc-args";
 
 export interface CcOutputs {
@@ -23,7 +31,7 @@ export interface CcStoreJob {
   crate: string;
   language: CcLanguage;
   target: string;
-  components: Record<string, string[]>;
+  components: KeyComponents;
   outputs: CcOutputs;
   stderr: string;
   compileMs: number;
@@ -119,6 +127,22 @@ export function lookupCcEntry(index: IndexDb, key: string, normaliser: PathNorma
   return index.getEntry(locationBoundKey(key, normaliser.signatureOf(entry.boundTo.split(","))));
 }
 
+/**
+ * A blob that came another way (a remote import keeps the tar's writable mode) may have been
+ * hardlinked into place: the object becomes a copy of its own before anyone can write through it.
+ */
+function ownCopy(path: string): void {
+  if (statSync(path).nlink === 1) return;
+  const temp = tempPathBeside(path);
+  try {
+    copyFileSync(path, temp);
+    chmodSync(temp, 0o666 & ~process.umask());
+    renameSync(temp, path);
+  } finally {
+    unlinkQuietly(temp);
+  }
+}
+
 /** Places the object and dep file where this call writes them, each checked against its record. */
 export function restoreCcEntry(
   blobs: BlobStore,
@@ -132,6 +156,7 @@ export function restoreCcEntry(
     if (!dest) continue;
     const one = { ...entry, files: [{ ...file, name: basename(dest) }] };
     bytes += restoreEntry(blobs, one, dirname(dest), normaliser).bytes;
+    if (!file.depInfo) ownCopy(dest);
   }
   return bytes;
 }

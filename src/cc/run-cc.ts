@@ -77,6 +77,8 @@ function isSpecialFile(path: string | null, cwd: string): boolean {
 function passthroughReason(parsed: CcArgs, settings: Settings, cwd: string): PassthroughReason | null {
   if (settings.disabled) return "disabled";
   if (parsed.passthrough) return parsed.passthrough;
+  // gcc writes a dep file named by these on its own: a hit would not restore it.
+  if (process.env.DEPENDENCIES_OUTPUT || process.env.SUNPRO_DEPENDENCIES) return "unsupported-flag";
   if (isSpecialFile(objectPath(parsed), cwd) || isSpecialFile(depFilePath(parsed), cwd))
     return "special-output";
   const source = resolve(cwd, parsed.source!);

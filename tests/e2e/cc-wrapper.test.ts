@@ -3,11 +3,16 @@
 
 import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { cleanUpDaemons, kache, track, waitFor } from "./daemon-support";
 import { KACHE_BIN, type KacheEvent, makeTempDir, readEvents, removeTempDirs } from "./harness";
+import { queuedUploads, remoteConfig } from "./remote-support";
 
-afterAll(removeTempDirs);
+afterAll(async () => {
+  await cleanUpDaemons();
+  removeTempDirs();
+});
 
 const home = makeTempDir("kache-cc-home-");
 const baseEnv = {
@@ -221,6 +226,33 @@ describe("kache cc -c", () => {
     for (const object of objects) expect(object.equals(objects[0]!)).toBe(true);
   });
 
+  test("direct mode: a repeated call hits without the preprocessor, an edited header misses", () => {
+    const dir = checkout();
+    // Files written just before the call are not trusted for an input list: make them an hour old.
+    const old = Date.now() / 1000 - 3600;
+    for (const name of ["scale.c", "include/scale.h"]) utimesSync(join(dir, name), old, old);
+    const args = [...flags, "-o", "out/scale.o", "-c", "scale.c"];
+    const phases = () => lastEvent(cacheDir).phases as Record<string, number>;
+    kacheCc(dir, cacheDir, args);
+    expect(lastEvent(cacheDir).outcome).toMatch(/miss|local hit/);
+    expect(phases().prepass).toBeGreaterThan(0);
+    kacheCc(dir, cacheDir, args);
+    expect(lastEvent(cacheDir).outcome).toBe("local hit");
+    expect(phases().prepass).toBeUndefined();
+    writeFileSync(join(dir, "include", "scale.h"), "#define SCALE 5\n");
+    kacheCc(dir, cacheDir, args);
+    expect(lastEvent(cacheDir).outcome).toBe("miss");
+    expect(phases().prepass).toBeGreaterThan(0);
+    const fresh = Bun.spawnSync(["cc", ...flags, "-o", "out/fresh5.o", "-c", "scale.c"], { cwd: dir });
+    expect(fresh.exitCode).toBe(0);
+    expect(readFileSync(join(dir, "out", "scale.o")).equals(readFileSync(join(dir, "out", "fresh5.o")))).toBe(
+      true,
+    );
+    kacheCc(dir, cacheDir, args, { KACHE_DIRECT_MODE: "false" });
+    expect(lastEvent(cacheDir).outcome).toBe("local hit");
+    expect(phases().prepass).toBeGreaterThan(0);
+  });
+
   test("KACHE_DISABLED passes through with reason disabled", () => {
     kacheCc(first, cacheDir, ["-o", "out/off.o", "-c", "plain.c"], { KACHE_DISABLED: "1" });
     expect(lastEvent(cacheDir)).toMatchObject({ outcome: "passthrough", reason: "disabled" });
@@ -267,4 +299,30 @@ describe("masquerade shims", () => {
     const added = readEvents(cacheDir).slice(before);
     expect(added.map((event) => event.outcome)).toEqual(["miss"]);
   }, 30_000);
+});
+
+describe("a filesystem remote", () => {
+  const bucket = makeTempDir("kache-cc-bucket-");
+  const config = remoteConfig({ type: "filesystem", path: bucket });
+  const machines = ["A", "B"].map(() => ({ cacheDir: makeTempDir("kache-cc-cache-"), dir: checkout() }));
+  const args = ["-O2", "-g", "-I", "include", "-o", "out/scale.o", "-c", "scale.c"];
+
+  async function startDaemon(cacheDir: string): Promise<void> {
+    track(KACHE_BIN, cacheDir);
+    const started = await kache(KACHE_BIN, ["daemon", "start"], cacheDir, { env: { KACHE_CONFIG: config } });
+    expect(started.code).toBe(0);
+  }
+
+  test("shares C objects: A's miss is uploaded, B (another checkout, empty cache) gets a remote hit", async () => {
+    const [a, b] = machines as [(typeof machines)[0], (typeof machines)[0]];
+    await startDaemon(a.cacheDir);
+    expect(kacheCc(a.dir, a.cacheDir, args, { KACHE_CONFIG: config }).exitCode).toBe(0);
+    expect(lastEvent(a.cacheDir).outcome).toBe("miss");
+    await waitFor("A's uploads", () => queuedUploads(a.cacheDir).length === 0, 60_000);
+    await startDaemon(b.cacheDir);
+    expect(kacheCc(b.dir, b.cacheDir, args, { KACHE_CONFIG: config }).exitCode).toBe(0);
+    expect(lastEvent(b.cacheDir)).toMatchObject({ outcome: "remote hit", crate: "scale.c", language: "c" });
+    const objectOf = (dir: string) => readFileSync(join(dir, "out", "scale.o"));
+    expect(objectOf(b.dir).equals(objectOf(a.dir))).toBe(true);
+  }, 120_000);
 });

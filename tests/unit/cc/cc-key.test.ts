@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { parseCcArgs } from "../../../src/cc/cc-args";
 import { ccRoots } from "../../../src/cc/cc-flow";
 import { type CcKey, keyCall, remapFlags } from "../../../src/cc/cc-key";
-import { normaliseLineMarkers } from "../../../src/cc/preprocess";
+import { markerPaths, normaliseLineMarkers } from "../../../src/cc/preprocess";
 import { ensureCacheDir } from "../../../src/store/cache-dir";
 import { IndexDb } from "../../../src/store/index-db";
 import { PathNormaliser } from "../../../src/util/path-roots";
@@ -20,7 +20,11 @@ afterAll(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const env = { PATH: process.env.PATH, HOME: join(root, "home"), TMPDIR: tmpdir() };
+const env: Record<string, string | undefined> = {
+  PATH: process.env.PATH,
+  HOME: join(root, "home"),
+  TMPDIR: tmpdir(),
+};
 
 function checkout(name: string, header = "#define ANSWER 42\n"): string {
   const dir = join(root, name);
@@ -50,7 +54,7 @@ function keyIn(dir: string, extra: string[] = []): CcKey {
   expect(parsed.passthrough).toBeNull();
   const normaliser = new PathNormaliser(ccRoots(dir, env));
   const remap = remapFlags(parsed, normaliser);
-  const keying = keyCall({ compiler: "cc", args, parsed, cwd: dir, env, index, normaliser, remap });
+  const keying = keyCall({ compiler: "cc", args, parsed, cwd: dir, env, index, normaliser, remap, salt: "" });
   if (!("keyed" in keying)) throw new Error(`not keyed: ${keying.passthrough}`);
   return keying.keyed;
 }
@@ -77,10 +81,31 @@ describe("the C/C++ key", () => {
     expect(keyIn(first, ["-Wall"]).key).not.toBe(base);
   });
 
+  test("CPATH and friends are in the key", () => {
+    const plain = keyIn(first).key;
+    env.CPATH = join(first, "include");
+    try {
+      const keyed = keyIn(first);
+      expect(keyed.components.env).toEqual(["CPATH=<WORKSPACE>/include"]);
+      expect(keyed.key).not.toBe(plain);
+    } finally {
+      delete env.CPATH;
+    }
+  });
+
   test("the user's own prefix maps switch kache's remapping off, and the key says so", () => {
     const own = keyIn(first, [`-ffile-prefix-map=${first}=.`]);
     expect(own.components.remap).toEqual(["off: the call sets its own prefix maps"]);
     expect(keyIn(first).components.remap).toContain("prefix-map to <WORKSPACE>");
+  });
+
+  test("the components are the Rust key's (why-miss and the remote read them), unused ones empty", () => {
+    const keyed = keyIn(first, ["-MD"]);
+    expect(keyed.components.crate).toEqual(["language c"]);
+    expect(keyed.components.flags).toContain("dep file: -MD");
+    expect(keyed.components.flags).toContain("dep file: object=out/lib.o");
+    expect(keyed.components.externs).toEqual([]);
+    expect(keyed.components.sources[0]).toMatch(/^preprocessed [0-9a-f]{64}$/);
   });
 
   test("the target is the compiler's -dumpmachine unless a target flag names one", () => {
@@ -95,7 +120,17 @@ describe("the C/C++ key", () => {
     const args = ["-c", "d.c"];
     const parsed = parseCcArgs(args, "cc");
     const normaliser = new PathNormaliser(ccRoots(dir, env));
-    const keying = keyCall({ compiler: "cc", args, parsed, cwd: dir, env, index, normaliser, remap: [] });
+    const keying = keyCall({
+      compiler: "cc",
+      args,
+      parsed,
+      cwd: dir,
+      env,
+      index,
+      normaliser,
+      remap: [],
+      salt: "",
+    });
     expect(keying).toMatchObject({ passthrough: "time-macros" });
   });
 });
@@ -106,4 +141,10 @@ test("only line markers are normalised, never a string in the code", () => {
   expect(normaliseLineMarkers(text, normaliser)).toBe(
     '# 1 "<WORKSPACE>/x.h" 1\nconst char *p = "/src/app/x.h";\n# 3 "<WORKSPACE>/x.c" 2\n',
   );
+});
+
+test("the files the preprocessor read come from its line markers, less pseudo-files and the cwd marker", () => {
+  const text =
+    '# 0 "src/a.c"\n# 1 "/w//"\n# 0 "<built-in>"\n# 1 "/usr/include/stdio.h" 1 3 4\n# 2 "src/a\\"q.h" 1\n# 5 "src/a.c" 2\n';
+  expect(markerPaths(text, "/w")).toEqual(["/w/src/a.c", "/usr/include/stdio.h", '/w/src/a"q.h']);
 });
