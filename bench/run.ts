@@ -3,6 +3,7 @@
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
+import { ccMarkdown, runCcBench } from "./cc";
 import { measureDaemonFallbacks } from "./daemon-fallback";
 import { eventFigures, measureStartup } from "./micro";
 import { baseEnvironment, kacheMode, type Mode, noCacheMode, sccacheMode } from "./modes";
@@ -102,6 +103,8 @@ async function main(): Promise<void> {
       measurements.kacheEditEvents,
     );
     const daemon = await measureDaemonFallbacks(kache, repository);
+    console.log("warm rebuilds with a bundled-C -sys crate");
+    const cc = await runCcBench(repository, workDirectory, kache, Math.max(5, rounds));
     const context: Context = {
       date: new Date().toISOString().slice(0, 16).replace("T", " "),
       rounds,
@@ -111,7 +114,7 @@ async function main(): Promise<void> {
     };
     writeFileSync(
       join(repository, "bench", "RESULTS.md"),
-      markdown(context, measurements, startup, events, daemon, remote),
+      `${markdown(context, measurements, startup, events, daemon, remote)}\n${ccMarkdown(cc)}`,
     );
     console.log(`\n${resultTable(measurements)}\n`);
     const all = [
@@ -119,6 +122,7 @@ async function main(): Promise<void> {
       ...remoteWarmTargets(remote, measurements),
     ];
     console.log(targetLines(all).join("\n"));
+    console.log(`\n${ccMarkdown(cc)}`);
     console.log("\nwrote bench/RESULTS.md");
   } finally {
     for (const mode of modes) mode.stop();

@@ -21,6 +21,9 @@ const aptPackages = [
   "librust-serde-json-dev",
   "librust-tokio-dev",
   "librust-tokio-macros-dev",
+  // bench/cc-workload: ring's build script compiles bundled C with the cc crate.
+  "librust-cc-dev",
+  "librust-ring-dev",
 ];
 
 function installed(name: string): boolean {
