@@ -1,8 +1,9 @@
 // The real compiler's identity (`--version`, its binary's sha256) and target (`-dumpmachine`),
 // memoised in the index by realpath, size and mtime: computed once per compiler binary.
-import { closeSync, openSync, readSync, realpathSync, statSync } from "node:fs";
+import { realpathSync, statSync } from "node:fs";
 import type { IndexDb } from "../store/index-db";
 import { hashFile } from "../util/hash";
+import { isScript } from "../util/script-file";
 import { CC_LOOP_GUARD } from "./real-compiler";
 
 export interface CcIdentity {
@@ -23,17 +24,6 @@ function run(compiler: string, flag: string): string {
   });
   if (!result.success) throw new Error(`${compiler} ${flag} failed: ${result.stderr.toString().trim()}`);
   return result.stdout.toString().trim();
-}
-
-/** A script (`#!`) may run whatever compiler PATH picks today: its answer is not its own. */
-function isScript(path: string): boolean {
-  const fd = openSync(path, "r");
-  try {
-    const head = Buffer.alloc(2);
-    return readSync(fd, head, 0, 2, 0) === 2 && head.toString("latin1") === "#!";
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function computeIdentity(compiler: string, real: string): CcIdentity {

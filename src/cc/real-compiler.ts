@@ -1,6 +1,7 @@
 // Finds the real C/C++ compiler behind kache: next on PATH after kache's own shims, never kache itself.
-import { accessSync, constants, realpathSync, statSync } from "node:fs";
+import { realpathSync } from "node:fs";
 import { basename, join } from "node:path";
+import { isExecutableFile } from "../wrapper/detect";
 
 /** Set in the environment of every compiler kache runs: a kache cc that sees it compiles directly. */
 export const CC_LOOP_GUARD = "KACHE_CC_WRAPPED";
@@ -10,16 +11,6 @@ function realpathOrNull(path: string): string | null {
     return realpathSync(path);
   } catch {
     return null;
-  }
-}
-
-function isExecutableFile(path: string): boolean {
-  try {
-    if (!statSync(path).isFile()) return false;
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
   }
 }
 

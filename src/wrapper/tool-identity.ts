@@ -1,8 +1,9 @@
 // Identities of the compiler and linker (`-vV`, `--version`), memoised on disk by binary path, size and mtime.
-import { closeSync, openSync, readSync, realpathSync, statSync } from "node:fs";
+import { realpathSync, statSync } from "node:fs";
 import { basename } from "node:path";
 import type { IndexDb } from "../store/index-db";
 import { KacheError } from "../util/errors";
+import { isScript } from "../util/script-file";
 
 export interface CompilerIdentity {
   /** `rustc -vV` output. */
@@ -19,17 +20,6 @@ function run(cmd: string[]): string {
 
 /** The compiler answered `-vV` with something that is not rustc: the call passes through. */
 export class NotRustcError extends KacheError {}
-
-/** A script (`#!`) may exec whatever rustc PATH or rustup picks today: its answer is not its own. */
-function isScript(path: string): boolean {
-  const fd = openSync(path, "r");
-  try {
-    const head = Buffer.alloc(2);
-    return readSync(fd, head, 0, 2, 0) === 2 && head.toString("latin1") === "#!";
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** The memo key for a binary, or null when its output may change without the file changing. */
 function binaryStamp(path: string): string | null {
