@@ -375,3 +375,25 @@ describe("a filesystem remote", () => {
     expect(objectOf(b.dir).equals(objectOf(a.dir))).toBe(true);
   }, 120_000);
 });
+
+describe("C/C++ entries in the store's upkeep", () => {
+  test("kache gc --max-age evicts C objects like Rust entries, blobs too, and the next call misses", () => {
+    const cacheDir = makeTempDir("kache-cc-gc-");
+    const dir = checkout();
+    const args = ["-O2", "-o", "out/plain.o", "-c", "plain.c"];
+    kacheCc(dir, cacheDir, args);
+    kacheCc(dir, cacheDir, args);
+    expect(lastEvent(cacheDir).outcome).toBe("local hit");
+    expect(entryCount(cacheDir)).toBe(1);
+    Bun.sleepSync(1100);
+    const gc = run(dir, [KACHE_BIN, "gc", "--max-age", "1s"], { KACHE_CACHE_DIR: cacheDir });
+    expect(gc.exitCode).toBe(0);
+    expect(entryCount(cacheDir)).toBe(0);
+    const blobs = Bun.spawnSync(["find", join(cacheDir, "store"), "-type", "f"])
+      .stdout.toString()
+      .trim();
+    expect(blobs).toBe("");
+    kacheCc(dir, cacheDir, args);
+    expect(lastEvent(cacheDir).outcome).toBe("miss");
+  });
+});
