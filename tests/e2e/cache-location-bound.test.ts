@@ -1,27 +1,23 @@
 // An artifact that bakes in a local path (env!("CARGO_MANIFEST_DIR")) is cached for its own location
 // only: the same checkout hits, another checkout misses instead of getting a binary that names the first.
 import { afterAll, expect, test } from "bun:test";
-import { cpSync, mkdirSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { cargo, makeTempDir, newCacheDir, removeTarget, removeTempDirs, runBinary } from "./harness";
+import {
+  cargo,
+  makeTempDir,
+  newCacheDir,
+  removeTarget,
+  removeTempDirs,
+  runBinary,
+  writeWhereami,
+} from "./harness";
 
 afterAll(removeTempDirs);
 
-function writeCrate(dir: string): void {
-  mkdirSync(join(dir, "src"), { recursive: true });
-  writeFileSync(
-    join(dir, "Cargo.toml"),
-    '[package]\nname = "whereami"\nversion = "0.1.0"\nedition = "2021"\n\n[workspace]\n',
-  );
-  writeFileSync(
-    join(dir, "src/main.rs"),
-    'fn main() {\n    println!("{}", env!("CARGO_MANIFEST_DIR"));\n}\n',
-  );
-}
-
 test("a binary embedding its checkout path hits only in that checkout", async () => {
   const first = join(makeTempDir(), "first");
-  writeCrate(first);
+  writeWhereami(first);
   const cacheDir = newCacheDir();
   const build = async (cwd: string) => {
     const result = await cargo(["build"], { cwd, cacheDir });

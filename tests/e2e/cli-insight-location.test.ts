@@ -2,8 +2,8 @@
 // path, built in two checkouts, is cached once per location.
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { cargo, makeTempDir, newCacheDir, removeTempDirs } from "./harness";
-import { kacheJson, runKache, writeWhereami } from "./insight-support";
+import { cargo, makeTempDir, newCacheDir, removeTempDirs, writeWhereami } from "./harness";
+import { kacheJson, runKache } from "./insight-support";
 
 afterAll(removeTempDirs);
 

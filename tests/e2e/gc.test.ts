@@ -32,6 +32,7 @@ import {
   removeTempDirs,
   runBinary,
   summarise,
+  writeWhereami,
 } from "./harness";
 import { remoteConfig } from "./remote-support";
 
@@ -172,15 +173,7 @@ describe("--max-age", () => {
 /** A crate whose binary embeds its checkout path: cached for that location only, with a marker row. */
 function whereami(parent: string): string {
   const dir = join(parent, "whereami");
-  mkdirSync(join(dir, "src"), { recursive: true });
-  writeFileSync(
-    join(dir, "Cargo.toml"),
-    '[package]\nname = "whereami"\nversion = "0.1.0"\nedition = "2021"\n\n[workspace]\n',
-  );
-  writeFileSync(
-    join(dir, "src/main.rs"),
-    'fn main() {\n    println!("{}", env!("CARGO_MANIFEST_DIR"));\n}\n',
-  );
+  writeWhereami(dir);
   return dir;
 }
 

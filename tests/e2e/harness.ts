@@ -8,6 +8,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve, sep } from "node:path";
@@ -354,4 +355,17 @@ export function compilerCounter(): CompilerCounter {
       return runs;
     },
   };
+}
+
+/** A binary that prints its own checkout path: its outputs embed the workspace's location. */
+export function writeWhereami(dir: string): void {
+  mkdirSync(join(dir, "src"), { recursive: true });
+  writeFileSync(
+    join(dir, "Cargo.toml"),
+    '[package]\nname = "whereami"\nversion = "0.1.0"\nedition = "2021"\n\n[workspace]\n',
+  );
+  writeFileSync(
+    join(dir, "src/main.rs"),
+    'fn main() {\n    println!("{}", env!("CARGO_MANIFEST_DIR"));\n}\n',
+  );
 }

@@ -2,7 +2,7 @@
 // the index and the store as the test's own witness, copy and rewrite an event log, find markdown tables.
 import { Database } from "bun:sqlite";
 import { expect } from "bun:test";
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { KACHE_BIN, type KacheEvent, newCacheDir } from "./harness";
 
@@ -116,19 +116,6 @@ export function copyEvents(cacheDir: string, edit: EventsEdit): string {
   writeFileSync(join(dir, "events.jsonl"), current);
   if (rotated !== undefined) writeFileSync(join(dir, "events.jsonl.1"), rotated);
   return dir;
-}
-
-/** A binary that prints its own checkout path: its outputs embed the workspace's location. */
-export function writeWhereami(dir: string): void {
-  mkdirSync(join(dir, "src"), { recursive: true });
-  writeFileSync(
-    join(dir, "Cargo.toml"),
-    '[package]\nname = "whereami"\nversion = "0.1.0"\nedition = "2021"\n\n[workspace]\n',
-  );
-  writeFileSync(
-    join(dir, "src/main.rs"),
-    'fn main() {\n    println!("{}", env!("CARGO_MANIFEST_DIR"));\n}\n',
-  );
 }
 
 /** The markdown tables of a document: each its header row and its rows (the `|---|` separator checked). */
