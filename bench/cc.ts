@@ -5,7 +5,7 @@
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { kacheMode, type Mode, noCacheMode, sccacheMode } from "./modes";
+import { kacheMode, type Mode, noCacheMode, sccacheMode, takeSccacheStats } from "./modes";
 import { settle } from "./settle";
 import { ensurePackages, snapshotKache } from "./setup";
 import { formatRatio, formatSeconds, median, ratio } from "./stats";
@@ -181,13 +181,9 @@ async function timedRebuild(ccMode: CcMode): Promise<CcRun> {
 
 /** sccache's C/C++ hits and misses, and the calls it did not cache for their language; zeroes its stats. */
 function sccacheCCalls(mode: Mode): Record<string, number> {
-  const shown = Bun.spawnSync(["sccache", "--show-stats", "--stats-format", "json"], {
-    env: mode.env,
-    stderr: "ignore",
-  });
-  Bun.spawnSync(["sccache", "--zero-stats"], { env: mode.env, stdout: "ignore", stderr: "ignore" });
+  const stats = takeSccacheStats(mode);
+  if (!stats) return {};
   try {
-    const stats = JSON.parse(shown.stdout.toString()).stats;
     return {
       "C/C++ hit": stats.cache_hits?.counts?.["C/C++"] ?? 0,
       "C/C++ miss": stats.cache_misses?.counts?.["C/C++"] ?? 0,

@@ -107,15 +107,25 @@ function sumCounts(value: unknown): number {
   return Object.values(counts).reduce((total, count) => total + count, 0);
 }
 
-/** sccache's hit and miss counts since the last zero, then zeroes them. */
-export function takeSccacheCounts(mode: Mode): SccacheCounts {
+/** sccache's stats since the last zero (its JSON `stats` object, null when unreadable), then zeroes them. */
+// biome-ignore lint/suspicious/noExplicitAny: sccache's own JSON
+export function takeSccacheStats(mode: Mode): any {
   const result = Bun.spawnSync(["sccache", "--show-stats", "--stats-format", "json"], {
     env: mode.env,
     stderr: "ignore",
   });
   Bun.spawnSync(["sccache", "--zero-stats"], { env: mode.env, stdout: "ignore", stderr: "ignore" });
   try {
-    const stats = JSON.parse(result.stdout.toString()).stats;
+    return JSON.parse(result.stdout.toString()).stats ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** sccache's hit and miss counts since the last zero, then zeroes them. */
+export function takeSccacheCounts(mode: Mode): SccacheCounts {
+  const stats = takeSccacheStats(mode);
+  try {
     const notCached = Object.values((stats.not_cached ?? {}) as Record<string, number>);
     return {
       hits: sumCounts(stats.cache_hits),

@@ -73,6 +73,13 @@ export function readHistory(cacheDir: string, since: number | null = null): Hist
 }
 
 /** `--since DUR` as a cut-off time in ms, or null without one; a bad duration is a usage error. */
+/** The `--since DUR` flag of stats, report and monitor, which `sinceCutoff` reads. */
+export const SINCE_FLAG = {
+  type: "string",
+  valueHint: "duration",
+  description: "only events of this last span (30m, 24h, 7d)",
+} as const;
+
 export function sinceCutoff(value: string | undefined, now = Date.now()): number | null {
   if (value === undefined || value === "") return null;
   try {

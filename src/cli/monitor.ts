@@ -2,7 +2,7 @@
 import { defineCommand } from "citty";
 import { KacheError } from "../util/errors";
 import { settingsOrExit } from "./cli-settings";
-import { sinceCutoff } from "./history";
+import { SINCE_FLAG, sinceCutoff } from "./history";
 
 /** Both ends a terminal: the monitor reads keys and draws a screen. */
 export function onTerminal(): boolean {
@@ -24,11 +24,7 @@ export async function openMonitor(since: string | undefined): Promise<void> {
 export const monitorCommand = defineCommand({
   meta: { name: "monitor", description: "Live dashboard of builds, store, transfers and pass-throughs" },
   args: {
-    since: {
-      type: "string",
-      valueHint: "duration",
-      description: "only events of this last span (30m, 24h, 7d)",
-    },
+    since: SINCE_FLAG,
   },
   async run({ args }) {
     await openMonitor(args.since);

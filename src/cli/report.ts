@@ -8,7 +8,7 @@ import { describeError, KacheError } from "../util/errors";
 import { formatBytes, formatDuration, formatLimit } from "../util/size";
 import { writeErr, writeOut } from "./colour";
 import { crateFigures, slowestMisses, unitLabel } from "./event-summary";
-import { sinceCutoff } from "./history";
+import { SINCE_FLAG, sinceCutoff } from "./history";
 import { gatherInsight, type Insight } from "./insight";
 import { type ReportModel, type ReportSection, renderMarkdown, renderText } from "./report-render";
 import { languageLines, statsDocument } from "./stats";
@@ -164,11 +164,7 @@ export const reportCommand = defineCommand({
   },
   args: {
     format: { type: "string", description: `${REPORT_FORMATS.join(", ")} (default text)` },
-    since: {
-      type: "string",
-      valueHint: "duration",
-      description: "only events of this last span (30m, 24h, 7d)",
-    },
+    since: SINCE_FLAG,
     output: { type: "string", description: "write to this file (atomically) instead of stdout" },
   },
   async run({ args }) {

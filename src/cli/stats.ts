@@ -5,7 +5,7 @@ import { formatBytes, formatDuration, formatLimit } from "../util/size";
 import { PASSTHROUGH_REASONS } from "../wrapper/outcomes";
 import { writeOut } from "./colour";
 import type { ActivityFigures } from "./event-summary";
-import { LANGUAGES, sinceCutoff } from "./history";
+import { LANGUAGES, SINCE_FLAG, sinceCutoff } from "./history";
 import { documentHead, gatherInsight, hasNativeCalls, type Insight, sinceField } from "./insight";
 import { formatRatio, formatTime } from "./table";
 
@@ -99,11 +99,7 @@ export function statsText(insight: Insight): string {
 export const statsCommand = defineCommand({
   meta: { name: "stats", description: "Summarise the store, hit rates and time saved" },
   args: {
-    since: {
-      type: "string",
-      valueHint: "duration",
-      description: "only events of this last span (30m, 24h, 7d)",
-    },
+    since: SINCE_FLAG,
     json: { type: "boolean", description: "print JSON (fields documented in the README)" },
   },
   async run({ args }) {
