@@ -13,11 +13,12 @@ import { detectRoots, PathNormaliser } from "../util/path-roots";
 import { type CapturedRun, runCaptured } from "../wrapper/compiler-process";
 import { daemonWanted, handOffUpload, remoteCheck } from "../wrapper/daemon-hooks";
 import type { Outcome, PassthroughReason } from "../wrapper/outcomes";
+import { lookupEntry } from "../wrapper/record-entry";
 import type { InvocationEvent, Phases } from "../wrapper/report";
 import { type CcArgs, depFilePath, includeDirsOf, objectPath } from "./cc-args";
 import { ccFingerprint, directKey, recordManifest } from "./cc-direct";
 import { type CcKey, callComponents, keyCall, remapFlags } from "./cc-key";
-import { type CcOutputs, lookupCcEntry, restoreCcEntry, storeCcEntry } from "./cc-store";
+import { type CcOutputs, restoreCcEntry, storeCcEntry } from "./cc-store";
 import { CC_LOOP_GUARD } from "./real-compiler";
 
 /** How long a second process waits for another compiling the same key before compiling itself. */
@@ -92,7 +93,7 @@ function compilerEnv(env: Record<string, string | undefined>) {
 /** Restores the entry under `key` when there is one; null on a miss or a damaged entry (dropped). */
 function tryHit(flow: Flow, keyed: CcKey, outcome: Outcome): CcResult | null {
   const lookupStarted = performance.now();
-  const entry = lookupCcEntry(flow.index, keyed.key, flow.normaliser);
+  const entry = lookupEntry(flow.index, keyed.key, flow.normaliser);
   flow.phases.lookup = (flow.phases.lookup ?? 0) + (performance.now() - lookupStarted);
   if (!entry) return null;
   const restoreStarted = performance.now();

@@ -11,13 +11,13 @@ import {
 } from "node:fs";
 import { basename, dirname } from "node:path";
 import type { BlobStore } from "../store/blobs";
-import type { Entry, IndexDb, StoredFile } from "../store/index-db";
+import type { Entry, IndexDb } from "../store/index-db";
 import { restoreEntry } from "../store/restore";
-import { addStoreBytes } from "../store/store-size";
 import { tempPathBeside, unlinkQuietly } from "../util/atomic-write";
 import { scanFile } from "../util/file-scan";
 import type { PathNormaliser } from "../util/path-roots";
-import { type KeyComponents, locationBoundKey } from "../wrapper/cache-key";
+import type { KeyComponents } from "../wrapper/cache-key";
+import { entryKey, type PlacedBlob, recordEntry } from "../wrapper/record-entry";
 import type { CcLanguage } from "./cc-args";
 
 export interface CcOutputs {
@@ -37,12 +37,6 @@ export interface CcStoreJob {
   compileMs: number;
 }
 
-interface Placed {
-  file: StoredFile;
-  added: number;
-  roots: string[];
-}
-
 function copyInto(source: string, temp: string): void {
   try {
     copyFileSync(source, temp, constants.COPYFILE_FICLONE);
@@ -55,7 +49,7 @@ function copyInto(source: string, temp: string): void {
  * A read-only blob of its own ("dep-info" kind: 0444): restore then copies it, never links it.
  * The dep file's text is stored normalised, so another checkout gets its own paths back.
  */
-function placeBlob(blobs: BlobStore, path: string, depInfo: boolean, normaliser: PathNormaliser): Placed {
+function placeBlob(blobs: BlobStore, path: string, depInfo: boolean, normaliser: PathNormaliser): PlacedBlob {
   const temp = blobs.tempFile();
   try {
     if (depInfo) writeFileSync(temp, normaliser.normalise(readFileSync(path, "utf8")));
@@ -87,8 +81,7 @@ export function storeCcEntry(
   if (job.outputs.depFile) placed.push(placeBlob(stores.blobs, job.outputs.depFile, true, normaliser));
   const size = placed.reduce((sum, p) => sum + p.file.size, 0);
   // An object that still names a checkout's path (the user's own prefix maps) serves only this one.
-  const boundTo = [...new Set(placed.flatMap((p) => p.roots))].sort();
-  const key = boundTo.length ? locationBoundKey(job.key, normaliser.signatureOf(boundTo)) : job.key;
+  const { key, boundTo } = entryKey(job.key, placed, normaliser);
   const now = Date.now();
   const entry: Entry = {
     key,
@@ -108,23 +101,9 @@ export function storeCcEntry(
     components: job.components,
     boundTo: null,
   };
-  stores.index.db.transaction(() => {
-    stores.index.putEntry(entry);
-    addStoreBytes(
-      stores.index,
-      placed.reduce((sum, p) => sum + p.added, 0),
-    );
-    if (boundTo.length)
-      stores.index.putEntry({ ...entry, key: job.key, files: [], boundTo: boundTo.join(","), size: 0 });
-  })();
+  if (!recordEntry(stores, entry, job.key, boundTo, placed))
+    throw new Error("gc removed a blob the object shares while it was stored");
   return { size, key, boundTo };
-}
-
-/** The entry under `key` here: a location-bound one through its marker row. */
-export function lookupCcEntry(index: IndexDb, key: string, normaliser: PathNormaliser): Entry | null {
-  const entry = index.getEntry(key);
-  if (!entry?.boundTo) return entry;
-  return index.getEntry(locationBoundKey(key, normaliser.signatureOf(entry.boundTo.split(","))));
 }
 
 /**

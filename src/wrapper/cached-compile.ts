@@ -13,7 +13,6 @@ import { fileSystemClockNs } from "../util/fs-clock";
 import { hashParts } from "../util/hash";
 import { log } from "../util/log";
 import { detectRoots, PathNormaliser } from "../util/path-roots";
-import { locationBoundKey } from "./cache-key";
 import { runCaptured } from "./compiler-process";
 import {
   compilerArgs,
@@ -33,6 +32,7 @@ import { daemonWanted, fetchManifests, remoteCheck, startPrefetch } from "./daem
 import { runCapturedCall } from "./fallback";
 import type { Invocation } from "./invocation";
 import { expectedOutputs } from "./output-files";
+import { lookupEntry } from "./record-entry";
 import type { InvocationEvent, Phases } from "./report";
 import type { RustcArgs } from "./rustc-args";
 import { storeAfterMiss } from "./store-after-miss";
@@ -51,12 +51,6 @@ export interface FlowResult {
 export interface FlowState {
   compiled: boolean;
   status?: { exitCode: number; signal: string | null };
-}
-
-function lookup(index: IndexDb, key: string, normaliser: PathNormaliser): Entry | null {
-  const entry = index.getEntry(key);
-  if (!entry?.boundTo) return entry;
-  return index.getEntry(locationBoundKey(key, normaliser.signatureOf(entry.boundTo.split(","))));
 }
 
 /** Restores a hit (replay comes later); null when the entry turned out damaged (it is dropped, we compile). */
@@ -145,7 +139,7 @@ function lookupAndRestore(flow: Flow, keyed: Keyed): FlowResult | null {
   let entry: Entry | null = null;
   let hitKey = keyed.key;
   for (const key of keyed.lookupKeys) {
-    entry = lookup(flow.stores.index, key, flow.normaliser);
+    entry = lookupEntry(flow.stores.index, key, flow.normaliser);
     hitKey = key;
     if (entry) break;
   }

@@ -3,14 +3,13 @@
 import { copyFileSync, statSync } from "node:fs";
 import type { BlobStore } from "../store/blobs";
 import type { FileHashMemo } from "../store/file-hash-memo";
-import type { Entry, IndexDb, StoredFile } from "../store/index-db";
-import { addStoreBytes } from "../store/store-size";
+import type { Entry, IndexDb } from "../store/index-db";
 import { unlinkQuietly } from "../util/atomic-write";
 import { scanFile } from "../util/file-scan";
 import { contentCheckOfFile } from "../util/hash";
 import { PathNormaliser } from "../util/path-roots";
-import { locationBoundKey } from "./cache-key";
 import { MANIFESTS_PER_FINGERPRINT, type Manifest } from "./direct-mode";
+import { entryKey, type PlacedBlob, recordEntry } from "./record-entry";
 import { stampOf } from "./stage-outputs";
 import type { StagedFile, StoreJob } from "./store-job";
 
@@ -20,13 +19,8 @@ export interface StoreResult {
   why?: string;
 }
 
-interface Placed {
-  file: StoredFile;
-  /** Bytes the store grew by for this file: 0 when its blob was there already. */
-  added: number;
+interface Placed extends PlacedBlob {
   output: string;
-  /** Binding roots (names) found in the bytes. */
-  roots: string[];
 }
 
 class ChangedError extends Error {}
@@ -102,16 +96,6 @@ function withLinkChecks(text: string, normaliser: PathNormaliser): string {
   return JSON.stringify(manifest);
 }
 
-/**
- * A file whose blob was there already (dedup) relies on a blob gc may have removed between the
- * check and the row: gc re-checks rows stored while it worked, and this closes the other side.
- */
-function lostSharedBlob(placed: Placed[], blobs: BlobStore): boolean {
-  return placed.some(
-    (p) => p.added === 0 && !blobs.has(p.file.blob, p.file.executable && !p.file.depInfo, p.file.size),
-  );
-}
-
 export function commitStoreJob(
   job: StoreJob,
   stores: { index: IndexDb; blobs: BlobStore; memo: FileHashMemo },
@@ -129,10 +113,7 @@ export function commitStoreJob(
   }
   const size = placed.reduce((sum, p) => sum + p.file.size, 0);
   const manifest = job.manifest && { ...job.manifest, text: withLinkChecks(job.manifest.text, normaliser) };
-  // Bound only to the roots that occur: an object that names the shared registry (CARGO_HOME)
-  // still serves every checkout on this machine.
-  const boundTo = [...new Set(placed.flatMap((p) => p.roots))].sort();
-  const key = boundTo.length ? locationBoundKey(job.key, normaliser.signatureOf(boundTo)) : job.key;
+  const { key, boundTo } = entryKey(job.key, placed, normaliser);
   const now = Date.now();
   const entry: Entry = {
     ...job.entry,
@@ -144,27 +125,13 @@ export function commitStoreJob(
     lastUsed: now,
     boundTo: null,
   };
-  stores.index.db.transaction(() => {
+  const recorded = recordEntry(stores, entry, job.key, boundTo, placed, () => {
     for (const p of placed) if (!p.file.depInfo) stores.memo.remember(p.output, p.file.blob);
     stores.memo.flush();
-    stores.index.putEntry(entry);
-    addStoreBytes(
-      stores.index,
-      placed.reduce((sum, p) => sum + p.added, 0),
-    );
-    // The portable key points at the location-bound one; another checkout computes a different one and misses.
-    if (boundTo.length)
-      stores.index.putEntry({ ...entry, key: job.key, files: [], boundTo: boundTo.join(","), size: 0 });
     // Only now may a manifest lead another wrapper to this key.
     if (manifest) stores.index.putManifest(manifest.fingerprint, manifest.text, MANIFESTS_PER_FINGERPRINT);
-  })();
-  if (lostSharedBlob(placed, stores.blobs)) {
-    stores.index.db.transaction(() => {
-      stores.index.deleteEntry(key);
-      if (boundTo.length) stores.index.deleteEntry(job.key);
-    })();
-    return { stored: false, size: 0, why: "gc removed a blob it shares while it was stored" };
-  }
+  });
+  if (!recorded) return { stored: false, size: 0, why: "gc removed a blob it shares while it was stored" };
   const why = boundTo.length
     ? `outputs embed local paths (${boundTo.join(",")}); cached for this location only`
     : undefined;

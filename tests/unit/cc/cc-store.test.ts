@@ -3,12 +3,13 @@ import { afterAll, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { lookupCcEntry, restoreCcEntry, storeCcEntry } from "../../../src/cc/cc-store";
+import { restoreCcEntry, storeCcEntry } from "../../../src/cc/cc-store";
 import { BlobStore } from "../../../src/store/blobs";
 import { ensureCacheDir } from "../../../src/store/cache-dir";
 import { IndexDb } from "../../../src/store/index-db";
 import { PathNormaliser } from "../../../src/util/path-roots";
 import { KEY_COMPONENTS, type KeyComponents } from "../../../src/wrapper/cache-key";
+import { lookupEntry } from "../../../src/wrapper/record-entry";
 
 const root = mkdtempSync(join(tmpdir(), "kache-cc-store-"));
 const cacheDir = join(root, "cache");
@@ -46,7 +47,7 @@ const stored = storeCcEntry(
 );
 
 test("the entry is an ordinary one: c-object, the object and a normalised dep file", () => {
-  const entry = lookupCcEntry(index, stored.key, first.normaliser)!;
+  const entry = lookupEntry(index, stored.key, first.normaliser)!;
   expect(entry).toMatchObject({
     crate: "a.c",
     crateTypes: ["c-object"],
@@ -63,7 +64,7 @@ test("the entry is an ordinary one: c-object, the object and a normalised dep fi
 
 test("a restore into another checkout copies the object and rewrites the dep file", () => {
   const second = tree("second");
-  const entry = lookupCcEntry(index, stored.key, second.normaliser)!;
+  const entry = lookupEntry(index, stored.key, second.normaliser)!;
   restoreCcEntry(blobs, entry, { object: second.object, depFile: second.depFile }, second.normaliser);
   expect(readFileSync(second.object).equals(readFileSync(first.object))).toBe(true);
   expect(statSync(second.object).nlink).toBe(1);
@@ -71,7 +72,7 @@ test("a restore into another checkout copies the object and rewrites the dep fil
 });
 
 test("a writable blob (as a remote import leaves it) is still never left hardlinked", () => {
-  const entry = lookupCcEntry(index, stored.key, first.normaliser)!;
+  const entry = lookupEntry(index, stored.key, first.normaliser)!;
   const blob = blobs.path(entry.files[0]!.blob, false);
   chmodSync(blob, 0o644);
   const third = tree("third");
