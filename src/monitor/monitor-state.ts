@@ -2,7 +2,7 @@
 // how each key changes it.
 
 import { TAB_NAMES } from "./frame";
-import { STORE_SORTS, type StoreSort } from "./tabs/store-tab";
+import { STORE_SORTS, type StoreSort } from "./store-view";
 
 export const BUILD_TAB = 0;
 export const PROJECTS_TAB = 1;

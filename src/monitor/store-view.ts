@@ -24,6 +24,17 @@ export interface StoreRow {
   bound: boolean;
 }
 
+export const STORE_SORTS = ["name", "size", "hits", "age"] as const;
+export type StoreSort = (typeof STORE_SORTS)[number];
+
+const ORDER: Record<StoreSort, (a: StoreRow, b: StoreRow) => number> = {
+  name: (a, b) => a.crate.localeCompare(b.crate) || b.lastUsed - a.lastUsed,
+  size: (a, b) => b.size - a.size,
+  hits: (a, b) => b.hits - a.hits || b.lastUsed - a.lastUsed,
+  // Oldest use first: what gc would take next.
+  age: (a, b) => a.lastUsed - b.lastUsed,
+};
+
 function markerKey(entry: EntrySummary): string {
   return `${entry.crate}\0${entry.componentsText}`;
 }
@@ -31,8 +42,8 @@ function markerKey(entry: EntrySummary): string {
 export class StoreView {
   rows: StoreRow[] = [];
   figures: StoreFigures | null = null;
-  /** Bumped by every read. */
-  generation = 0;
+  /** The last order asked for: the Store tab redraws every second, the index changes far less often. */
+  private sorted: { sort: StoreSort; filter: string; rows: StoreRow[] } | null = null;
   private index: IndexDb | null = null;
   private seenChange = -1;
   private readAt = 0;
@@ -73,7 +84,18 @@ export class StoreView {
       compileMs: entry.compileMs,
       bound: bound.has(entry.key),
     }));
-    this.generation += 1;
+    this.sorted = null;
+  }
+
+  /** The rows whose crate contains `filter`, in `sort` order; worked out again only after a read. */
+  sortedRows(sort: StoreSort, filter: string): StoreRow[] {
+    if (this.sorted?.sort === sort && this.sorted.filter === filter) return this.sorted.rows;
+    const needle = filter.toLowerCase();
+    const rows = this.rows
+      .filter((row) => needle === "" || row.crate.toLowerCase().includes(needle))
+      .sort(ORDER[sort]);
+    this.sorted = { sort, filter, rows };
+    return rows;
   }
 
   close(): void {
