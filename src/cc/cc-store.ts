@@ -1,19 +1,11 @@
 // Stores a C/C++ compile's object and dep file as an ordinary index entry, and restores one: the
 // object is always a copy (or clone) both ways, never a hardlink, since objcopy and strip write in place.
-import {
-  chmodSync,
-  constants,
-  copyFileSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { constants, copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import type { BlobStore } from "../store/blobs";
 import type { Entry, IndexDb } from "../store/index-db";
 import { restoreEntry } from "../store/restore";
-import { tempPathBeside, unlinkQuietly } from "../util/atomic-write";
+import { unlinkQuietly } from "../util/atomic-write";
 import { scanFile } from "../util/file-scan";
 import type { PathNormaliser } from "../util/path-roots";
 import type { KeyComponents } from "../wrapper/cache-key";
@@ -106,22 +98,6 @@ export function storeCcEntry(
   return { size, key, boundTo };
 }
 
-/**
- * A blob that came another way (a remote import keeps the tar's writable mode) may have been
- * hardlinked into place: the object becomes a copy of its own before anyone can write through it.
- */
-function ownCopy(path: string): void {
-  if (statSync(path).nlink === 1) return;
-  const temp = tempPathBeside(path);
-  try {
-    copyFileSync(path, temp);
-    chmodSync(temp, 0o666 & ~process.umask());
-    renameSync(temp, path);
-  } finally {
-    unlinkQuietly(temp);
-  }
-}
-
 /** Places the object and dep file where this call writes them, each checked against its record. */
 export function restoreCcEntry(
   blobs: BlobStore,
@@ -134,8 +110,8 @@ export function restoreCcEntry(
     const dest = file.depInfo ? outputs.depFile : outputs.object;
     if (!dest) continue;
     const one = { ...entry, files: [{ ...file, name: basename(dest) }] };
-    bytes += restoreEntry(blobs, one, dirname(dest), normaliser).bytes;
-    if (!file.depInfo) ownCopy(dest);
+    // Never a hardlink, even of a blob a remote import left writable: tools rewrite objects in place.
+    bytes += restoreEntry(blobs, one, dirname(dest), normaliser, { hardlinks: false }).bytes;
   }
   return bytes;
 }

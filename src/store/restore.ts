@@ -58,9 +58,9 @@ function outputMode(executable: boolean): number {
  * them in place (strip, objcopy, codesign). Neither is a blob without write permission (an older
  * kache's 0444), whose link would hand the tree a mode rustc never gives.
  */
-function placeInto(temp: string, blob: string, file: StoredFile): PlaceMethod {
+function placeInto(temp: string, blob: string, file: StoredFile, mayLink: boolean): PlaceMethod {
   if (tryClone(blob, temp)) return "clone";
-  if (!file.executable) {
+  if (mayLink && !file.executable) {
     const stat = statSync(blob);
     if (stat.nlink === 1 && (stat.mode & 0o200) !== 0 && tryLink(blob, temp)) return "hardlink";
   }
@@ -69,11 +69,11 @@ function placeInto(temp: string, blob: string, file: StoredFile): PlaceMethod {
 }
 
 /** Places one file, checked: what lands at `dest` has exactly the content the entry recorded. */
-function placeFile(blobs: BlobStore, file: StoredFile, dest: string): PlaceMethod {
+function placeFile(blobs: BlobStore, file: StoredFile, dest: string, mayLink: boolean): PlaceMethod {
   const blob = blobs.path(file.blob, file.executable);
   const temp = tempPathBeside(dest);
   try {
-    const method = placeInto(temp, blob, file);
+    const method = placeInto(temp, blob, file, mayLink);
     // A copy is checked as placed; a hardlink is the blob itself, which a tree may have written through.
     if (statSync(temp).size !== file.size || contentCheckOfFile(temp) !== file.check) {
       blobs.discard(file.blob, file.executable);
@@ -123,11 +123,16 @@ export interface RestoreResult {
   placed: { path: string; hash: string }[];
 }
 
+/**
+ * `hardlinks: false` for outputs that tools rewrite in place whatever their kind (C/C++ objects,
+ * which `strip` and `objcopy` edit): then nothing is linked, whatever the blob's mode.
+ */
 export function restoreEntry(
   blobs: BlobStore,
   entry: Entry,
   outDir: string,
   normaliser: PathNormaliser,
+  { hardlinks = true }: { hardlinks?: boolean } = {},
 ): RestoreResult {
   checkNames(entry);
   for (const file of entry.files) {
@@ -147,7 +152,7 @@ export function restoreEntry(
       restoreDepInfo(blobs, file, dest, normaliser);
       stamp ??= nsToSeconds(statSync(dest, { bigint: true }).mtimeNs);
     } else {
-      const method = placeFile(blobs, file, dest);
+      const method = placeFile(blobs, file, dest, hardlinks);
       if (method !== "copy") linkedBytes += file.size;
       methods.push(method);
       placed.push(file);
