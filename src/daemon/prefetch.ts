@@ -4,6 +4,8 @@ import type { RemoteSettings } from "../config/settings";
 import { parseManifestObjectKey } from "../remote/manifests";
 import type { SavedEntry } from "../remote/namespaces";
 import { parseEntryObjectKey, type RemoteObject } from "../remote/remote";
+import { parseToolchainMarker, type Suitability, suitability } from "../remote/toolchain-markers";
+import type { ToolchainTags } from "../wrapper/toolchain-tag";
 
 /** Entries per crate a prefetch takes (the newest): one per profile and toolchain in use, roughly. */
 const ENTRIES_PER_CRATE = 4;
@@ -78,13 +80,13 @@ export async function cargoMetadata(cargo: string, projectDir: string): Promise<
 export function savedFirst(
   saved: SavedEntry[],
   crates: string[],
-  haveEntry: (key: string) => boolean,
+  skip: (entry: SavedEntry) => boolean,
 ): SavedEntry[] {
-  const wanted = new Set(crates);
+  const named = new Set(crates);
   const picked: SavedEntry[] = [];
   let budget = PREFETCH_BUDGET_BYTES;
   for (const entry of [...saved].sort((a, b) => b.compileMs - a.compileMs)) {
-    if (!wanted.has(entry.crate) || haveEntry(entry.key) || entry.size > budget) continue;
+    if (!named.has(entry.crate) || skip(entry) || entry.size > budget) continue;
     budget -= entry.size;
     picked.push(entry);
   }
@@ -96,15 +98,16 @@ export interface PrefetchPlan {
   entries: { crate: string; key: string; size: number }[];
 }
 
-/** Lists each crate's objects and picks what to pull: every input list, the newest entries. */
-export async function planPrefetch(
-  list: (crate: string) => Promise<RemoteObject[]>,
-  settings: RemoteSettings,
-  crates: string[],
-  haveEntry: (key: string) => boolean,
-): Promise<PrefetchPlan> {
-  const plan: PrefetchPlan = { manifests: [], entries: [] };
-  let budget = PREFETCH_BUDGET_BYTES;
+export interface PrefetchRequest {
+  crates: string[];
+  /** The session's compiler and targets; null: any (a request from a kache before markers). */
+  session: ToolchainTags | null;
+  /** Entries a saved manifest names: pulled first, when this compiler built them. */
+  saved: SavedEntry[];
+  haveEntry: (key: string) => boolean;
+}
+
+async function listAll(list: (crate: string) => Promise<RemoteObject[]>, crates: string[]) {
   const listings: RemoteObject[][] = [];
   let next = 0;
   const lister = async () => {
@@ -114,22 +117,68 @@ export async function planPrefetch(
     }
   };
   await Promise.all(Array.from({ length: Math.min(LISTINGS_AT_ONCE, crates.length) }, lister));
-  crates.forEach((crate, index) => {
-    const objects = listings[index]!;
-    for (const object of objects) {
-      const list = parseManifestObjectKey(object.key);
-      if (list) plan.manifests.push({ key: object.key, fingerprint: list.fingerprint });
-    }
-    const entries = objects
-      .map((object) => ({ object, entry: parseEntryObjectKey(settings, object.key) }))
-      .filter((item) => item.entry && item.entry.crate === crate && !haveEntry(item.entry.key))
-      .sort((a, b) => b.object.modified - a.object.modified)
-      .slice(0, ENTRIES_PER_CRATE);
-    for (const { object, entry } of entries) {
-      if (object.size > budget) continue;
-      budget -= object.size;
-      plan.entries.push({ crate, key: entry!.key, size: object.size });
-    }
+  return listings;
+}
+
+interface Candidate {
+  crate: string;
+  key: string;
+  size: number;
+  modified: number;
+  rank: Suitability;
+}
+
+/** A crate's entries that are not here yet, ranked for the session. */
+function candidatesOf(
+  objects: RemoteObject[],
+  crate: string,
+  settings: RemoteSettings,
+  request: PrefetchRequest,
+): Candidate[] {
+  const markers = objects.map((object) => parseToolchainMarker(object.key)).filter((m) => m !== null);
+  const rank = request.session ? suitability(markers, request.session) : () => 2 as const;
+  return objects.flatMap((object) => {
+    const entry = parseEntryObjectKey(settings, object.key);
+    if (entry?.crate !== crate || request.haveEntry(entry.key)) return [];
+    return [{ crate, key: entry.key, size: object.size, modified: object.modified, rank: rank(entry.key) }];
   });
-  return plan;
+}
+
+/**
+ * Lists each crate's objects and picks what to pull: every input list, then the saved manifest's
+ * entries, then per crate the newest entries this compiler built (for the session's targets
+ * first). Never an entry another compiler built.
+ */
+export async function planPrefetch(
+  list: (crate: string) => Promise<RemoteObject[]>,
+  settings: RemoteSettings,
+  request: PrefetchRequest,
+): Promise<PrefetchPlan & { fromSaved: number; otherCompiler: number }> {
+  const { crates } = request;
+  const listings = await listAll(list, crates);
+  const manifests = listings.flat().flatMap((object) => {
+    const manifest = parseManifestObjectKey(object.key);
+    return manifest ? [{ key: object.key, fingerprint: manifest.fingerprint }] : [];
+  });
+  const candidates = crates.map((crate, index) => candidatesOf(listings[index]!, crate, settings, request));
+  const usable = new Set(
+    candidates.flat().flatMap((candidate) => (candidate.rank === null ? [] : [candidate.key])),
+  );
+  const first = savedFirst(request.saved, crates, (entry) => !usable.has(entry.key));
+  const entries = first.map(({ crate, key, size }) => ({ crate, key, size }));
+  const planned = new Set(first.map((entry) => entry.key));
+  let budget = PREFETCH_BUDGET_BYTES - first.reduce((sum, entry) => sum + entry.size, 0);
+  for (const ofCrate of candidates) {
+    const newest = ofCrate
+      .filter((candidate) => candidate.rank !== null && !planned.has(candidate.key))
+      .sort((a, b) => a.rank! - b.rank! || b.modified - a.modified)
+      .slice(0, ENTRIES_PER_CRATE);
+    for (const { crate, key, size } of newest) {
+      if (size > budget) continue;
+      budget -= size;
+      entries.push({ crate, key, size });
+    }
+  }
+  const otherCompiler = candidates.flat().filter((candidate) => candidate.rank === null).length;
+  return { manifests, entries, fromSaved: first.length, otherCompiler };
 }

@@ -17,7 +17,8 @@ import { IndexDb } from "../store/index-db";
 import { dropUpload, queuedUploadCount, queuedUploads, type UploadItem } from "../store/upload-queue";
 import { describeError } from "../util/errors";
 import { MANIFESTS_PER_FINGERPRINT } from "../wrapper/direct-mode";
-import { cargoMetadata, cratesInBuildOrder, planPrefetch, savedFirst } from "./prefetch";
+import type { ToolchainTags } from "../wrapper/toolchain-tag";
+import { cargoMetadata, cratesInBuildOrder, planPrefetch } from "./prefetch";
 import { newRemoteState, type RemoteState } from "./remote-state";
 import type { DaemonLogger } from "./server";
 import { type ActiveTransfer, TransferLog } from "./transfer-log";
@@ -206,15 +207,27 @@ export class RemoteService {
    * downloads at once, so most compiler calls find them local. Runs in the background; one at a
    * time per workspace.
    */
-  prefetch(settings: RemoteSettings, projectDir: string, cargo: string): boolean {
+  prefetch(
+    settings: RemoteSettings,
+    projectDir: string,
+    cargo: string,
+    session: ToolchainTags | null = null,
+  ): boolean {
     const state = this.state(settings);
     if (this.prefetching.has(projectDir) || !this.usable(state)) return false;
     this.prefetching.add(projectDir);
-    void this.runPrefetch(state, projectDir, cargo).finally(() => this.prefetching.delete(projectDir));
+    void this.runPrefetch(state, projectDir, cargo, session).finally(() =>
+      this.prefetching.delete(projectDir),
+    );
     return true;
   }
 
-  private async runPrefetch(state: RemoteState, projectDir: string, cargo: string): Promise<void> {
+  private async runPrefetch(
+    state: RemoteState,
+    projectDir: string,
+    cargo: string,
+    session: ToolchainTags | null,
+  ): Promise<void> {
     const started = Date.now();
     // A call from inside a build script or a registry crate's dir: no workspace to prefetch for.
     if (!existsSync(join(projectDir, "Cargo.lock"))) return;
@@ -229,18 +242,11 @@ export class RemoteService {
         DEFAULT_NAMESPACE,
         remoteTemp(this.cacheDir, ".json"),
       );
-      const first = savedFirst(saved?.entries ?? [], crates, (key) => index.getEntry(key) !== null);
       const plan = await planPrefetch(
         (crate) => state.listings.get(remote, state.settings, crate),
         state.settings,
-        crates,
-        (key) => index.getEntry(key) !== null,
+        { crates, session, saved: saved?.entries ?? [], haveEntry: (key) => index.getEntry(key) !== null },
       );
-      const planned = new Set(first.map((entry) => entry.key));
-      plan.entries = [
-        ...first.map((entry) => ({ crate: entry.crate, key: entry.key, size: entry.size })),
-        ...plan.entries.filter((entry) => !planned.has(entry.key)),
-      ];
       let next = 0;
       const lists = async () => {
         while (next < plan.manifests.length) {
@@ -273,7 +279,7 @@ export class RemoteService {
       this.succeeded(state);
       this.log.info(
         `prefetch for ${projectDir}: ${crates.length} crates, ${plan.manifests.length} input lists, ${pulled} entries ` +
-          `(${first.length} named by a saved manifest) in ${Date.now() - started} ms`,
+          `(${plan.fromSaved} named by a saved manifest; ${plan.otherCompiler} of another compiler left) in ${Date.now() - started} ms`,
       );
     } catch (error) {
       this.log.warn(`prefetch for ${projectDir} failed: ${describeError(error)}`);

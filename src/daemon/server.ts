@@ -18,6 +18,7 @@ import { type HeldLock, tryKernelLock } from "../store/kernel-lock";
 import { unlinkQuietly } from "../util/atomic-write";
 import { KacheError } from "../util/errors";
 import { VERSION } from "../version";
+import { isToolchainTags } from "../wrapper/toolchain-tag";
 import { scheduleGc } from "./gc-schedule";
 import { RemoteService } from "./remote-service";
 
@@ -241,7 +242,8 @@ export class DaemonServer {
         if (typeof request.projectDir !== "string" || typeof request.cargo !== "string" || !request.remote)
           return { ...base, ok: false, error: "a prefetch needs a projectDir, cargo and a remote" };
         this.stats.prefetches += 1;
-        const queued = this.remotes.prefetch(request.remote, request.projectDir, request.cargo);
+        const session = isToolchainTags(request.toolchain) ? request.toolchain : null;
+        const queued = this.remotes.prefetch(request.remote, request.projectDir, request.cargo, session);
         return { ...base, ok: true, type: "prefetch", queued };
       }
       case "remote-check":

@@ -1,5 +1,6 @@
 // The daemon's socket protocol: one JSON object per line, each carrying the protocol version.
 import type { RemoteSettings } from "../config/settings";
+import type { ToolchainTags } from "../wrapper/toolchain-tag";
 
 /** Bump when a request or response changes shape; a daemon answers newer versions with an error. */
 export const PROTOCOL_VERSION = 1;
@@ -35,7 +36,14 @@ export type Request =
   | (RequestBase & { type: "remote-check"; key: string; crate: string; remote: RemoteSettings })
   | (RequestBase & { type: "upload"; key: string; crate: string; remote: RemoteSettings })
   | (RequestBase & { type: "manifests"; fingerprint: string; crate: string; remote: RemoteSettings })
-  | (RequestBase & { type: "prefetch"; projectDir: string; cargo: string; remote: RemoteSettings });
+  | (RequestBase & {
+      type: "prefetch";
+      projectDir: string;
+      cargo: string;
+      remote: RemoteSettings;
+      /** The session's compiler and targets (toolchain-tag.ts); absent: take any toolchain's. */
+      toolchain?: ToolchainTags;
+    });
 
 export interface DaemonStatus {
   pid: number;

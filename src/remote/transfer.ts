@@ -11,6 +11,7 @@ import { invocationFingerprint } from "../wrapper/direct-mode";
 import { packEntry, unpackStream } from "./archive";
 import { importEntry } from "./import-entry";
 import { entryObjectKey, type Remote } from "./remote";
+import { putToolchainMarker } from "./toolchain-markers";
 
 /** The largest archive kache downloads. */
 export const MAX_ARCHIVE_BYTES = 4 * 1024 ** 3;
@@ -85,6 +86,8 @@ export async function pushEntry(
     const size = await packEntry(entry, stores.blobs, archive, level, text ? { fingerprint, text } : null);
     if (progress) progress.bytes = size;
     await remote.upload(objectKey, archive);
+    // After the archive: a marker never names an object that is not there.
+    await putToolchainMarker(remote, settings, entry, remoteTemp(stores.cacheDir, ".marker"));
     return size;
   } finally {
     unlinkQuietly(archive);

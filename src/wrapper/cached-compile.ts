@@ -13,6 +13,7 @@ import { fileSystemClockNs } from "../util/fs-clock";
 import { hashParts } from "../util/hash";
 import { log } from "../util/log";
 import { detectRoots, PathNormaliser } from "../util/path-roots";
+import type { KeyComponents } from "./cache-key";
 import { runCaptured } from "./compiler-process";
 import {
   compilerArgs,
@@ -36,6 +37,7 @@ import { lookupEntry } from "./record-entry";
 import type { InvocationEvent, Phases } from "./report";
 import type { RustcArgs } from "./rustc-args";
 import { storeAfterMiss } from "./store-after-miss";
+import { sessionTags } from "./toolchain-tag";
 
 /** How long a second process waits for another compiling the same key before compiling itself. */
 const LOCK_WAIT_MS = 10 * 60_000;
@@ -180,16 +182,16 @@ function prepassWhenUnknown(inv: Invocation): "later" | false {
  * The first time a build session needs the remote (a local miss), the daemon is asked to prefetch
  * the workspace; a build of local hits never asks.
  */
-async function prefetchOnce(flow: Flow): Promise<void> {
+async function prefetchOnce(flow: Flow, components: KeyComponents): Promise<void> {
   const { inv } = flow;
   const started = performance.now();
-  if (await startPrefetch(inv.settings, inv.projectDir, inv.env.CARGO ?? "cargo"))
+  if (await startPrefetch(inv.settings, inv.projectDir, inv.env.CARGO ?? "cargo", sessionTags(components)))
     flow.phases.remote = (flow.phases.remote ?? 0) + (performance.now() - started);
 }
 
 /** The key from the remote's input lists for this fingerprint, else from a pre-pass. */
 async function keyFromRemoteLists(flow: Flow, plan: KeyPlan): Promise<void> {
-  await prefetchOnce(flow);
+  await prefetchOnce(flow, plan.base);
   const started = performance.now();
   const added = await fetchManifests(flow.inv.settings, plan.fingerprint, flow.inv.args.crateName ?? "");
   flow.phases.remote = (flow.phases.remote ?? 0) + (performance.now() - started);
@@ -200,7 +202,7 @@ async function keyFromRemoteLists(flow: Flow, plan: KeyPlan): Promise<void> {
 /** Asks the daemon to bring the entry from the remote cache; restores it when it did. */
 async function remoteHit(flow: Flow, keyed: Keyed): Promise<FlowResult | null> {
   if (!daemonWanted(flow.inv.settings)) return null;
-  await prefetchOnce(flow);
+  await prefetchOnce(flow, keyed.components);
   const started = performance.now();
   const fetched = await remoteCheck(flow.inv.settings, keyed.key, flow.inv.args.crateName ?? "");
   flow.phases.remote = (flow.phases.remote ?? 0) + (performance.now() - started);

@@ -7,6 +7,7 @@ import { daemonPaths, selfCommand } from "../ipc/daemon-paths";
 import { queueUpload } from "../store/upload-queue";
 import { log } from "../util/log";
 import { markerDue } from "../util/rate-marker";
+import type { ToolchainTags } from "./toolchain-tag";
 
 /**
  * A daemon that is up answers (or acknowledges) well within this, even on a machine a build keeps
@@ -100,7 +101,12 @@ const PREFETCH_EVERY_MS = 5 * 60_000;
  * ahead of the compiler calls. Costs a marker check on every call, one round trip per session.
  */
 /** Whether it asked the daemon (the call then counts as waiting on the remote). */
-export async function startPrefetch(settings: Settings, projectDir: string, cargo: string): Promise<boolean> {
+export async function startPrefetch(
+  settings: Settings,
+  projectDir: string,
+  cargo: string,
+  toolchain: ToolchainTags,
+): Promise<boolean> {
   if (unavailable) return false;
   const where = `${projectDir}\0${settings.remote.bucket ?? settings.remote.path ?? ""}`;
   const marker = join(settings.cacheDir, `prefetch-${Bun.hash(where).toString(16)}`);
@@ -108,7 +114,7 @@ export async function startPrefetch(settings: Settings, projectDir: string, carg
   try {
     await callDaemon(
       daemonPaths(settings.cacheDir).socket,
-      { type: "prefetch", projectDir, cargo, remote: settings.remote },
+      { type: "prefetch", projectDir, cargo, remote: settings.remote, toolchain },
       { ackTimeoutMs: ANSWER_MS, heartbeat: patience(settings.cacheDir) },
     );
   } catch (error) {

@@ -1,5 +1,7 @@
 // The remote cache through a shared directory (SPEC §8 `cache.remote.type = "filesystem"`): what
 // one machine builds, another with an empty cache restores, byte for byte, without compiling.
+
+import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -86,7 +88,7 @@ describe("a filesystem remote shared by two machines", () => {
     const log = join(c.cacheDir, "daemon.log");
     const line = await waitFor("the prefetch to finish", () =>
       readFileSync(log, "utf8").match(
-        /prefetch for .*: \d+ crates, \d+ input lists, (\d+) entries \((\d+) named by a saved manifest\)/,
+        /prefetch for .*: \d+ crates, \d+ input lists, (\d+) entries \((\d+) named by a saved manifest;/,
       ),
     );
     expect(Number(line[1])).toBe(PATH_WS_UNITS.length);
@@ -95,5 +97,59 @@ describe("a filesystem remote shared by two machines", () => {
     expect(summarise(built.events)).toEqual(PATH_WS_UNITS.map((crate) => `${crate}: prefetch hit`));
     expect(built.events.filter((event) => event.prepass === true)).toEqual([]);
     expect(built.stderr).toContain("[kache] fixture_app: prefetch hit");
+  }, 180_000);
+});
+
+function entryKeys(cacheDir: string): string[] {
+  const db = new Database(join(cacheDir, "index.db"), { readonly: true });
+  try {
+    return db
+      .query<{ key: string }, []>("SELECT key FROM entries")
+      .all()
+      .map((row) => row.key);
+  } finally {
+    db.close();
+  }
+}
+
+describe("a remote shared by two toolchains", () => {
+  const bucket = makeTempDir("kache-e2e-bucket-");
+  const env = { KACHE_CONFIG: remoteConfig({ type: "filesystem", path: bucket }) };
+  const stable = machine("S", "path-ws", "stable", env);
+  const nightly = machine("N", "path-ws", "nightly/ws", env);
+
+  test("each upload is marked with its compiler and target", async () => {
+    for (const [m, args] of [
+      [stable, ["build", "--locked"]],
+      [nightly, ["+nightly", "build", "--locked"]],
+    ] as const) {
+      await m.startDaemon();
+      expect((await m.build([...args])).code).toBe(0);
+      await waitForUploads(m);
+    }
+    const markers = (readdirSync(bucket, { recursive: true }) as string[]).filter((name) =>
+      /\/toolchains\/[0-9a-f]{16}\.[0-9a-f]{16}\/[0-9a-f]{64}$/.test(name),
+    );
+    expect(markers.length).toBe(2 * PATH_WS_UNITS.length);
+    // Two compilers, one target.
+    const tags = markers.map((name) => name.split("/").at(-2)!);
+    expect(new Set(tags.map((tag) => tag.split(".")[0])).size).toBe(2);
+    expect(new Set(tags.map((tag) => tag.split(".")[1])).size).toBe(1);
+  }, 300_000);
+
+  test("a stable machine's prefetch pulls stable's entries only, though nightly's are newer", async () => {
+    const fresh = machine("F", "path-ws", "fresh/stable", env);
+    await fresh.startDaemon();
+    const built = await fresh.build();
+    expect(built.code).toBe(0);
+    expect(fromRemote(built.events)).toEqual(PATH_WS_UNITS.map((crate) => `${crate}: remote`));
+    const line = await waitFor("the prefetch to finish", () =>
+      readFileSync(join(fresh.cacheDir, "daemon.log"), "utf8").match(
+        /prefetch for .*: \d+ crates, \d+ input lists, \d+ entries \(\d+ named by a saved manifest; (\d+) of another compiler left\)/,
+      ),
+    );
+    // Nothing nightly built was downloaded: the store holds exactly stable's entries.
+    expect(entryKeys(fresh.cacheDir).sort()).toEqual(entryKeys(stable.cacheDir).sort());
+    expect(Number(line[1])).toBe(PATH_WS_UNITS.length);
   }, 180_000);
 });

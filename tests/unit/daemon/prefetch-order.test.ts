@@ -57,7 +57,7 @@ describe("a saved manifest's entries", () => {
         { crate: "huge", key: key(5), size: PREFETCH_BUDGET_BYTES + 1, compileMs: 1000 },
       ],
       ["cheap", "dear", "here", "huge"],
-      (k) => k === key(4),
+      (entry) => entry.key === key(4),
     );
     expect(picked.map((entry) => entry.crate)).toEqual(["dear", "cheap"]);
   });

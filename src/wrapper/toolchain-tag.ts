@@ -1,0 +1,55 @@
+// Short tags for the compiler and the target an entry was built with. The remote marks each entry
+// with them, so a prefetch pulls only what this machine's compiler can use (SPEC §8).
+import { hashParts } from "../util/hash";
+import type { KeyComponents } from "./cache-key";
+
+/** 16 hex digits: the tags steer what a prefetch downloads; correctness rests on the full key. */
+const TAG_LENGTH = 16;
+
+export interface ToolchainTags {
+  compiler: string;
+  /** The entry's target; a build session's: its own target and the host's. */
+  targets: string[];
+}
+
+function tag(kind: string, lines: string[]): string {
+  return hashParts([kind, ...lines]).slice(0, TAG_LENGTH);
+}
+
+export function compilerTag(components: Pick<KeyComponents, "compiler">): string {
+  return tag("compiler", components.compiler);
+}
+
+export function targetTag(target: string): string {
+  return tag("target", [target]);
+}
+
+/** An entry's tags: one compiler and one target. */
+export function entryTags(components: Pick<KeyComponents, "compiler" | "target">): ToolchainTags {
+  return { compiler: compilerTag(components), targets: [targetTag(components.target.join("\n"))] };
+}
+
+/**
+ * What a build session can use, seen from one of its calls: this call's compiler, its target, and
+ * the host (build scripts and proc-macros build for the host even when cargo cross-compiles).
+ */
+export function sessionTags(components: Pick<KeyComponents, "compiler" | "target">): ToolchainTags {
+  const own = components.target.join("\n");
+  const host = /^host: (\S+)$/m.exec(components.compiler[0] ?? "")?.[1];
+  const targets = [own, ...(host && host !== own ? [host] : [])];
+  return { compiler: compilerTag(components), targets: targets.map(targetTag) };
+}
+
+const TAG = /^[0-9a-f]{16}$/;
+
+/** A request's tags as they must look; anything else from the socket is ignored. */
+export function isToolchainTags(value: unknown): value is ToolchainTags {
+  const tags = value as ToolchainTags | null | undefined;
+  return (
+    typeof tags?.compiler === "string" &&
+    TAG.test(tags.compiler) &&
+    Array.isArray(tags.targets) &&
+    tags.targets.length > 0 &&
+    tags.targets.every((target) => typeof target === "string" && TAG.test(target))
+  );
+}

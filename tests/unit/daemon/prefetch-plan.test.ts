@@ -1,0 +1,123 @@
+// What a prefetch picks from crate listings: never an entry another compiler built; this
+// compiler's for the session's targets first, then its other targets, then unmarked entries.
+import { describe, expect, test } from "bun:test";
+import type { RemoteSettings } from "../../../src/config/settings";
+import { planPrefetch } from "../../../src/daemon/prefetch";
+import type { RemoteObject } from "../../../src/remote/remote";
+import { parseToolchainMarker, toolchainMarkerKey } from "../../../src/remote/toolchain-markers";
+import { entryTags, isToolchainTags, sessionTags } from "../../../src/wrapper/toolchain-tag";
+
+const settings = { type: "s3", bucket: "b", prefix: "artifacts" } as RemoteSettings;
+const key = (n: number) => n.toString(16).padStart(64, "0");
+const vV = (version: string) => `rustc ${version}\nbinary: rustc\nhost: x86_64-unknown-linux-gnu\n`;
+const stable = { compiler: [vV("1.95.0")], target: ["x86_64-unknown-linux-gnu"] };
+const stableArm = { compiler: [vV("1.95.0")], target: ["aarch64-unknown-linux-gnu"] };
+const nightly = { compiler: [vV("1.97.0-nightly")], target: ["x86_64-unknown-linux-gnu"] };
+
+/** A listing of `crate`: each entry's archive (modified at its number) and, when built by a known toolchain, its marker. */
+function listing(crate: string, entries: [number, typeof stable | null][]): RemoteObject[] {
+  return entries.flatMap(([n, built]) => [
+    { key: `artifacts/${crate}/${key(n)}.tar.zst`, size: 100, modified: n },
+    ...(built
+      ? [{ key: toolchainMarkerKey(settings, crate, entryTags(built), key(n)), size: 0, modified: n }]
+      : []),
+  ]);
+}
+
+async function plan(
+  objects: RemoteObject[],
+  session = sessionTags(stable),
+  haveEntry = (_: string) => false,
+) {
+  return planPrefetch(async () => objects, settings, { crates: ["serde"], session, saved: [], haveEntry });
+}
+
+describe("toolchain tags", () => {
+  test("a session takes its own target and the host; an entry names its one target", () => {
+    const session = sessionTags(stableArm);
+    expect(session.compiler).toBe(entryTags(stable).compiler);
+    expect(session.targets).toEqual([entryTags(stableArm).targets[0], entryTags(stable).targets[0]]);
+    expect(sessionTags(stable).targets).toEqual(entryTags(stable).targets);
+    expect(entryTags(nightly).compiler).not.toBe(entryTags(stable).compiler);
+  });
+
+  test("a marker's name round-trips; anything else is not a marker", () => {
+    const name = toolchainMarkerKey(settings, "serde", entryTags(stable), key(7));
+    expect(parseToolchainMarker(name)).toEqual({ ...tagsOf(stable), key: key(7) });
+    expect(parseToolchainMarker(`artifacts/serde/${key(7)}.tar.zst`)).toBeNull();
+    expect(parseToolchainMarker(`${name}/x`)).toBeNull();
+  });
+
+  test("tags from the socket must look like tags", () => {
+    expect(isToolchainTags(sessionTags(stable))).toBe(true);
+    for (const bad of [
+      null,
+      {},
+      { compiler: "x", targets: [] },
+      { compiler: "0".repeat(16), targets: ["../"] },
+    ])
+      expect(isToolchainTags(bad)).toBe(false);
+  });
+});
+
+function tagsOf(built: typeof stable) {
+  const tags = entryTags(built);
+  return { compiler: tags.compiler, target: tags.targets[0] };
+}
+
+describe("what a prefetch pulls", () => {
+  test("never another compiler's entries, even the newest", async () => {
+    const picked = await plan(
+      listing("serde", [
+        [1, stable],
+        [5, nightly],
+        [6, nightly],
+      ]),
+    );
+    expect(picked.entries.map((entry) => entry.key)).toEqual([key(1)]);
+    expect(picked.otherCompiler).toBe(2);
+  });
+
+  test("the session's targets first, then this compiler's other targets, then unmarked, newest first within each", async () => {
+    const picked = await plan(
+      listing("serde", [
+        [1, stable],
+        [2, stable],
+        [3, stableArm],
+        [4, null],
+        [9, null],
+      ]),
+    );
+    expect(picked.entries.map((entry) => entry.key)).toEqual([key(2), key(1), key(3), key(9)]);
+  });
+
+  test("no session (an older wrapper asked): any entry, newest first, as before markers", async () => {
+    const picked = await plan(
+      listing("serde", [
+        [1, stable],
+        [5, nightly],
+      ]),
+      null as never,
+    );
+    expect(picked.entries.map((entry) => entry.key)).toEqual([key(5), key(1)]);
+    expect(picked.otherCompiler).toBe(0);
+  });
+
+  test("a saved manifest's entries come first, except another compiler's and those already here", async () => {
+    const objects = listing("serde", [
+      [1, stable],
+      [2, nightly],
+      [3, stable],
+      [4, stable],
+    ]);
+    const saved = [2, 3, 4].map((n) => ({ crate: "serde", key: key(n), size: 100, compileMs: n }));
+    const picked = await planPrefetch(async () => objects, settings, {
+      crates: ["serde"],
+      session: sessionTags(stable),
+      saved,
+      haveEntry: (k) => k === key(4),
+    });
+    expect(picked.entries.map((entry) => entry.key)).toEqual([key(3), key(1)]);
+    expect(picked.fromSaved).toBe(1);
+  });
+});
