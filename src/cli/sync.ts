@@ -1,15 +1,18 @@
 // `kache sync [--pull] [--push] [--all] [--dry-run] [--manifest-path P]`: moves entries between the
 // local store and the remote directly, with no daemon (SPEC §8). Exit 1 when any transfer failed.
+import { dirname } from "node:path";
 import { defineCommand } from "citty";
 import { loadSettings } from "../config/load";
 import type { Settings } from "../config/settings";
 import { parseManifestObjectKey, pullManifestObject, pushManifests } from "../remote/manifests";
 import { crateListPrefix, entryObjectKey, parseEntryObjectKey, type Remote } from "../remote/remote";
+import { parseToolchainMarker } from "../remote/toolchain-markers";
 import { type LocalStores, pullEntry, pushEntry, remoteTemp } from "../remote/transfer";
 import { describeError, KacheError } from "../util/errors";
 import { formatBytes, formatDuration } from "../util/size";
 import type { KeyComponents } from "../wrapper/cache-key";
 import { invocationFingerprint } from "../wrapper/direct-mode";
+import { compilerTag } from "../wrapper/toolchain-tag";
 import { findLockfile, lockfileCrates } from "./lockfile-crates";
 import { openRemoteSession } from "./remote-session";
 
@@ -67,13 +70,55 @@ async function runJobs(jobs: Job[], concurrency: number, verb: string): Promise<
   return tally;
 }
 
+/**
+ * The compiler tag of the rustc a build in `dir` runs: `RUSTC`, else the `rustc` rustup picks there
+ * (it reads rust-toolchain.toml from the directory). Null when there is none to ask.
+ */
+function workspaceCompilerTag(dir: string): string | null {
+  try {
+    const result = Bun.spawnSync([process.env.RUSTC || "rustc", "-vV"], {
+      cwd: dir,
+      stdout: "pipe",
+      stderr: "ignore",
+      stdin: "ignore",
+    });
+    return result.exitCode === 0 ? compilerTag({ compiler: [result.stdout.toString()] }) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Keys whose toolchain marker names another compiler than `compiler`. */
+function otherCompilers(keys: string[], compiler: string | null): Set<string> {
+  const other = new Set<string>();
+  if (compiler === null) return other;
+  for (const key of keys) {
+    const marker = parseToolchainMarker(key);
+    if (marker && marker.compiler !== compiler) other.add(marker.key);
+  }
+  return other;
+}
+
+interface PullScope {
+  /** The lock file's crates, or null for every crate. */
+  crates: Set<string> | null;
+  /** The workspace compiler's tag, or null for every compiler's entries. */
+  compiler: string | null;
+}
+
 async function pullJobs(
   remote: Remote,
   settings: Settings,
   stores: LocalStores,
-  crates: Set<string> | null,
-): Promise<Job[]> {
+  scope: PullScope,
+): Promise<{ jobs: Job[]; otherCompiler: number }> {
+  const { crates } = scope;
   const objects = await remote.list(crateListPrefix(settings.remote, null));
+  const other = otherCompilers(
+    objects.map((object) => object.key),
+    scope.compiler,
+  );
+  let otherCompiler = 0;
   const jobs: Job[] = [];
   for (const object of objects) {
     const list = parseManifestObjectKey(object.key);
@@ -94,6 +139,10 @@ async function pullJobs(
     }
     const entry = parseEntryObjectKey(settings.remote, object.key);
     if (!entry || (crates && !crates.has(entry.crate)) || stores.index.getEntry(entry.key)) continue;
+    if (other.has(entry.key)) {
+      otherCompiler += 1;
+      continue;
+    }
     jobs.push({
       label: `${entry.crate} ${entry.key.slice(0, 12)}`,
       bytes: object.size,
@@ -104,7 +153,7 @@ async function pullJobs(
       },
     });
   }
-  return jobs;
+  return { jobs, otherCompiler };
 }
 
 async function pushJobs(remote: Remote, settings: Settings, stores: LocalStores): Promise<Job[]> {
@@ -146,7 +195,11 @@ export const syncCommand = defineCommand({
   args: {
     pull: { type: "boolean", description: "only download" },
     push: { type: "boolean", description: "only upload" },
-    all: { type: "boolean", description: "pull every crate, not only those of the workspace's Cargo.lock" },
+    all: {
+      type: "boolean",
+      description:
+        "pull every crate and toolchain, not only the workspace's Cargo.lock crates its compiler built",
+    },
     "dry-run": { type: "boolean", description: "list what would move, with sizes, and move nothing" },
     "manifest-path": {
       type: "string",
@@ -161,8 +214,15 @@ export const syncCommand = defineCommand({
     try {
       if (args.pull || both) {
         const lockfile = args.all ? null : findLockfile(process.cwd(), args["manifest-path"]);
-        const crates = lockfile ? lockfileCrates(lockfile) : null;
-        const jobs = await pullJobs(remote, settings, stores, crates);
+        const scope = {
+          crates: lockfile ? lockfileCrates(lockfile) : null,
+          compiler: lockfile ? workspaceCompilerTag(dirname(lockfile)) : null,
+        };
+        const { jobs, otherCompiler } = await pullJobs(remote, settings, stores, scope);
+        if (otherCompiler > 0)
+          process.stdout.write(
+            `leaving ${otherCompiler} entries another compiler built (--all pulls them)\n`,
+          );
         if (args["dry-run"]) dryRun("pull", jobs);
         else {
           const started = performance.now();

@@ -152,4 +152,29 @@ describe("a remote shared by two toolchains", () => {
     expect(entryKeys(fresh.cacheDir).sort()).toEqual(entryKeys(stable.cacheDir).sort());
     expect(Number(line[1])).toBe(PATH_WS_UNITS.length);
   }, 180_000);
+
+  test("sync --pull takes what the workspace's compiler built; --all takes every toolchain's", async () => {
+    const fresh = machine("P", "path-ws", "pulled/stable", env);
+    const sync = (args: string[]) =>
+      kache(
+        KACHE_BIN,
+        ["sync", "--pull", ...args, "--manifest-path", join(fresh.workspace, "Cargo.toml")],
+        fresh.cacheDir,
+        {
+          env,
+        },
+      );
+    const pulled = await sync([]);
+    expect(pulled.code).toBe(0);
+    expect(pulled.stdout).toContain(
+      `leaving ${PATH_WS_UNITS.length} entries another compiler built (--all pulls them)`,
+    );
+    expect(entryKeys(fresh.cacheDir).sort()).toEqual(entryKeys(stable.cacheDir).sort());
+    const all = await sync(["--all"]);
+    expect(all.code).toBe(0);
+    expect(all.stdout).not.toContain("leaving");
+    expect(entryKeys(fresh.cacheDir).sort()).toEqual(
+      [...entryKeys(stable.cacheDir), ...entryKeys(nightly.cacheDir)].sort(),
+    );
+  }, 180_000);
 });
