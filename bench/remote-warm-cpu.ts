@@ -98,7 +98,12 @@ async function main(): Promise<void> {
     run(["cargo", "build"], seed.env, seed.workspace);
     run([binaries.new, "sync", "--push"], { ...seed.env, ...remoteEnv }, seed.workspace);
     const builds: Build[] = [];
-    for (let round = 0; round < rounds; round++)
+    const localWarm: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      // The target's other side: the seed machine rebuilds from its own cache (`rm -rf target`).
+      rmSync(join(seed.workspace, "target"), { recursive: true, force: true });
+      localWarm.push(run(["cargo", "build"], seed.env, seed.workspace).ms / 1000);
+      console.log(`local warm rebuild (new) ${localWarm.at(-1)!.toFixed(2)} s`);
       for (const name of round % 2 ? (["new", "old"] as const) : (["old", "new"] as const)) {
         const binary = binaries[name];
         const machine = join(work, `fresh-${round}-${name}`);
@@ -146,12 +151,19 @@ async function main(): Promise<void> {
           rmSync(machine, { recursive: true, force: true });
         }
       }
+    }
+    const seedLock = join(work, "seed-cache", "daemon.lock");
+    const seedPid = existsSync(seedLock) ? Number(readFileSync(seedLock, "utf8")) : null;
+    run([binaries.new, "daemon", "stop"], seed.env);
+    if (seedPid) await stopped(seedPid);
+    console.log(`median local warm rebuild: ${median(localWarm).toFixed(2)} s`);
     for (const name of ["old", "new"] as const) {
       const mine = builds.filter((build) => build.binary === name);
       const of = (pick: (build: Build) => number) => median(mine.map(pick)).toFixed(2);
       console.log(
         `median ${name}: ${of((build) => build.seconds)} s, daemon ${of((build) => build.daemonCpu)} cpu-s, ` +
-          `cargo+wrappers ${of((build) => build.cargoCpu)}, s3rver ${of((build) => build.s3Cpu)} (${mine.length} builds)`,
+          `cargo+wrappers ${of((build) => build.cargoCpu)}, s3rver ${of((build) => build.s3Cpu)} (${mine.length} builds), ` +
+          `${(median(mine.map((build) => build.seconds)) / median(localWarm)).toFixed(2)}x the local warm rebuild`,
       );
     }
   } finally {
