@@ -1,6 +1,7 @@
 // "Fresh machine, warm bucket" by CPU: the workload is built once and pushed to an s3rver, then
 // fresh-machine builds alternate between two kache binaries (old and new), each printing its wall
-// time, the CPU of its daemon, of cargo with its wrappers and rustc, and of s3rver.
+// time, the CPU of its daemon, of cargo with its wrappers and rustc, and of s3rver. Each timed build
+// starts on a quiet machine (settle.ts), as in `npm run bench`.
 // Usage: bun bench/remote-warm-cpu.ts OLD_BIN NEW_BIN [ROUNDS]   (KACHE_CPU_PROFILE_DIR=DIR profiles the daemons)
 
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -9,6 +10,7 @@ import { join, resolve } from "node:path";
 import { kacheMode } from "./modes";
 import { startS3rver } from "./remote-warm";
 import type { KacheEvent } from "./scenarios";
+import { settle } from "./settle";
 import { copyWorkload } from "./setup";
 
 const TICKS_PER_SECOND = 100;
@@ -102,6 +104,7 @@ async function main(): Promise<void> {
     for (let round = 0; round < rounds; round++) {
       // The target's other side: the seed machine rebuilds from its own cache (`rm -rf target`).
       rmSync(join(seed.workspace, "target"), { recursive: true, force: true });
+      await settle();
       localWarm.push(run(["cargo", "build"], seed.env, seed.workspace).ms / 1000);
       console.log(`local warm rebuild (new) ${localWarm.at(-1)!.toFixed(2)} s`);
       for (const name of round % 2 ? (["new", "old"] as const) : (["old", "new"] as const)) {
@@ -125,6 +128,7 @@ async function main(): Promise<void> {
           : env;
         run([binary, "daemon", "start"], daemonEnv);
         const daemonPid = Number(readFileSync(join(cacheDir, "daemon.lock"), "utf8"));
+        await settle();
         const daemonStartCpu = processCpu(daemonPid);
         const s3Before = processCpu(server.child.pid);
         try {
