@@ -4,7 +4,7 @@
 // starts on a quiet machine (settle.ts), as in `npm run bench`.
 // Usage: bun bench/remote-warm-cpu.ts OLD_BIN NEW_BIN [ROUNDS]   (KACHE_CPU_PROFILE_DIR=DIR profiles the daemons)
 
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { kacheMode } from "./modes";
@@ -20,6 +20,16 @@ function processCpu(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+/**
+ * Waits for the stores that outlive their wrapper (the misses') to finish: one that ends after the
+ * daemon stopped starts a new daemon, which would outlive the machine's dir.
+ */
+async function storesFinished(cacheDir: string): Promise<void> {
+  const pending = join(cacheDir, "pending");
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await Bun.sleep(50))
+    if (!existsSync(pending) || readdirSync(pending).length === 0) return;
 }
 
 /** Waits for the daemon this script started to exit; kills it after 10 s (it must not outlive its dir). */
@@ -98,6 +108,7 @@ async function main(): Promise<void> {
     );
     seed.resetCache();
     run(["cargo", "build"], seed.env, seed.workspace);
+    await storesFinished(join(work, "seed-cache"));
     run([binaries.new, "sync", "--push"], { ...seed.env, ...remoteEnv }, seed.workspace);
     const builds: Build[] = [];
     const localWarm: number[] = [];
@@ -150,6 +161,7 @@ async function main(): Promise<void> {
           builds.push(result);
           console.log(show(result));
         } finally {
+          await storesFinished(cacheDir);
           run([binary, "daemon", "stop"], env);
           await stopped(daemonPid);
           rmSync(machine, { recursive: true, force: true });
