@@ -32,7 +32,7 @@ function freePort(): number {
   return port;
 }
 
-async function startS3rver(
+export async function startS3rver(
   repository: string,
   dir: string,
   bucket: string,

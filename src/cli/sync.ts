@@ -128,12 +128,8 @@ async function pullJobs(
       jobs.push({
         label: `${crate} input list`,
         bytes: object.size,
-        run: async () => {
-          const temp = remoteTemp(stores.cacheDir, ".json");
-          return (await pullManifestObject(remote, object.key, list.fingerprint, stores.index, temp))
-            ? object.size
-            : 0;
-        },
+        run: async () =>
+          (await pullManifestObject(remote, object.key, list.fingerprint, stores.index)) ? object.size : 0,
       });
       continue;
     }

@@ -251,13 +251,7 @@ export class RemoteService {
       const lists = async () => {
         while (next < plan.manifests.length) {
           const item = plan.manifests[next++]!;
-          await pullManifestObject(
-            remote,
-            item.key,
-            item.fingerprint,
-            index,
-            remoteTemp(this.cacheDir, ".json"),
-          );
+          await pullManifestObject(remote, item.key, item.fingerprint, index);
         }
       };
       await Promise.all(Array.from({ length: Math.min(this.concurrency, plan.manifests.length) }, lists));
@@ -339,16 +333,7 @@ export class RemoteService {
       );
       let added = 0;
       for (const list of lists.slice(-MANIFESTS_PER_FINGERPRINT))
-        if (
-          await pullManifestObject(
-            remote,
-            list.key,
-            fingerprint,
-            this.db(),
-            remoteTemp(this.cacheDir, ".json"),
-          )
-        )
-          added += 1;
+        if (await pullManifestObject(remote, list.key, fingerprint, this.db())) added += 1;
       this.succeeded(state);
       state.manifestsFetched.set(fingerprint, Date.now());
       return added;

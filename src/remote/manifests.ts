@@ -1,13 +1,13 @@
 // Direct-mode input lists in the remote: `{prefix}/{crate}/manifests/{fingerprint}/{list hash}.json`.
 // A fresh machine with a warm bucket fetches the lists of a call's fingerprint, checks them against
 // its own files like any recorded list, and knows the key without a dep-info pre-pass.
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import type { RemoteSettings } from "../config/settings";
 import type { IndexDb } from "../store/index-db";
 import { unlinkQuietly } from "../util/atomic-write";
 import { hashBytes } from "../util/hash";
 import { MANIFESTS_PER_FINGERPRINT } from "../wrapper/direct-mode";
-import { crateListPrefix, type Remote } from "./remote";
+import { crateListPrefix, type Remote, RemoteError } from "./remote";
 
 const MANIFEST_MAX_BYTES = 4 * 1024 * 1024;
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -76,21 +76,35 @@ export async function pushManifests(
   return sent;
 }
 
+/**
+ * A small object's bytes, or null when there is none. Read into memory: a temp file per list cost
+ * an inode made and freed at once, and on ext4 every later file the pull creates pays for skipping
+ * recently freed inodes.
+ */
+async function readSmallObject(remote: Remote, objectKey: string, maxBytes: number): Promise<Buffer | null> {
+  const body = await remote.read(objectKey, maxBytes);
+  if (!body) return null;
+  const pieces: Uint8Array[] = [];
+  let size = 0;
+  for await (const piece of body) {
+    size += piece.length;
+    if (size > maxBytes) throw new RemoteError("transient", `${objectKey} is larger than ${maxBytes} bytes`);
+    pieces.push(piece);
+  }
+  return Buffer.concat(pieces);
+}
+
 /** Downloads one manifest object into the index; false when it is gone or not a list. */
 export async function pullManifestObject(
   remote: Remote,
   objectKey: string,
   fingerprint: string,
   index: IndexDb,
-  tempPath: string,
 ): Promise<boolean> {
-  try {
-    if (!(await remote.download(objectKey, tempPath, MANIFEST_MAX_BYTES))) return false;
-    const text = readFileSync(tempPath, "utf8");
-    if (!isManifestText(text) || !objectKey.endsWith(`/${hashBytes(text)}.json`)) return false;
-    index.putManifest(fingerprint, text, MANIFESTS_PER_FINGERPRINT);
-    return true;
-  } finally {
-    unlinkQuietly(tempPath);
-  }
+  const bytes = await readSmallObject(remote, objectKey, MANIFEST_MAX_BYTES);
+  if (!bytes) return false;
+  const text = bytes.toString("utf8");
+  if (!isManifestText(text) || !objectKey.endsWith(`/${hashBytes(text)}.json`)) return false;
+  index.putManifest(fingerprint, text, MANIFESTS_PER_FINGERPRINT);
+  return true;
 }
