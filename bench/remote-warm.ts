@@ -40,7 +40,21 @@ export async function startS3rver(
   const port = freePort();
   const script = join(repository, "node_modules", "s3rver", "bin", "s3rver.js");
   const child = Bun.spawn(
-    ["node", script, "-d", dir, "-a", "127.0.0.1", "-p", String(port), "-s", "--configure-bucket", bucket],
+    // s3rver ciphers continuation tokens with DES (OpenSSL 3: legacy provider), for listings past a page.
+    [
+      "node",
+      "--openssl-legacy-provider",
+      script,
+      "-d",
+      dir,
+      "-a",
+      "127.0.0.1",
+      "-p",
+      String(port),
+      "-s",
+      "--configure-bucket",
+      bucket,
+    ],
     {
       stdout: "ignore",
       stderr: "ignore",

@@ -198,7 +198,8 @@ export class S3Remote implements Remote {
   private readonly bucket: string;
   private readonly native: NativeReads | null;
 
-  constructor(settings: RemoteSettings) {
+  /** `nativeReads: false` keeps reads on the SDK on a custom endpoint too (tests cover both paths). */
+  constructor(settings: RemoteSettings, { nativeReads = true }: { nativeReads?: boolean } = {}) {
     this.bucket = settings.bucket!;
     this.description = `s3://${this.bucket}/${settings.prefix}${settings.endpoint ? ` at ${settings.endpoint}` : ""}`;
     const custom = Boolean(settings.endpoint);
@@ -217,9 +218,10 @@ export class S3Remote implements Remote {
       ...(credentials ? { credentials } : settings.profile ? { profile: settings.profile } : {}),
       maxAttempts: 2,
     });
-    this.native = settings.endpoint
-      ? new NativeReads(this.client, settings.endpoint, this.bucket, settings.region)
-      : null;
+    this.native =
+      settings.endpoint && nativeReads
+        ? new NativeReads(this.client, settings.endpoint, this.bucket, settings.region)
+        : null;
   }
 
   async download(key: string, destination: string, maxBytes: number): Promise<boolean> {

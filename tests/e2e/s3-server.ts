@@ -54,7 +54,22 @@ export async function startS3Server(bucket = "kache-test"): Promise<S3Server> {
   let child: Subprocess | null = null;
   const spawnServer = async () => {
     child = Bun.spawn(
-      ["node", S3RVER, "-d", dir, "-a", "127.0.0.1", "-p", String(port), "-s", "--configure-bucket", bucket],
+      // s3rver ciphers its continuation tokens with DES, which OpenSSL 3 keeps in its legacy
+      // provider: without it every listing past its first page fails with InternalError.
+      [
+        "node",
+        "--openssl-legacy-provider",
+        S3RVER,
+        "-d",
+        dir,
+        "-a",
+        "127.0.0.1",
+        "-p",
+        String(port),
+        "-s",
+        "--configure-bucket",
+        bucket,
+      ],
       { stdout: "ignore", stderr: "ignore" },
     );
     const deadline = Date.now() + 20_000;

@@ -1,0 +1,104 @@
+// Both ways kache reads S3 answer alike against a real server (s3rver behind the fault proxy):
+// Bun's native client (custom endpoints) and the AWS SDK (AWS itself). Objects, missing objects,
+// listings of more than one page, and failures mid-body or of the whole server.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadSettings } from "../../src/config/load";
+import type { RemoteSettings } from "../../src/config/settings";
+import { RemoteError } from "../../src/remote/remote";
+import { S3Remote } from "../../src/remote/s3-remote";
+import { makeTempDir, removeTempDirs } from "./harness";
+import { type S3Server, startS3Server } from "./s3-server";
+
+let s3: S3Server;
+let settings: RemoteSettings;
+const body = new Uint8Array(3 * 1024 * 1024 + 17).map((_, i) => (i * 31) % 253);
+/** More than one page of a listing (S3 pages hold 1000 keys). */
+const MANY = 1010;
+
+beforeAll(async () => {
+  s3 = await startS3Server();
+  settings = loadSettings({ env: s3.env }).settings.remote;
+  const uploader = new S3Remote(settings, { nativeReads: false });
+  const dir = makeTempDir("kache-e2e-s3-clients-");
+  writeFileSync(join(dir, "big"), body);
+  writeFileSync(join(dir, "small"), "x");
+  await uploader.upload("artifacts/serde/big.tar.zst", join(dir, "big"));
+  let next = 0;
+  const worker = async () => {
+    while (next < MANY) {
+      const n = next++;
+      await uploader.upload(`artifacts/many/${String(n).padStart(5, "0")}`, join(dir, "small"));
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+}, 120_000);
+
+afterAll(async () => {
+  await s3?.close();
+  removeTempDirs();
+});
+
+async function readAll(stream: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const pieces: Uint8Array[] = [];
+  for await (const piece of stream) pieces.push(piece);
+  return new Uint8Array(Buffer.concat(pieces));
+}
+
+for (const nativeReads of [true, false]) {
+  describe(nativeReads ? "Bun's native client" : "the AWS SDK", () => {
+    const remote = () => new S3Remote(settings, { nativeReads });
+
+    test("an object's bytes, and null for one that is not there", async () => {
+      const stream = await remote().read("artifacts/serde/big.tar.zst", 1 << 30);
+      expect(stream).not.toBeNull();
+      expect(Buffer.from(await readAll(stream!)).equals(Buffer.from(body))).toBe(true);
+      expect(await remote().read("artifacts/serde/none.tar.zst", 1 << 30)).toBeNull();
+    });
+
+    test("a listing past its first page, sorted, with sizes and times", async () => {
+      const objects = await remote().list("artifacts/many/");
+      expect(objects.length).toBe(MANY);
+      expect(objects.map((object) => object.key)).toEqual(
+        Array.from({ length: MANY }, (_, n) => `artifacts/many/${String(n).padStart(5, "0")}`),
+      );
+      expect(objects.every((object) => object.size === 1 && object.modified > Date.now() - 3_600_000)).toBe(
+        true,
+      );
+      const [big] = await remote().list("artifacts/serde/");
+      expect(big).toMatchObject({ key: "artifacts/serde/big.tar.zst", size: body.length });
+    });
+
+    test("a connection dropped mid-body and a server that is down are transient", async () => {
+      for (const fault of ["cut-get", "down"] as const) {
+        s3.fault = fault;
+        try {
+          const failure = await remote()
+            .read("artifacts/serde/big.tar.zst", 1 << 30)
+            .then((stream) => stream && readAll(stream))
+            .catch((error) => error);
+          expect(failure).toBeInstanceOf(RemoteError);
+          expect((failure as RemoteError).kind).toBe("transient");
+        } finally {
+          s3.fault = "none";
+        }
+      }
+    });
+
+    test("a body over the cap is refused", async () => {
+      const failure = await remote()
+        .read("artifacts/serde/big.tar.zst", 1024)
+        .then((stream) => stream && readAll(stream))
+        .catch((error) => error);
+      expect(failure).toBeInstanceOf(RemoteError);
+    });
+
+    test("a bucket that does not exist is a configuration error", async () => {
+      const missing = new S3Remote({ ...settings, bucket: "no-such-bucket" }, { nativeReads });
+      const failure = await missing.list("artifacts/").catch((error) => error);
+      expect(failure).toBeInstanceOf(RemoteError);
+      expect((failure as RemoteError).kind).toBe("config");
+    });
+  });
+}
