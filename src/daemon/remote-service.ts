@@ -16,9 +16,11 @@ import { BlobStore } from "../store/blobs";
 import { IndexDb } from "../store/index-db";
 import { dropUpload, queuedUploadCount, queuedUploads, type UploadItem } from "../store/upload-queue";
 import { describeError } from "../util/errors";
+import { WorkQueue } from "../util/work-queue";
 import { MANIFESTS_PER_FINGERPRINT } from "../wrapper/direct-mode";
 import type { ToolchainTags } from "../wrapper/toolchain-tag";
-import { cargoMetadata, cratesInBuildOrder, planPrefetch } from "./prefetch";
+import { cargoMetadata, cratesInBuildOrder } from "./prefetch";
+import { eachCratePlan } from "./prefetch-plan";
 import { newRemoteState, type RemoteState } from "./remote-state";
 import type { DaemonLogger } from "./server";
 import { type ActiveTransfer, TransferLog } from "./transfer-log";
@@ -242,38 +244,45 @@ export class RemoteService {
         DEFAULT_NAMESPACE,
         remoteTemp(this.cacheDir, ".json"),
       );
-      const plan = await planPrefetch(
+      const manifests = new WorkQueue<{ key: string; fingerprint: string }>();
+      const entries = new WorkQueue<{ crate: string; key: string }>();
+      const counts = { crates: 0, manifests: 0, fromSaved: 0, otherCompiler: 0, pulled: 0 };
+      // Each crate's input lists and entries are queued as its listing arrives, in build order:
+      // the first crates download while later ones are still being listed.
+      const planned = eachCratePlan(
         (crate) => state.listings.get(remote, state.settings, crate),
         state.settings,
         { crates, session, saved: saved?.entries ?? [], haveEntry: (key) => index.getEntry(key) !== null },
-      );
-      let next = 0;
-      const lists = async () => {
-        while (next < plan.manifests.length) {
-          const item = plan.manifests[next++]!;
+        (plan) => {
+          for (const manifest of plan.manifests) manifests.push(manifest);
+          for (const entry of plan.entries) entries.push(entry);
+          counts.manifests += plan.manifests.length;
+          counts.fromSaved += plan.fromSaved;
+          counts.otherCompiler += plan.otherCompiler;
+        },
+      ).finally(() => {
+        manifests.end();
+        entries.end();
+      });
+      await Promise.all([
+        planned,
+        manifests.drain(this.concurrency, async (item) => {
           await pullManifestObject(remote, item.key, item.fingerprint, index);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(this.concurrency, plan.manifests.length) }, lists));
-      let nextEntry = 0;
-      let pulled = 0;
-      const entries = async () => {
-        while (nextEntry < plan.entries.length) {
-          const item = plan.entries[nextEntry++]!;
+        }),
+        // Few at a time: each download is hashed on this thread, and the wrappers' requests must
+        // still be acknowledged within their 20 ms.
+        entries.drain(PREFETCH_DOWNLOADS, async (item) => {
           const had = index.getEntry(item.key) !== null;
           if ((await this.fetchEntry(state, item.key, item.crate, "prefetch")) === "hit" && !had) {
             index.setMemo(`prefetched|${item.key}`, "1");
-            pulled += 1;
+            counts.pulled += 1;
           }
-        }
-      };
-      // Few at a time: each download is hashed on this thread, and the wrappers' requests must
-      // still be acknowledged within their 20 ms.
-      await Promise.all(Array.from({ length: Math.min(PREFETCH_DOWNLOADS, plan.entries.length) }, entries));
+        }),
+      ]);
       this.succeeded(state);
       this.log.info(
-        `prefetch for ${projectDir}: ${crates.length} crates, ${plan.manifests.length} input lists, ${pulled} entries ` +
-          `(${plan.fromSaved} named by a saved manifest; ${plan.otherCompiler} of another compiler left) in ${Date.now() - started} ms`,
+        `prefetch for ${projectDir}: ${crates.length} crates, ${counts.manifests} input lists, ${counts.pulled} entries ` +
+          `(${counts.fromSaved} named by a saved manifest; ${counts.otherCompiler} of another compiler left) in ${Date.now() - started} ms`,
       );
     } catch (error) {
       this.log.warn(`prefetch for ${projectDir} failed: ${describeError(error)}`);

@@ -2,12 +2,8 @@
 // manifest's entries dearest first within the budget.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import {
-  cargoMetadata,
-  cratesInBuildOrder,
-  PREFETCH_BUDGET_BYTES,
-  savedFirst,
-} from "../../../src/daemon/prefetch";
+import { cargoMetadata, cratesInBuildOrder } from "../../../src/daemon/prefetch";
+import { PREFETCH_BUDGET_BYTES, savedFirst } from "../../../src/daemon/prefetch-plan";
 import { ContentChecker, contentCheck } from "../../../src/util/hash";
 
 const PATH_WS = join(import.meta.dir, "../../fixtures/path-ws");

@@ -2,7 +2,7 @@
 // compiler's for the session's targets first, then its other targets, then unmarked entries.
 import { describe, expect, test } from "bun:test";
 import type { RemoteSettings } from "../../../src/config/settings";
-import { planPrefetch } from "../../../src/daemon/prefetch";
+import { type CratePlan, eachCratePlan, type PrefetchRequest } from "../../../src/daemon/prefetch-plan";
 import type { RemoteObject } from "../../../src/remote/remote";
 import { parseToolchainMarker, toolchainMarkerKey } from "../../../src/remote/toolchain-markers";
 import { entryTags, isToolchainTags, sessionTags } from "../../../src/wrapper/toolchain-tag";
@@ -22,6 +22,21 @@ function listing(crate: string, entries: [number, typeof stable | null][]): Remo
       ? [{ key: toolchainMarkerKey(settings, crate, entryTags(built), key(n)), size: 0, modified: n }]
       : []),
   ]);
+}
+
+/** Every crate's plan, merged in the order they were handed over. */
+async function planPrefetch(
+  list: (crate: string) => Promise<RemoteObject[]>,
+  remoteSettings: RemoteSettings,
+  request: PrefetchRequest,
+): Promise<Omit<CratePlan, "manifests">> {
+  const merged = { entries: [] as CratePlan["entries"], fromSaved: 0, otherCompiler: 0 };
+  await eachCratePlan(list, remoteSettings, request, (part) => {
+    merged.entries.push(...part.entries);
+    merged.fromSaved += part.fromSaved;
+    merged.otherCompiler += part.otherCompiler;
+  });
+  return merged;
 }
 
 async function plan(
@@ -119,5 +134,43 @@ describe("what a prefetch pulls", () => {
     });
     expect(picked.entries.map((entry) => entry.key)).toEqual([key(3), key(1)]);
     expect(picked.fromSaved).toBe(1);
+  });
+});
+
+describe("a prefetch that streams", () => {
+  test("a crate's plan is handed over while later crates are still being listed", async () => {
+    const crates = ["a", "b", "c", "d", "e"];
+    let releaseLast = () => {};
+    const lastListed = new Promise<void>((resolve) => {
+      releaseLast = resolve;
+    });
+    const taken: string[] = [];
+    const done = eachCratePlan(
+      async (crate) => {
+        if (crate === "e") await lastListed; // a slow listing
+        return listing(crate, [[crates.indexOf(crate) + 1, stable]]);
+      },
+      settings,
+      { crates, session: sessionTags(stable), saved: [], haveEntry: () => false },
+      (part) => taken.push(...part.entries.map((entry) => entry.crate)),
+    );
+    await Bun.sleep(10);
+    expect(taken).toEqual(["a", "b", "c", "d"]);
+    releaseLast();
+    await done;
+    expect(taken).toEqual(crates);
+  });
+
+  test("one budget across the crates", async () => {
+    const big = (crate: string) => [
+      { key: `artifacts/${crate}/${key(1)}.tar.zst`, size: 1.5 * 1024 ** 3, modified: 1 },
+    ];
+    const picked = await planPrefetch(async (crate) => big(crate), settings, {
+      crates: ["a", "b"],
+      session: null,
+      saved: [],
+      haveEntry: () => false,
+    });
+    expect(picked.entries.map((entry) => entry.crate)).toEqual(["a"]);
   });
 });

@@ -1,0 +1,118 @@
+// What a prefetch pulls of each crate, decided from that crate's listing alone as it arrives: the
+// input lists, then the entries a saved manifest names, then the newest entries this compiler
+// built (the session's targets first), within one byte budget. Never another compiler's entries.
+import type { RemoteSettings } from "../config/settings";
+import { parseManifestObjectKey } from "../remote/manifests";
+import type { SavedEntry } from "../remote/namespaces";
+import { parseEntryObjectKey, type RemoteObject } from "../remote/remote";
+import { parseToolchainMarker, type Suitability, suitability } from "../remote/toolchain-markers";
+import type { ToolchainTags } from "../wrapper/toolchain-tag";
+
+/** Entries per crate a prefetch takes (the newest): one per profile and toolchain in use, roughly. */
+const ENTRIES_PER_CRATE = 4;
+/** Most bytes of archives one prefetch downloads. */
+export const PREFETCH_BUDGET_BYTES = 2 * 1024 ** 3;
+/** Parallel listings: the daemon's thread also answers every wrapper within 20 ms. */
+const LISTINGS_AT_ONCE = 4;
+
+export interface PrefetchRequest {
+  crates: string[];
+  /** The session's compiler and targets; null: any (a request from a kache before markers). */
+  session: ToolchainTags | null;
+  /** Entries a saved manifest names: pulled first, when this compiler built them. */
+  saved: SavedEntry[];
+  haveEntry: (key: string) => boolean;
+}
+
+export interface CratePlan {
+  manifests: { key: string; fingerprint: string }[];
+  entries: { crate: string; key: string; size: number }[];
+  fromSaved: number;
+  otherCompiler: number;
+}
+
+/** What a whole prefetch may still download; shared by the crates' plans. */
+export interface Budget {
+  bytes: number;
+}
+
+/** A saved manifest's entries of these crates, dearest first, within the budget (taken from it). */
+export function savedFirst(
+  saved: SavedEntry[],
+  crates: string[],
+  skip: (entry: SavedEntry) => boolean,
+  budget: Budget = { bytes: PREFETCH_BUDGET_BYTES },
+): SavedEntry[] {
+  const named = new Set(crates);
+  const picked: SavedEntry[] = [];
+  for (const entry of [...saved].sort((a, b) => b.compileMs - a.compileMs)) {
+    if (!named.has(entry.crate) || skip(entry) || entry.size > budget.bytes) continue;
+    budget.bytes -= entry.size;
+    picked.push(entry);
+  }
+  return picked;
+}
+
+interface Candidate {
+  key: string;
+  size: number;
+  modified: number;
+  rank: Suitability;
+}
+
+/** One crate's plan from its listing. */
+export function planCrate(
+  objects: RemoteObject[],
+  crate: string,
+  settings: RemoteSettings,
+  request: PrefetchRequest,
+  budget: Budget,
+): CratePlan {
+  const manifests = objects.flatMap((object) => {
+    const manifest = parseManifestObjectKey(object.key);
+    return manifest ? [{ key: object.key, fingerprint: manifest.fingerprint }] : [];
+  });
+  const markers = objects.map((object) => parseToolchainMarker(object.key)).filter((m) => m !== null);
+  const rank = request.session ? suitability(markers, request.session) : () => 2 as const;
+  const candidates: Candidate[] = objects.flatMap((object) => {
+    const entry = parseEntryObjectKey(settings, object.key);
+    if (entry?.crate !== crate || request.haveEntry(entry.key)) return [];
+    return [{ key: entry.key, size: object.size, modified: object.modified, rank: rank(entry.key) }];
+  });
+  const usable = new Set(candidates.filter((c) => c.rank !== null).map((c) => c.key));
+  const first = savedFirst(request.saved, [crate], (entry) => !usable.has(entry.key), budget);
+  const planned = new Set(first.map((entry) => entry.key));
+  const entries = first.map(({ key, size }) => ({ crate, key, size }));
+  const newest = candidates
+    .filter((candidate) => candidate.rank !== null && !planned.has(candidate.key))
+    .sort((a, b) => a.rank! - b.rank! || b.modified - a.modified)
+    .slice(0, ENTRIES_PER_CRATE);
+  for (const { key, size } of newest) {
+    if (size > budget.bytes) continue;
+    budget.bytes -= size;
+    entries.push({ crate, key, size });
+  }
+  const otherCompiler = candidates.filter((candidate) => candidate.rank === null).length;
+  return { manifests, entries, fromSaved: first.length, otherCompiler };
+}
+
+/**
+ * Lists the crates, a few at a time in build order, and hands each crate's plan to `take` as soon
+ * as its listing arrives: the downloads of the first crates start while later ones are listed.
+ */
+export async function eachCratePlan(
+  list: (crate: string) => Promise<RemoteObject[]>,
+  settings: RemoteSettings,
+  request: PrefetchRequest,
+  take: (plan: CratePlan) => void,
+): Promise<void> {
+  const budget = { bytes: PREFETCH_BUDGET_BYTES };
+  let next = 0;
+  const lister = async () => {
+    while (next < request.crates.length) {
+      const crate = request.crates[next++]!;
+      take(planCrate(await list(crate), crate, settings, request, budget));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(LISTINGS_AT_ONCE, request.crates.length) }, lister));
+}
