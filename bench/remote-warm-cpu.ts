@@ -2,11 +2,13 @@
 // fresh-machine builds alternate between two kache binaries (old and new), each printing its wall
 // time, the CPU of its daemon, of cargo with its wrappers and rustc, and of s3rver. Each timed build
 // starts on a quiet machine (settle.ts), as in `npm run bench`.
-// Usage: bun bench/remote-warm-cpu.ts OLD_BIN NEW_BIN [ROUNDS]   (KACHE_CPU_PROFILE_DIR=DIR profiles the daemons)
+// Usage: bun bench/remote-warm-cpu.ts OLD_BIN NEW_BIN [ROUNDS]   (KACHE_CPU_PROFILE_DIR=DIR profiles the
+// daemons; KACHE_BENCH_LATENCY_MS=N puts N ms of latency before every S3 request)
 
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import type { Subprocess } from "bun";
 import { kacheMode } from "./modes";
 import { startS3rver } from "./remote-warm";
 import type { KacheEvent } from "./scenarios";
@@ -83,6 +85,22 @@ function show(build: Build): string {
   );
 }
 
+/** With KACHE_BENCH_LATENCY_MS, a proxy (its own process) that delays each request that long. */
+async function latencyProxy(upstream: string): Promise<{ endpoint: string; child: Subprocess } | null> {
+  const delay = process.env.KACHE_BENCH_LATENCY_MS;
+  if (!delay) return null;
+  const child = Bun.spawn(["bun", join(import.meta.dir, "latency-proxy.ts"), upstream, delay], {
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const reader = child.stdout.getReader();
+  const { value } = await reader.read();
+  reader.releaseLock();
+  const endpoint = new TextDecoder().decode(value).trim().split("\n")[0]!;
+  console.log(`every S3 request delayed ${delay} ms (${endpoint})`);
+  return { endpoint, child };
+}
+
 async function main(): Promise<void> {
   const [oldBin, newBin, roundsText] = process.argv.slice(2);
   if (!oldBin || !newBin) throw new Error("usage: bun bench/remote-warm-cpu.ts OLD_BIN NEW_BIN [ROUNDS]");
@@ -93,10 +111,11 @@ async function main(): Promise<void> {
   const bucket = "kache-bench";
   mkdirSync(join(work, "s3"));
   const server = await startS3rver(repository, join(work, "s3"), bucket);
+  const latency = await latencyProxy(server.endpoint);
   try {
     const remoteEnv = {
       KACHE_S3_BUCKET: bucket,
-      KACHE_S3_ENDPOINT: server.endpoint,
+      KACHE_S3_ENDPOINT: latency?.endpoint ?? server.endpoint,
       KACHE_S3_ACCESS_KEY: "S3RVER",
       KACHE_S3_SECRET_KEY: "S3RVER",
     };
@@ -183,6 +202,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
+    latency?.child.kill();
     server.child.kill();
     await server.child.exited;
     rmSync(work, { recursive: true, force: true });
