@@ -246,7 +246,7 @@ export class RemoteService {
       );
       const manifests = new WorkQueue<{ key: string; fingerprint: string }>();
       const entries = new WorkQueue<{ crate: string; key: string }>();
-      const counts = { crates: 0, manifests: 0, fromSaved: 0, otherCompiler: 0, pulled: 0 };
+      const counts = { manifests: 0, fromSaved: 0, otherCompiler: 0, pulled: 0 };
       // Each crate's input lists and entries are queued as its listing arrives, in build order:
       // the first crates download while later ones are still being listed.
       const planned = eachCratePlan(
