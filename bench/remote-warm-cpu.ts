@@ -5,7 +5,16 @@
 // Usage: bun bench/remote-warm-cpu.ts OLD_BIN NEW_BIN [ROUNDS]   (KACHE_CPU_PROFILE_DIR=DIR profiles the
 // daemons; KACHE_BENCH_LATENCY_MS=N puts N ms of latency before every S3 request)
 
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
@@ -85,6 +94,23 @@ function show(build: Build): string {
   );
 }
 
+/**
+ * With KACHE_BENCH_SEED_EDITS=N, the seed also builds N edits of the big member before going back
+ * to the checkout's sources, as a team's bucket holds several versions of each workspace member.
+ */
+function seedEdits(seed: { workspace: string; env: Record<string, string> }, edits: number): void {
+  if (edits <= 0) return;
+  const file = join(seed.workspace, "ledger", "src", "account.rs");
+  const original = readFileSync(file, "utf8");
+  for (let edit = 1; edit <= edits; edit++) {
+    appendFileSync(file, `\npub fn seed_edit_${edit}() -> u32 { ${edit} }\n`);
+    run(["cargo", "build"], seed.env, seed.workspace);
+  }
+  writeFileSync(file, original);
+  run(["cargo", "build"], seed.env, seed.workspace);
+  console.log(`the seed built ${edits} edits of ledger/src/account.rs, then its own sources again`);
+}
+
 /** With KACHE_BENCH_LATENCY_MS, a proxy (its own process) that delays each request that long. */
 async function latencyProxy(upstream: string): Promise<{ endpoint: string; child: Subprocess } | null> {
   const delay = process.env.KACHE_BENCH_LATENCY_MS;
@@ -127,6 +153,7 @@ async function main(): Promise<void> {
     );
     seed.resetCache();
     run(["cargo", "build"], seed.env, seed.workspace);
+    seedEdits(seed, Number(process.env.KACHE_BENCH_SEED_EDITS ?? 0));
     await storesFinished(join(work, "seed-cache"));
     run([binaries.new, "sync", "--push"], { ...seed.env, ...remoteEnv }, seed.workspace);
     const builds: Build[] = [];

@@ -1,6 +1,7 @@
 // What a prefetch pulls of each crate, decided from that crate's listing alone as it arrives: the
 // input lists, then the entries a saved manifest names, then the newest entries this compiler
-// built (the session's targets first), within one byte budget. Never another compiler's entries.
+// built (the session's targets first; one of a workspace member), within one byte budget. Never
+// another compiler's entries.
 import type { RemoteSettings } from "../config/settings";
 import { parseManifestObjectKey } from "../remote/manifests";
 import type { SavedEntry } from "../remote/namespaces";
@@ -8,8 +9,14 @@ import { parseEntryObjectKey, type RemoteObject } from "../remote/remote";
 import { parseToolchainMarker, type Suitability, suitability } from "../remote/toolchain-markers";
 import type { ToolchainTags } from "../wrapper/toolchain-tag";
 
-/** Entries per crate a prefetch takes (the newest): one per profile and toolchain in use, roughly. */
+/** Entries per crate a prefetch takes (the newest): one per profile and target in use, roughly. */
 const ENTRIES_PER_CRATE = 4;
+/**
+ * A workspace member's entries differ mostly by edit, and only one can be this checkout's: the
+ * newest, which is the last one pushed (the main branch's, typically). The wrapper's remote check
+ * brings the right one when the guess is wrong.
+ */
+const ENTRIES_PER_MEMBER = 1;
 /** Most bytes of archives one prefetch downloads. */
 export const PREFETCH_BUDGET_BYTES = 2 * 1024 ** 3;
 /** Parallel listings: the daemon's thread also answers every wrapper within 20 ms. */
@@ -17,6 +24,8 @@ const LISTINGS_AT_ONCE = 4;
 
 export interface PrefetchRequest {
   crates: string[];
+  /** Those of `crates` that are the workspace's own. */
+  members: Set<string>;
   /** The session's compiler and targets; null: any (a request from a kache before markers). */
   session: ToolchainTags | null;
   /** Entries a saved manifest names: pulled first, when this compiler built them. */
@@ -86,7 +95,7 @@ export function planCrate(
   const newest = candidates
     .filter((candidate) => candidate.rank !== null && !planned.has(candidate.key))
     .sort((a, b) => a.rank! - b.rank! || b.modified - a.modified)
-    .slice(0, ENTRIES_PER_CRATE);
+    .slice(0, request.members.has(crate) ? ENTRIES_PER_MEMBER : ENTRIES_PER_CRATE);
   for (const { key, size } of newest) {
     if (size > budget.bytes) continue;
     budget.bytes -= size;

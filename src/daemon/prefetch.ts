@@ -16,6 +16,22 @@ const BUILT_KINDS = new Set([
 export interface Metadata {
   packages: { id: string; targets: { name: string; kind: string[] }[] }[];
   resolve: { nodes: { id: string; deps: { pkg: string }[] }[] } | null;
+  workspace_members?: string[];
+}
+
+/**
+ * The crates of the workspace's own packages (not their build scripts, whose crate name every
+ * package shares). Each edit of a member makes another entry in the bucket.
+ */
+export function memberCrates(metadata: Metadata): Set<string> {
+  const members = new Set(metadata.workspace_members ?? []);
+  return new Set(
+    metadata.packages
+      .filter((pkg) => members.has(pkg.id))
+      .flatMap((pkg) => pkg.targets)
+      .filter((target) => target.kind.some((kind) => BUILT_KINDS.has(kind) && kind !== "custom-build"))
+      .map((target) => target.name.replaceAll("-", "_")),
+  );
 }
 
 /** Crate names as rustc sees them, every dependency before what depends on it. */

@@ -19,7 +19,7 @@ import { describeError } from "../util/errors";
 import { WorkQueue } from "../util/work-queue";
 import { MANIFESTS_PER_FINGERPRINT } from "../wrapper/direct-mode";
 import type { ToolchainTags } from "../wrapper/toolchain-tag";
-import { cargoMetadata, cratesInBuildOrder } from "./prefetch";
+import { cargoMetadata, cratesInBuildOrder, memberCrates } from "./prefetch";
 import { eachCratePlan } from "./prefetch-plan";
 import { newRemoteState, type RemoteState } from "./remote-state";
 import type { DaemonLogger } from "./server";
@@ -234,7 +234,8 @@ export class RemoteService {
     // A call from inside a build script or a registry crate's dir: no workspace to prefetch for.
     if (!existsSync(join(projectDir, "Cargo.lock"))) return;
     try {
-      const crates = cratesInBuildOrder(await cargoMetadata(cargo, projectDir));
+      const metadata = await cargoMetadata(cargo, projectDir);
+      const crates = cratesInBuildOrder(metadata);
       const remote = await state.remote;
       const index = this.db();
       // A saved manifest names the keys a build of this workspace used: those first, dearest first.
@@ -252,7 +253,13 @@ export class RemoteService {
       const planned = eachCratePlan(
         (crate) => state.listings.get(remote, state.settings, crate),
         state.settings,
-        { crates, session, saved: saved?.entries ?? [], haveEntry: (key) => index.getEntry(key) !== null },
+        {
+          crates,
+          members: memberCrates(metadata),
+          session,
+          saved: saved?.entries ?? [],
+          haveEntry: (key) => index.getEntry(key) !== null,
+        },
         (plan) => {
           for (const manifest of plan.manifests) manifests.push(manifest);
           for (const entry of plan.entries) entries.push(entry);

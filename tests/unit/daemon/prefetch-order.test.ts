@@ -2,7 +2,7 @@
 // manifest's entries dearest first within the budget.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { cargoMetadata, cratesInBuildOrder } from "../../../src/daemon/prefetch";
+import { cargoMetadata, cratesInBuildOrder, memberCrates } from "../../../src/daemon/prefetch";
 import { PREFETCH_BUDGET_BYTES, savedFirst } from "../../../src/daemon/prefetch-plan";
 import { ContentChecker, contentCheck } from "../../../src/util/hash";
 
@@ -21,6 +21,16 @@ describe("crates in build order", () => {
     expect(order.indexOf("fixture_macros")).toBeLessThan(order.indexOf("fixture_core"));
     expect(order.indexOf("fixture_core")).toBeLessThan(order.indexOf("fixture_app"));
     expect(order.indexOf("fixture_noisy")).toBeLessThan(order.indexOf("fixture_app"));
+  });
+
+  test("path-ws's members are its packages' crates, not their build script", async () => {
+    const metadata = await cargoMetadata("cargo", PATH_WS);
+    expect([...memberCrates(metadata)].sort()).toEqual([
+      "fixture_app",
+      "fixture_core",
+      "fixture_macros",
+      "fixture_noisy",
+    ]);
   });
 
   test("examples, tests and benches are not built by cargo build: not prefetched", () => {

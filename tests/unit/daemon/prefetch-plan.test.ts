@@ -44,7 +44,13 @@ async function plan(
   session = sessionTags(stable),
   haveEntry = (_: string) => false,
 ) {
-  return planPrefetch(async () => objects, settings, { crates: ["serde"], session, saved: [], haveEntry });
+  return planPrefetch(async () => objects, settings, {
+    crates: ["serde"],
+    members: new Set<string>(),
+    session,
+    saved: [],
+    haveEntry,
+  });
 }
 
 describe("toolchain tags", () => {
@@ -128,12 +134,47 @@ describe("what a prefetch pulls", () => {
     const saved = [2, 3, 4].map((n) => ({ crate: "serde", key: key(n), size: 100, compileMs: n }));
     const picked = await planPrefetch(async () => objects, settings, {
       crates: ["serde"],
+      members: new Set<string>(),
       session: sessionTags(stable),
       saved,
       haveEntry: (k) => k === key(4),
     });
     expect(picked.entries.map((entry) => entry.key)).toEqual([key(3), key(1)]);
     expect(picked.fromSaved).toBe(1);
+  });
+});
+
+describe("a workspace member", () => {
+  test("one entry, the newest of the best rank, though the bucket holds an entry per edit", async () => {
+    const objects = listing("ledger", [
+      [1, stable],
+      [2, stable],
+      [3, stable],
+      [4, nightly],
+    ]);
+    const picked = await planPrefetch(async () => objects, settings, {
+      crates: ["ledger"],
+      members: new Set(["ledger"]),
+      session: sessionTags(stable),
+      saved: [],
+      haveEntry: () => false,
+    });
+    expect(picked.entries.map((entry) => entry.key)).toEqual([key(3)]);
+  });
+
+  test("a saved manifest's entries of a member are all taken", async () => {
+    const objects = listing("ledger", [
+      [1, stable],
+      [2, stable],
+    ]);
+    const picked = await planPrefetch(async () => objects, settings, {
+      crates: ["ledger"],
+      members: new Set(["ledger"]),
+      session: sessionTags(stable),
+      saved: [1, 2].map((n) => ({ crate: "ledger", key: key(n), size: 100, compileMs: n })),
+      haveEntry: () => false,
+    });
+    expect(picked.entries.map((entry) => entry.key).sort()).toEqual([key(1), key(2)]);
   });
 });
 
@@ -151,7 +192,7 @@ describe("a prefetch that streams", () => {
         return listing(crate, [[crates.indexOf(crate) + 1, stable]]);
       },
       settings,
-      { crates, session: sessionTags(stable), saved: [], haveEntry: () => false },
+      { crates, members: new Set<string>(), session: sessionTags(stable), saved: [], haveEntry: () => false },
       (part) => taken.push(...part.entries.map((entry) => entry.crate)),
     );
     await Bun.sleep(10);
@@ -167,6 +208,7 @@ describe("a prefetch that streams", () => {
     ];
     const picked = await planPrefetch(async (crate) => big(crate), settings, {
       crates: ["a", "b"],
+      members: new Set<string>(),
       session: null,
       saved: [],
       haveEntry: () => false,
