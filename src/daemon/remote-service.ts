@@ -16,11 +16,10 @@ import { BlobStore } from "../store/blobs";
 import { IndexDb } from "../store/index-db";
 import { dropUpload, queuedUploadCount, queuedUploads, type UploadItem } from "../store/upload-queue";
 import { describeError } from "../util/errors";
-import { WorkQueue } from "../util/work-queue";
 import { MANIFESTS_PER_FINGERPRINT } from "../wrapper/direct-mode";
 import type { ToolchainTags } from "../wrapper/toolchain-tag";
 import { cargoMetadata, cratesInBuildOrder, memberCrates } from "./prefetch";
-import { eachCratePlan } from "./prefetch-plan";
+import { pullPlanned } from "./prefetch-pulls";
 import { newRemoteState, type RemoteState } from "./remote-state";
 import type { DaemonLogger } from "./server";
 import { type ActiveTransfer, TransferLog } from "./transfer-log";
@@ -30,8 +29,6 @@ const MISS_MEMORY_MS = 60_000;
 /** Consecutive transient failures before the remote is paused and then probed once. */
 const FAILURES_BEFORE_PAUSE = 3;
 const PAUSE_MS = 10_000;
-/** Parallel entry downloads of a prefetch. */
-const PREFETCH_DOWNLOADS = 4;
 
 export class RemoteService {
   private readonly states = new Map<string, RemoteState>();
@@ -245,14 +242,15 @@ export class RemoteService {
         DEFAULT_NAMESPACE,
         remoteTemp(this.cacheDir, ".json"),
       );
-      const manifests = new WorkQueue<{ key: string; fingerprint: string }>();
-      const entries = new WorkQueue<{ crate: string; key: string }>();
-      const counts = { manifests: 0, fromSaved: 0, otherCompiler: 0, pulled: 0 };
-      // Each crate's input lists and entries are queued as its listing arrives, in build order:
-      // the first crates download while later ones are still being listed.
-      const planned = eachCratePlan(
-        (crate) => state.listings.get(remote, state.settings, crate),
-        state.settings,
+      const counts = await pullPlanned(
+        {
+          remote,
+          settings: state.settings,
+          index,
+          concurrency: this.concurrency,
+          list: (crate) => state.listings.get(remote, state.settings, crate),
+          fetchEntry: (key, crate) => this.fetchEntry(state, key, crate, "prefetch"),
+        },
         {
           crates,
           members: memberCrates(metadata),
@@ -260,32 +258,7 @@ export class RemoteService {
           saved: saved?.entries ?? [],
           haveEntry: (key) => index.getEntry(key) !== null,
         },
-        (plan) => {
-          for (const manifest of plan.manifests) manifests.push(manifest);
-          for (const entry of plan.entries) entries.push(entry);
-          counts.manifests += plan.manifests.length;
-          counts.fromSaved += plan.fromSaved;
-          counts.otherCompiler += plan.otherCompiler;
-        },
-      ).finally(() => {
-        manifests.end();
-        entries.end();
-      });
-      await Promise.all([
-        planned,
-        manifests.drain(this.concurrency, async (item) => {
-          await pullManifestObject(remote, item.key, item.fingerprint, index);
-        }),
-        // Few at a time: each download is hashed on this thread, and the wrappers' requests must
-        // still be acknowledged within their 20 ms.
-        entries.drain(PREFETCH_DOWNLOADS, async (item) => {
-          const had = index.getEntry(item.key) !== null;
-          if ((await this.fetchEntry(state, item.key, item.crate, "prefetch")) === "hit" && !had) {
-            index.setMemo(`prefetched|${item.key}`, "1");
-            counts.pulled += 1;
-          }
-        }),
-      ]);
+      );
       this.succeeded(state);
       this.log.info(
         `prefetch for ${projectDir}: ${crates.length} crates, ${counts.manifests} input lists, ${counts.pulled} entries ` +

@@ -1,0 +1,61 @@
+// Runs a prefetch's plan: each crate's input lists and entries are queued as its listing arrives,
+// in build order, and pulled while later crates are still being listed.
+import type { RemoteSettings } from "../config/settings";
+import { pullManifestObject } from "../remote/manifests";
+import type { Remote, RemoteObject } from "../remote/remote";
+import type { IndexDb } from "../store/index-db";
+import { WorkQueue } from "../util/work-queue";
+import { eachCratePlan, type PrefetchRequest } from "./prefetch-plan";
+
+/** Parallel entry downloads: each is hashed on the daemon's thread, which must still answer every wrapper within 20 ms. */
+const PREFETCH_DOWNLOADS = 4;
+
+export interface PrefetchPulls {
+  remote: Remote;
+  settings: RemoteSettings;
+  index: IndexDb;
+  /** Parallel input-list downloads. */
+  concurrency: number;
+  list(crate: string): Promise<RemoteObject[]>;
+  /** Brings one entry into the store (one download per key, shared with remote checks). */
+  fetchEntry(key: string, crate: string): Promise<"hit" | "miss">;
+}
+
+export interface PrefetchCounts {
+  manifests: number;
+  fromSaved: number;
+  otherCompiler: number;
+  /** Entries this prefetch brought in. */
+  pulled: number;
+}
+
+export async function pullPlanned(pulls: PrefetchPulls, request: PrefetchRequest): Promise<PrefetchCounts> {
+  const { index } = pulls;
+  const manifests = new WorkQueue<{ key: string; fingerprint: string }>();
+  const entries = new WorkQueue<{ crate: string; key: string }>();
+  const counts = { manifests: 0, fromSaved: 0, otherCompiler: 0, pulled: 0 };
+  const planned = eachCratePlan(pulls.list, pulls.settings, request, (plan) => {
+    for (const manifest of plan.manifests) manifests.push(manifest);
+    for (const entry of plan.entries) entries.push(entry);
+    counts.manifests += plan.manifests.length;
+    counts.fromSaved += plan.fromSaved;
+    counts.otherCompiler += plan.otherCompiler;
+  }).finally(() => {
+    manifests.end();
+    entries.end();
+  });
+  await Promise.all([
+    planned,
+    manifests.drain(pulls.concurrency, async (item) => {
+      await pullManifestObject(pulls.remote, item.key, item.fingerprint, index);
+    }),
+    entries.drain(PREFETCH_DOWNLOADS, async (item) => {
+      const had = index.getEntry(item.key) !== null;
+      if ((await pulls.fetchEntry(item.key, item.crate)) === "hit" && !had) {
+        index.setMemo(`prefetched|${item.key}`, "1");
+        counts.pulled += 1;
+      }
+    }),
+  ]);
+  return counts;
+}
