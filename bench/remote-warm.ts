@@ -6,6 +6,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { s3rverCommand } from "../tests/support/s3rver-command";
 import type { Mode } from "./modes";
 import type { KacheEvent } from "./scenarios";
 import { copyWorkload } from "./setup";
@@ -38,28 +39,10 @@ export async function startS3rver(
   bucket: string,
 ): Promise<{ endpoint: string; child: Subprocess }> {
   const port = freePort();
-  const script = join(repository, "node_modules", "s3rver", "bin", "s3rver.js");
-  const child = Bun.spawn(
-    // s3rver ciphers continuation tokens with DES (OpenSSL 3: legacy provider), for listings past a page.
-    [
-      "node",
-      "--openssl-legacy-provider",
-      script,
-      "-d",
-      dir,
-      "-a",
-      "127.0.0.1",
-      "-p",
-      String(port),
-      "-s",
-      "--configure-bucket",
-      bucket,
-    ],
-    {
-      stdout: "ignore",
-      stderr: "ignore",
-    },
-  );
+  const child = Bun.spawn(s3rverCommand(repository, dir, port, bucket), {
+    stdout: "ignore",
+    stderr: "ignore",
+  });
   const endpoint = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {

@@ -6,7 +6,7 @@ import { loadSettings } from "../config/load";
 import type { Settings } from "../config/settings";
 import { parseManifestObjectKey, pullManifestObject, pushManifests } from "../remote/manifests";
 import { crateListPrefix, entryObjectKey, parseEntryObjectKey, type Remote } from "../remote/remote";
-import { parseToolchainMarker } from "../remote/toolchain-markers";
+import { parseToolchainMarker, suitability } from "../remote/toolchain-markers";
 import { type LocalStores, pullEntry, pushEntry, remoteTemp } from "../remote/transfer";
 import { describeError, KacheError } from "../util/errors";
 import { formatBytes, formatDuration } from "../util/size";
@@ -88,15 +88,12 @@ function workspaceCompilerTag(dir: string): string | null {
   }
 }
 
-/** Keys whose toolchain marker names another compiler than `compiler`. */
+/** Keys whose toolchain marker names another compiler than `compiler` (the prefetch's rule). */
 function otherCompilers(keys: string[], compiler: string | null): Set<string> {
-  const other = new Set<string>();
-  if (compiler === null) return other;
-  for (const key of keys) {
-    const marker = parseToolchainMarker(key);
-    if (marker && marker.compiler !== compiler) other.add(marker.key);
-  }
-  return other;
+  if (compiler === null) return new Set();
+  const markers = keys.map(parseToolchainMarker).filter((marker) => marker !== null);
+  const rank = suitability(markers, { compiler, targets: [] });
+  return new Set(markers.filter((marker) => rank(marker.key) === null).map((marker) => marker.key));
 }
 
 interface PullScope {

@@ -6,6 +6,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { s3rverCommand } from "../support/s3rver-command";
 import { makeTempDir, REPO_ROOT } from "./harness";
 
 export type Fault = "none" | "forbid-put" | "error-500" | "down" | "truncate-get" | "cut-get";
@@ -53,25 +54,10 @@ export async function startS3Server(bucket = "kache-test"): Promise<S3Server> {
   const port = freePort();
   let child: Subprocess | null = null;
   const spawnServer = async () => {
-    child = Bun.spawn(
-      // s3rver ciphers its continuation tokens with DES, which OpenSSL 3 keeps in its legacy
-      // provider: without it every listing past its first page fails with InternalError.
-      [
-        "node",
-        "--openssl-legacy-provider",
-        S3RVER,
-        "-d",
-        dir,
-        "-a",
-        "127.0.0.1",
-        "-p",
-        String(port),
-        "-s",
-        "--configure-bucket",
-        bucket,
-      ],
-      { stdout: "ignore", stderr: "ignore" },
-    );
+    child = Bun.spawn(s3rverCommand(REPO_ROOT, dir, port, bucket), {
+      stdout: "ignore",
+      stderr: "ignore",
+    });
     const deadline = Date.now() + 20_000;
     while (!(await reachable(port))) {
       if (Date.now() > deadline) throw new Error("s3rver did not start within 20 s");
