@@ -1,22 +1,22 @@
 // What a prefetch pulls of each crate, decided from that crate's listing alone as it arrives: the
 // input lists, then the entries a saved manifest names, then the newest entries this compiler
-// built (the session's targets first; one of a workspace member), within one byte budget. Never
-// another compiler's entries.
+// built (the session's targets first; of a workspace member, the newest build and the newest
+// check), within one byte budget. Never another compiler's entries.
 import type { RemoteSettings } from "../config/settings";
 import { parseManifestObjectKey } from "../remote/manifests";
 import type { SavedEntry } from "../remote/namespaces";
 import { parseEntryObjectKey, type RemoteObject } from "../remote/remote";
 import { parseToolchainMarker, type Suitability, suitability } from "../remote/toolchain-markers";
-import type { ToolchainTags } from "../wrapper/toolchain-tag";
+import type { OutputKind, ToolchainTags } from "../wrapper/toolchain-tag";
 
 /** Entries per crate a prefetch takes (the newest): one per profile and target in use, roughly. */
 const ENTRIES_PER_CRATE = 4;
 /**
- * A workspace member's entries differ mostly by edit, and only one can be this checkout's: the
- * newest, which is the last one pushed (the main branch's, typically). The wrapper's remote check
- * brings the right one when the guess is wrong.
+ * A workspace member's entries differ mostly by edit, and only one of each output (a build's, a
+ * check's) can be this checkout's: the newest, which is the last one pushed (the main branch's,
+ * typically). The wrapper's remote check brings the right one when the guess is wrong.
  */
-const ENTRIES_PER_MEMBER = 1;
+const ENTRIES_PER_MEMBER_OUTPUT = 1;
 /** Most bytes of archives one prefetch downloads. */
 export const PREFETCH_BUDGET_BYTES = 2 * 1024 ** 3;
 /** Parallel listings: the daemon's thread also answers every wrapper within 20 ms. */
@@ -26,6 +26,8 @@ export interface PrefetchRequest {
   crates: string[];
   /** Those of `crates` that are the workspace's own. */
   members: Set<string>;
+  /** Targets a crate name stands for, when more than one (`build_script_build`: each build script). */
+  targetsPerCrate?: Map<string, number>;
   /** The session's compiler and targets; null: any (a request from a kache before markers). */
   session: ToolchainTags | null;
   /** Entries a saved manifest names: pulled first, when this compiler built them. */
@@ -65,8 +67,23 @@ export function savedFirst(
 interface Candidate {
   key: string;
   size: number;
+  /** When the uploading machine last used it, from its marker; else when it was uploaded. */
   modified: number;
   rank: Suitability;
+  /** null: unmarked, or marked before outputs were named. */
+  output: OutputKind | null;
+}
+
+/** The best of the candidates a crate may take: of a member, that many of each output. */
+function newestOf(candidates: Candidate[], limit: number, perOutput: boolean): Candidate[] {
+  const best = candidates.sort((a, b) => a.rank! - b.rank! || b.modified - a.modified);
+  if (!perOutput) return best.slice(0, limit);
+  const taken = new Map<OutputKind | null, number>();
+  return best.filter((candidate) => {
+    const count = taken.get(candidate.output) ?? 0;
+    taken.set(candidate.output, count + 1);
+    return count < limit;
+  });
 }
 
 /** One crate's plan from its listing. */
@@ -83,19 +100,26 @@ export function planCrate(
   });
   const markers = objects.map((object) => parseToolchainMarker(object.key)).filter((m) => m !== null);
   const rank = request.session ? suitability(markers, request.session) : () => 2 as const;
+  const marked = new Map(markers.map((marker) => [marker.key, marker]));
   const candidates: Candidate[] = objects.flatMap((object) => {
     const entry = parseEntryObjectKey(settings, object.key);
     if (entry?.crate !== crate || request.haveEntry(entry.key)) return [];
-    return [{ key: entry.key, size: object.size, modified: object.modified, rank: rank(entry.key) }];
+    const marker = marked.get(entry.key);
+    const modified = marker?.used ?? object.modified;
+    const output = marker?.output ?? null;
+    return [{ key: entry.key, size: object.size, modified, rank: rank(entry.key), output }];
   });
   const usable = new Set(candidates.filter((c) => c.rank !== null).map((c) => c.key));
   const first = savedFirst(request.saved, [crate], (entry) => !usable.has(entry.key), budget);
   const planned = new Set(first.map((entry) => entry.key));
   const entries = first.map(({ key, size }) => ({ crate, key, size }));
-  const newest = candidates
-    .filter((candidate) => candidate.rank !== null && !planned.has(candidate.key))
-    .sort((a, b) => a.rank! - b.rank! || b.modified - a.modified)
-    .slice(0, request.members.has(crate) ? ENTRIES_PER_MEMBER : ENTRIES_PER_CRATE);
+  const member = request.members.has(crate);
+  const targets = request.targetsPerCrate?.get(crate) ?? 1;
+  const newest = newestOf(
+    candidates.filter((candidate) => candidate.rank !== null && !planned.has(candidate.key)),
+    (member ? ENTRIES_PER_MEMBER_OUTPUT : ENTRIES_PER_CRATE) * targets,
+    member,
+  );
   for (const { key, size } of newest) {
     if (size > budget.bytes) continue;
     budget.bytes -= size;

@@ -50,8 +50,10 @@ export async function pullPlanned(pulls: PrefetchPulls, request: PrefetchRequest
       await pullManifestObject(pulls.remote, item.key, item.fingerprint, index);
     }),
     entries.drain(PREFETCH_DOWNLOADS, async (item) => {
-      const had = index.getEntry(item.key) !== null;
-      if ((await pulls.fetchEntry(item.key, item.crate)) === "hit" && !had) {
+      // A remote check of the build may have brought it since the plan: a second download would
+      // cost its bytes again and replace the row a wrapper has just counted a hit on.
+      if (index.getEntry(item.key) !== null) return;
+      if ((await pulls.fetchEntry(item.key, item.crate)) === "hit") {
         index.setMemo(`prefetched|${item.key}`, "1");
         counts.pulled += 1;
       }

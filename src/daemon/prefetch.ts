@@ -30,8 +30,27 @@ export function memberCrates(metadata: Metadata): Set<string> {
       .filter((pkg) => members.has(pkg.id))
       .flatMap((pkg) => pkg.targets)
       .filter((target) => target.kind.some((kind) => BUILT_KINDS.has(kind) && kind !== "custom-build"))
-      .map((target) => target.name.replaceAll("-", "_")),
+      .map(crateName),
   );
+}
+
+/** The crate name rustc compiles a target under: every build script is `build_script_build`. */
+function crateName(target: { name: string; kind: string[] }): string {
+  return target.kind.includes("custom-build") ? "build_script_build" : target.name.replaceAll("-", "_");
+}
+
+/**
+ * How many of the workspace's targets each crate name stands for: one listing holds the entries of
+ * every build script, and of each version of a crate the graph has twice.
+ */
+export function targetsPerCrate(metadata: Metadata): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const target of metadata.packages.flatMap((pkg) => pkg.targets)) {
+    if (!target.kind.some((kind) => BUILT_KINDS.has(kind))) continue;
+    const name = crateName(target);
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
+  return counts;
 }
 
 /** Crate names as rustc sees them, every dependency before what depends on it. */
@@ -48,9 +67,7 @@ export function cratesInBuildOrder(metadata: Metadata): string[] {
     for (const dep of deps.get(id) ?? []) visit(dep);
     for (const target of byId.get(id)?.targets ?? []) {
       if (!target.kind.some((kind) => BUILT_KINDS.has(kind))) continue; // examples, tests, benches
-      const name = target.kind.includes("custom-build")
-        ? "build_script_build"
-        : target.name.replaceAll("-", "_");
+      const name = crateName(target);
       if (!order.includes(name)) order.push(name);
     }
   };

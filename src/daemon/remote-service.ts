@@ -18,7 +18,7 @@ import { dropUpload, queuedUploadCount, queuedUploads, type UploadItem } from ".
 import { describeError } from "../util/errors";
 import { MANIFESTS_PER_FINGERPRINT } from "../wrapper/direct-mode";
 import type { ToolchainTags } from "../wrapper/toolchain-tag";
-import { cargoMetadata, cratesInBuildOrder, memberCrates } from "./prefetch";
+import { cargoMetadata, cratesInBuildOrder, memberCrates, targetsPerCrate } from "./prefetch";
 import { pullPlanned } from "./prefetch-pulls";
 import { newRemoteState, type RemoteState } from "./remote-state";
 import type { DaemonLogger } from "./server";
@@ -254,6 +254,7 @@ export class RemoteService {
         {
           crates,
           members: memberCrates(metadata),
+          targetsPerCrate: targetsPerCrate(metadata),
           session,
           saved: saved?.entries ?? [],
           haveEntry: (key) => index.getEntry(key) !== null,

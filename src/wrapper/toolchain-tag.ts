@@ -40,6 +40,19 @@ export function sessionTags(components: Pick<KeyComponents, "compiler" | "target
   return { compiler: compilerTag(components), targets: targets.map(targetTag) };
 }
 
+/**
+ * What an entry's compile emitted: `link` (an rlib, a binary: `cargo build`), `meta` (metadata
+ * alone: `cargo check`), `other` (asm, llvm-ir...). A build never uses a check's entry.
+ */
+export type OutputKind = "link" | "meta" | "other";
+
+export function outputKind(components: Pick<KeyComponents, "flags">): OutputKind {
+  const emit = components.flags.find((line) => line.startsWith("emit="))?.slice("emit=".length) ?? "";
+  const kinds = emit.split(",").map((kind) => kind.split("=")[0]);
+  if (emit === "" || kinds.includes("link")) return "link"; // no --emit: rustc's default, link
+  return kinds.includes("metadata") ? "meta" : "other";
+}
+
 const TAG = /^[0-9a-f]{16}$/;
 
 /** A request's tags as they must look; anything else from the socket is ignored. */

@@ -128,7 +128,7 @@ describe("a remote shared by two toolchains", () => {
       await waitForUploads(m);
     }
     const markers = (readdirSync(bucket, { recursive: true }) as string[]).filter((name) =>
-      /\/toolchains\/[0-9a-f]{16}\.[0-9a-f]{16}\/[0-9a-f]{64}$/.test(name),
+      /\/toolchains\/[0-9a-f]{16}\.[0-9a-f]{16}\.link\.\d+\/[0-9a-f]{64}$/.test(name),
     );
     expect(markers.length).toBe(2 * PATH_WS_UNITS.length);
     // Two compilers, one target.

@@ -2,7 +2,12 @@
 // manifest's entries dearest first within the budget.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { cargoMetadata, cratesInBuildOrder, memberCrates } from "../../../src/daemon/prefetch";
+import {
+  cargoMetadata,
+  cratesInBuildOrder,
+  memberCrates,
+  targetsPerCrate,
+} from "../../../src/daemon/prefetch";
 import { PREFETCH_BUDGET_BYTES, savedFirst } from "../../../src/daemon/prefetch-plan";
 import { ContentChecker, contentCheck } from "../../../src/util/hash";
 
@@ -31,6 +36,37 @@ describe("crates in build order", () => {
       "fixture_macros",
       "fixture_noisy",
     ]);
+  });
+
+  test("one crate name for every build script, and for each version of a crate the graph has twice", () => {
+    const counts = targetsPerCrate({
+      packages: [
+        {
+          id: "a",
+          targets: [
+            { name: "a", kind: ["lib"] },
+            { name: "build-script-build", kind: ["custom-build"] },
+          ],
+        },
+        {
+          id: "b",
+          targets: [
+            { name: "b", kind: ["lib"] },
+            { name: "build-script-main", kind: ["custom-build"] },
+          ],
+        },
+        { id: "syn 1", targets: [{ name: "syn", kind: ["lib"] }] },
+        {
+          id: "syn 2",
+          targets: [
+            { name: "syn", kind: ["lib"] },
+            { name: "demo", kind: ["example"] },
+          ],
+        },
+      ],
+      resolve: null,
+    });
+    expect(Object.fromEntries(counts)).toEqual({ a: 1, b: 1, build_script_build: 2, syn: 2 });
   });
 
   test("examples, tests and benches are not built by cargo build: not prefetched", () => {

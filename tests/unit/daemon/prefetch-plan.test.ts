@@ -5,7 +5,13 @@ import type { RemoteSettings } from "../../../src/config/settings";
 import { type CratePlan, eachCratePlan, type PrefetchRequest } from "../../../src/daemon/prefetch-plan";
 import type { RemoteObject } from "../../../src/remote/remote";
 import { parseToolchainMarker, toolchainMarkerKey } from "../../../src/remote/toolchain-markers";
-import { entryTags, isToolchainTags, sessionTags } from "../../../src/wrapper/toolchain-tag";
+import {
+  entryTags,
+  isToolchainTags,
+  type OutputKind,
+  outputKind,
+  sessionTags,
+} from "../../../src/wrapper/toolchain-tag";
 
 const settings = { type: "s3", bucket: "b", prefix: "artifacts" } as RemoteSettings;
 const key = (n: number) => n.toString(16).padStart(64, "0");
@@ -14,12 +20,28 @@ const stable = { compiler: [vV("1.95.0")], target: ["x86_64-unknown-linux-gnu"] 
 const stableArm = { compiler: [vV("1.95.0")], target: ["aarch64-unknown-linux-gnu"] };
 const nightly = { compiler: [vV("1.97.0-nightly")], target: ["x86_64-unknown-linux-gnu"] };
 
-/** A listing of `crate`: each entry's archive (modified at its number) and, when built by a known toolchain, its marker. */
-function listing(crate: string, entries: [number, typeof stable | null][]): RemoteObject[] {
-  return entries.flatMap(([n, built]) => [
-    { key: `artifacts/${crate}/${key(n)}.tar.zst`, size: 100, modified: n },
-    ...(built
-      ? [{ key: toolchainMarkerKey(settings, crate, entryTags(built), key(n)), size: 0, modified: n }]
+/**
+ * A listing of `crate`: each entry's archive (uploaded at its number unless told) and, when built
+ * by a known toolchain, its marker (last used at its number; a build's unless told).
+ */
+function listing(
+  crate: string,
+  entries: [number, typeof stable | null, OutputKind?, number?][],
+): RemoteObject[] {
+  return entries.flatMap(([n, toolchain, output, uploaded]) => [
+    { key: `artifacts/${crate}/${key(n)}.tar.zst`, size: 100, modified: uploaded ?? n },
+    ...(toolchain
+      ? [
+          {
+            key: toolchainMarkerKey(settings, crate, entryTags(toolchain), {
+              output: output ?? "link",
+              used: n,
+              key: key(n),
+            }),
+            size: 0,
+            modified: uploaded ?? n,
+          },
+        ]
       : []),
   ]);
 }
@@ -63,10 +85,32 @@ describe("toolchain tags", () => {
   });
 
   test("a marker's name round-trips; anything else is not a marker", () => {
-    const name = toolchainMarkerKey(settings, "serde", entryTags(stable), key(7));
-    expect(parseToolchainMarker(name)).toEqual({ ...tagsOf(stable), key: key(7) });
+    const used = 1_796_180_284_729;
+    const name = toolchainMarkerKey(settings, "serde", entryTags(stable), {
+      output: "meta",
+      used,
+      key: key(7),
+    });
+    expect(parseToolchainMarker(name)).toEqual({ ...tagsOf(stable), output: "meta", used, key: key(7) });
     expect(parseToolchainMarker(`artifacts/serde/${key(7)}.tar.zst`)).toBeNull();
     expect(parseToolchainMarker(`${name}/x`)).toBeNull();
+    expect(parseToolchainMarker(name.replace(".meta.", ".rlib."))).toBeNull();
+  });
+
+  test("a marker from before outputs and build times were named still names its toolchain", () => {
+    const { compiler, target } = tagsOf(stable);
+    const name = `artifacts/serde/toolchains/${compiler}.${target}/${key(7)}`;
+    expect(parseToolchainMarker(name)).toEqual({ compiler, target, output: null, used: null, key: key(7) });
+  });
+
+  test("the output: a build's link, a check's metadata alone", () => {
+    const of = (emit: string) => outputKind({ flags: ["out-dir=<TARGET>/debug/deps", emit] });
+    expect(of("emit=dep-info,metadata,link")).toBe("link");
+    expect(of("emit=dep-info,link")).toBe("link");
+    expect(of("emit=")).toBe("link");
+    expect(of("emit=dep-info,metadata")).toBe("meta");
+    expect(of("emit=metadata=/tmp/x.rmeta")).toBe("meta");
+    expect(of("emit=llvm-ir")).toBe("other");
   });
 
   test("tags from the socket must look like tags", () => {
@@ -162,6 +206,40 @@ describe("a workspace member", () => {
     expect(picked.entries.map((entry) => entry.key)).toEqual([key(3)]);
   });
 
+  test("the newest build and the newest check: a build never uses a check's entry", async () => {
+    const objects = listing("ledger", [
+      [1, stable, "link"],
+      [2, stable, "meta"],
+      [3, stable, "link"],
+      [4, stable, "meta"],
+      [5, stable, "meta"],
+    ]);
+    const picked = await planPrefetch(async () => objects, settings, {
+      crates: ["ledger"],
+      members: new Set(["ledger"]),
+      session: sessionTags(stable),
+      saved: [],
+      haveEntry: () => false,
+    });
+    expect(picked.entries.map((entry) => entry.key)).toEqual([key(5), key(3)]);
+  });
+
+  test("newest by when the uploader last used it: a bulk push uploads every version within one second", async () => {
+    const objects = listing("ledger", [
+      [3, stable, "link", 1000],
+      [9, stable, "link", 1000],
+      [5, stable, "link", 1000],
+    ]);
+    const picked = await planPrefetch(async () => objects, settings, {
+      crates: ["ledger"],
+      members: new Set(["ledger"]),
+      session: sessionTags(stable),
+      saved: [],
+      haveEntry: () => false,
+    });
+    expect(picked.entries.map((entry) => entry.key)).toEqual([key(9)]);
+  });
+
   test("a saved manifest's entries of a member are all taken", async () => {
     const objects = listing("ledger", [
       [1, stable],
@@ -175,6 +253,24 @@ describe("a workspace member", () => {
       haveEntry: () => false,
     });
     expect(picked.entries.map((entry) => entry.key).sort()).toEqual([key(1), key(2)]);
+  });
+});
+
+describe("a crate name several targets share", () => {
+  test("build_script_build: the newest entries of each build script, not of four of them", async () => {
+    const objects = listing(
+      "build_script_build",
+      Array.from({ length: 12 }, (_, n) => [n + 1, stable]),
+    );
+    const picked = await planPrefetch(async () => objects, settings, {
+      crates: ["build_script_build"],
+      members: new Set<string>(),
+      targetsPerCrate: new Map([["build_script_build", 2]]),
+      session: sessionTags(stable),
+      saved: [],
+      haveEntry: () => false,
+    });
+    expect(picked.entries.map((entry) => entry.key)).toEqual([12, 11, 10, 9, 8, 7, 6, 5].map(key));
   });
 });
 
