@@ -5,6 +5,7 @@
 // Usage: bun bench/remote-warm-cpu.ts OLD_BIN NEW_BIN [ROUNDS]   (KACHE_CPU_PROFILE_DIR=DIR profiles the
 // daemons; KACHE_BENCH_LATENCY_MS=N puts N ms of latency before every S3 request)
 
+import { Database } from "bun:sqlite";
 import {
   appendFileSync,
   existsSync,
@@ -78,6 +79,36 @@ interface Build {
   prefetchHits: number;
   misses: number;
   prepasses: number;
+  store: StoreUse;
+}
+
+interface StoreUse {
+  entries: number;
+  megabytes: number;
+  /** Of them, the entries this build restored. */
+  used: number;
+  usedMegabytes: number;
+}
+
+/** What the fresh machine's store holds after its build, and how much of it the build used. */
+function storeUse(cacheDir: string): StoreUse {
+  const db = new Database(join(cacheDir, "index.db"), { readonly: true });
+  try {
+    const row = db
+      .query(
+        "SELECT count(*) AS entries, coalesce(sum(size), 0) AS bytes, coalesce(sum(hits > 0), 0) AS used, " +
+          "coalesce(sum(CASE WHEN hits > 0 THEN size ELSE 0 END), 0) AS usedBytes FROM entries",
+      )
+      .get() as { entries: number; bytes: number; used: number; usedBytes: number };
+    return {
+      entries: row.entries,
+      megabytes: row.bytes / 1e6,
+      used: row.used,
+      usedMegabytes: row.usedBytes / 1e6,
+    };
+  } finally {
+    db.close();
+  }
 }
 
 function median(values: number[]): number {
@@ -90,7 +121,8 @@ function show(build: Build): string {
   return (
     `${build.binary.padEnd(4)} ${build.seconds.toFixed(2)} s  daemon ${build.daemonCpu.toFixed(2)} cpu-s (start ${build.daemonStartCpu.toFixed(2)})  ` +
     `cargo+wrappers ${build.cargoCpu.toFixed(2)}  s3rver ${build.s3Cpu.toFixed(2)}  ` +
-    `remote hits ${build.remoteHits}  prefetch hits ${build.prefetchHits}  misses ${build.misses}  pre-passes ${build.prepasses}`
+    `remote hits ${build.remoteHits}  prefetch hits ${build.prefetchHits}  misses ${build.misses}  pre-passes ${build.prepasses}  ` +
+    `store ${build.store.entries} entries ${build.store.megabytes.toFixed(1)} MB, used ${build.store.used} (${build.store.usedMegabytes.toFixed(1)} MB)`
   );
 }
 
@@ -109,6 +141,13 @@ function seedEdits(seed: { workspace: string; env: Record<string, string> }, edi
   writeFileSync(file, original);
   run(["cargo", "build"], seed.env, seed.workspace);
   console.log(`the seed built ${edits} edits of ledger/src/account.rs, then its own sources again`);
+}
+
+/** With KACHE_BENCH_SEED_CHECK=1 the seed also runs `cargo check`, as a team's bucket holds check entries too. */
+function seedCheck(seed: { workspace: string; env: Record<string, string> }): void {
+  if (process.env.KACHE_BENCH_SEED_CHECK !== "1") return;
+  run(["cargo", "check"], seed.env, seed.workspace);
+  console.log("the seed also ran cargo check");
 }
 
 /** With KACHE_BENCH_LATENCY_MS, a proxy (its own process) that delays each request that long. */
@@ -154,6 +193,7 @@ async function main(): Promise<void> {
     seed.resetCache();
     run(["cargo", "build"], seed.env, seed.workspace);
     seedEdits(seed, Number(process.env.KACHE_BENCH_SEED_EDITS ?? 0));
+    seedCheck(seed);
     await storesFinished(join(work, "seed-cache"));
     run([binaries.new, "sync", "--push"], { ...seed.env, ...remoteEnv }, seed.workspace);
     const builds: Build[] = [];
@@ -203,6 +243,7 @@ async function main(): Promise<void> {
             prefetchHits: count("prefetch hit"),
             misses: count("miss"),
             prepasses: units.filter((event) => event.prepass && event.outcome !== "passthrough").length,
+            store: storeUse(cacheDir),
           };
           builds.push(result);
           console.log(show(result));
