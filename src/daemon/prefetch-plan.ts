@@ -1,7 +1,8 @@
 // What a prefetch pulls of each crate, decided from that crate's listing alone as it arrives: the
-// input lists, then the entries a saved manifest names, then the newest entries this compiler
-// built (the session's targets first; of a workspace member, the newest build and the newest
-// check), within one byte budget. Never another compiler's entries.
+// entries a saved manifest names, then the newest entries this compiler built (the session's
+// targets first; of a workspace member, the newest build and the newest check), within one byte
+// budget, and the input lists unless those entries are all the crate has. Never another
+// compiler's entries.
 import type { RemoteSettings } from "../config/settings";
 import { parseManifestObjectKey } from "../remote/manifests";
 import type { SavedEntry } from "../remote/namespaces";
@@ -126,7 +127,12 @@ export function planCrate(
     entries.push({ crate, key, size });
   }
   const otherCompiler = candidates.filter((candidate) => candidate.rank === null).length;
-  return { manifests, entries, fromSaved: first.length, otherCompiler };
+  // An archive carries the input list of its entry's invocation: with every usable entry on its
+  // way, the crate's input lists would be a request each for nothing, and the first wrappers'
+  // requests wait behind them.
+  const taken = new Set(entries.map((entry) => entry.key));
+  const allTaken = [...usable].every((key) => taken.has(key));
+  return { manifests: allTaken ? [] : manifests, entries, fromSaved: first.length, otherCompiler };
 }
 
 /**

@@ -61,6 +61,18 @@ async function planPrefetch(
   return merged;
 }
 
+/** One crate's whole plan, input lists included. */
+async function planOne(objects: RemoteObject[], crate: string, members: Set<string>): Promise<CratePlan> {
+  const plans: CratePlan[] = [];
+  await eachCratePlan(
+    async () => objects,
+    settings,
+    { crates: [crate], members, session: sessionTags(stable), saved: [], haveEntry: () => false },
+    (part) => plans.push(part),
+  );
+  return plans[0]!;
+}
+
 async function plan(
   objects: RemoteObject[],
   session = sessionTags(stable),
@@ -253,6 +265,42 @@ describe("a workspace member", () => {
       haveEntry: () => false,
     });
     expect(picked.entries.map((entry) => entry.key).sort()).toEqual([key(1), key(2)]);
+  });
+});
+
+describe("input lists", () => {
+  const manifest = (crate: string, n: number) => ({
+    key: `artifacts/${crate}/manifests/${"f".repeat(64)}/${key(n)}.json`,
+    size: 10,
+    modified: n,
+  });
+
+  test("none when every entry the crate has comes (each archive carries its own)", async () => {
+    const objects = [
+      ...listing("serde", [
+        [1, stable],
+        [2, stable, "meta"],
+        [3, nightly],
+      ]),
+      manifest("serde", 1),
+    ];
+    const planned = await planOne(objects, "serde", new Set());
+    expect(planned.entries.map((entry) => entry.key)).toEqual([key(2), key(1)]);
+    expect(planned.manifests).toEqual([]);
+  });
+
+  test("all of them when some entries stay in the bucket: a member's older versions", async () => {
+    const objects = [
+      ...listing("ledger", [
+        [1, stable],
+        [2, stable],
+        [3, stable],
+      ]),
+      manifest("ledger", 1),
+    ];
+    const planned = await planOne(objects, "ledger", new Set(["ledger"]));
+    expect(planned.entries.map((entry) => entry.key)).toEqual([key(3)]);
+    expect(planned.manifests.map((list) => list.key)).toEqual([manifest("ledger", 1).key]);
   });
 });
 
