@@ -14,7 +14,7 @@ import type { OutputKind, ToolchainTags } from "../wrapper/toolchain-tag";
 const ENTRIES_PER_CRATE = 4;
 /**
  * A workspace member's entries differ mostly by edit, and only one of each output (a build's, a
- * check's) can be this checkout's: the newest, which is the last one pushed (the main branch's,
+ * check's) can be this checkout's: the newest, the one its uploader used last (the main branch's,
  * typically). The wrapper's remote check brings the right one when the guess is wrong.
  */
 const ENTRIES_PER_MEMBER_OUTPUT = 1;

@@ -46,8 +46,8 @@ export function sessionTags(components: Pick<KeyComponents, "compiler" | "target
  */
 export type OutputKind = "link" | "meta" | "other";
 
-export function outputKind(components: Pick<KeyComponents, "flags">): OutputKind {
-  const emit = components.flags.find((line) => line.startsWith("emit="))?.slice("emit=".length) ?? "";
+export function outputKind(components: Partial<Pick<KeyComponents, "flags">>): OutputKind {
+  const emit = (components.flags ?? []).find((line) => line.startsWith("emit="))?.slice("emit=".length) ?? "";
   const kinds = emit.split(",").map((kind) => kind.split("=")[0]);
   if (emit === "" || kinds.includes("link")) return "link"; // no --emit: rustc's default, link
   return kinds.includes("metadata") ? "meta" : "other";
