@@ -208,13 +208,7 @@ describe("a workspace member", () => {
       [3, stable],
       [4, nightly],
     ]);
-    const picked = await planPrefetch(async () => objects, settings, {
-      crates: ["ledger"],
-      members: new Set(["ledger"]),
-      session: sessionTags(stable),
-      saved: [],
-      haveEntry: () => false,
-    });
+    const picked = await planOne(objects, "ledger", new Set(["ledger"]));
     expect(picked.entries.map((entry) => entry.key)).toEqual([key(3)]);
   });
 
@@ -226,13 +220,7 @@ describe("a workspace member", () => {
       [4, stable, "meta"],
       [5, stable, "meta"],
     ]);
-    const picked = await planPrefetch(async () => objects, settings, {
-      crates: ["ledger"],
-      members: new Set(["ledger"]),
-      session: sessionTags(stable),
-      saved: [],
-      haveEntry: () => false,
-    });
+    const picked = await planOne(objects, "ledger", new Set(["ledger"]));
     expect(picked.entries.map((entry) => entry.key)).toEqual([key(5), key(3)]);
   });
 
@@ -242,13 +230,7 @@ describe("a workspace member", () => {
       [9, stable, "link", 1000],
       [5, stable, "link", 1000],
     ]);
-    const picked = await planPrefetch(async () => objects, settings, {
-      crates: ["ledger"],
-      members: new Set(["ledger"]),
-      session: sessionTags(stable),
-      saved: [],
-      haveEntry: () => false,
-    });
+    const picked = await planOne(objects, "ledger", new Set(["ledger"]));
     expect(picked.entries.map((entry) => entry.key)).toEqual([key(9)]);
   });
 
