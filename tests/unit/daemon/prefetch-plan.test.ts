@@ -11,6 +11,7 @@ import {
   type OutputKind,
   outputKind,
   sessionTags,
+  type ToolchainTags,
 } from "../../../src/wrapper/toolchain-tag";
 
 const settings = { type: "s3", bucket: "b", prefix: "artifacts" } as RemoteSettings;
@@ -61,30 +62,23 @@ async function planPrefetch(
   return merged;
 }
 
-/** One crate's whole plan, input lists included. */
-async function planOne(objects: RemoteObject[], crate: string, members: Set<string>): Promise<CratePlan> {
+/** One crate's whole plan, input lists included: serde's, no members, a stable session, unless told. */
+async function plan(
+  objects: RemoteObject[],
+  {
+    crate = "serde",
+    members = new Set<string>(),
+    session = sessionTags(stable) as ToolchainTags | null,
+  } = {},
+): Promise<CratePlan> {
   const plans: CratePlan[] = [];
   await eachCratePlan(
     async () => objects,
     settings,
-    { crates: [crate], members, session: sessionTags(stable), saved: [], haveEntry: () => false },
+    { crates: [crate], members, session, saved: [], haveEntry: () => false },
     (part) => plans.push(part),
   );
   return plans[0]!;
-}
-
-async function plan(
-  objects: RemoteObject[],
-  session = sessionTags(stable),
-  haveEntry = (_: string) => false,
-) {
-  return planPrefetch(async () => objects, settings, {
-    crates: ["serde"],
-    members: new Set<string>(),
-    session,
-    saved: [],
-    haveEntry,
-  });
 }
 
 describe("toolchain tags", () => {
@@ -174,7 +168,7 @@ describe("what a prefetch pulls", () => {
         [1, stable],
         [5, nightly],
       ]),
-      null as never,
+      { session: null },
     );
     expect(picked.entries.map((entry) => entry.key)).toEqual([key(5), key(1)]);
     expect(picked.otherCompiler).toBe(0);
@@ -208,7 +202,7 @@ describe("a workspace member", () => {
       [3, stable],
       [4, nightly],
     ]);
-    const picked = await planOne(objects, "ledger", new Set(["ledger"]));
+    const picked = await plan(objects, { crate: "ledger", members: new Set(["ledger"]) });
     expect(picked.entries.map((entry) => entry.key)).toEqual([key(3)]);
   });
 
@@ -220,7 +214,7 @@ describe("a workspace member", () => {
       [4, stable, "meta"],
       [5, stable, "meta"],
     ]);
-    const picked = await planOne(objects, "ledger", new Set(["ledger"]));
+    const picked = await plan(objects, { crate: "ledger", members: new Set(["ledger"]) });
     expect(picked.entries.map((entry) => entry.key)).toEqual([key(5), key(3)]);
   });
 
@@ -230,7 +224,7 @@ describe("a workspace member", () => {
       [9, stable, "link", 1000],
       [5, stable, "link", 1000],
     ]);
-    const picked = await planOne(objects, "ledger", new Set(["ledger"]));
+    const picked = await plan(objects, { crate: "ledger", members: new Set(["ledger"]) });
     expect(picked.entries.map((entry) => entry.key)).toEqual([key(9)]);
   });
 
@@ -266,7 +260,7 @@ describe("input lists", () => {
       ]),
       manifest("serde", 1),
     ];
-    const planned = await planOne(objects, "serde", new Set());
+    const planned = await plan(objects);
     expect(planned.entries.map((entry) => entry.key)).toEqual([key(2), key(1)]);
     expect(planned.manifests).toEqual([]);
   });
@@ -280,7 +274,7 @@ describe("input lists", () => {
       ]),
       manifest("ledger", 1),
     ];
-    const planned = await planOne(objects, "ledger", new Set(["ledger"]));
+    const planned = await plan(objects, { crate: "ledger", members: new Set(["ledger"]) });
     expect(planned.entries.map((entry) => entry.key)).toEqual([key(3)]);
     expect(planned.manifests.map((list) => list.key)).toEqual([manifest("ledger", 1).key]);
   });
