@@ -32,6 +32,7 @@ import {
 import { daemonWanted, fetchManifests, remoteCheck, startPrefetch } from "./daemon-hooks";
 import { runCapturedCall } from "./fallback";
 import type { Invocation } from "./invocation";
+import { compileTryingLinkStyle } from "./link-style-compile";
 import { expectedOutputs } from "./output-files";
 import { lookupEntry } from "./record-entry";
 import type { InvocationEvent, Phases } from "./report";
@@ -292,10 +293,12 @@ async function compileAndStore(flow: Flow, plan: KeyPlan, lockName: string): Pro
   const { inv, normaliser, outDir } = flow;
   unlinkOutputs(inv.args, outDir);
   const remaps = remapWanted(inv.args) ? normaliser.remapArgs() : [];
-  const compileCmd = [...inv.command, ...remaps, ...compilerArgs(inv), ...planCompileArgs(plan)];
+  const command = (p: KeyPlan) => [...inv.command, ...remaps, ...compilerArgs(inv), ...planCompileArgs(p)];
   const startedWallMs = Date.now();
   flow.state.compiled = true;
-  const run = await runCaptured(compileCmd, inv.cwd);
+  const tried = plan.linkStyleUntried ? await compileTryingLinkStyle(plan, flow.stores, command) : undefined;
+  if (tried === null) return passthroughCompile(flow, "link-inputs-unknown");
+  const run = tried ?? (await runCaptured(command(plan), inv.cwd));
   flow.state.status = { exitCode: run.exitCode, signal: run.signal };
   flow.phases.compile = run.ms;
   if (compilesIncrementally(inv)) noteIncrementalDir(flow);

@@ -42,16 +42,26 @@ export function withJobserverFds(
   return stdio;
 }
 
-async function pump(stream: ReadableStream<Uint8Array>, fd: number, chunks: Uint8Array[]): Promise<void> {
+async function pump(
+  stream: ReadableStream<Uint8Array>,
+  fd: number | null,
+  chunks: Uint8Array[],
+): Promise<void> {
   for await (const chunk of stream) {
     chunks.push(chunk);
-    writeAllSync(fd, chunk);
+    if (fd !== null) writeAllSync(fd, chunk);
   }
 }
 
 export type ProcessEnv = Record<string, string | undefined>;
 
-export async function runCaptured(cmd: string[], cwd: string, env?: ProcessEnv): Promise<CapturedRun> {
+/** `echo: false` holds the output back: the caller decides whether cargo ever sees it. */
+export async function runCaptured(
+  cmd: string[],
+  cwd: string,
+  env?: ProcessEnv,
+  { echo = true }: { echo?: boolean } = {},
+): Promise<CapturedRun> {
   const started = performance.now();
   const stdio = withJobserverFds(["inherit", "pipe", "pipe"]) as never;
   const child = Bun.spawn({ cmd, cwd, env, stdio });
@@ -61,7 +71,11 @@ export async function runCaptured(cmd: string[], cwd: string, env?: ProcessEnv):
     stdout: ReadableStream<Uint8Array>;
     stderr: ReadableStream<Uint8Array>;
   };
-  await Promise.all([pump(streams.stdout, 1, out), pump(streams.stderr, 2, err), child.exited]);
+  await Promise.all([
+    pump(streams.stdout, echo ? 1 : null, out),
+    pump(streams.stderr, echo ? 2 : null, err),
+    child.exited,
+  ]);
   return {
     exitCode: child.exitCode ?? 1,
     signal: child.signalCode ? String(child.signalCode) : null,

@@ -24,7 +24,7 @@ import {
 import type { Invocation } from "./invocation";
 import { buildKeyComponents, buildKind, type KeyContext, withDepInfo } from "./key-components";
 import { externalLinkInputs, type LinkListStyle, linkListArgs, readLinkList } from "./link-inputs";
-import { linkListStyle } from "./link-probe";
+import { knownLinkListStyle, likelyLinkListStyle } from "./link-probe";
 import { resolveNativeCpu } from "./native-cpu";
 import { bundlesClosure, fileStem, producesExecutable } from "./output-files";
 import type { RustcArgs } from "./rustc-args";
@@ -91,6 +91,11 @@ export interface KeyPlan {
   /** The call links an executable or shared object: the linker's input list is part of the key. */
   linking: boolean;
   linkStyle: LinkListStyle;
+  /**
+   * No link with this compiler, linker and flags has shown `linkStyle` to work yet: the compile
+   * tries it (see compileAndStore), so a cold cache's first link costs no probe.
+   */
+  linkStyleUntried: boolean;
   /** The key when known before compiling (for lookup); null means compile first and key afterwards. */
   keyed: Keyed | null;
   /** The call cannot be keyed at all and passes through. */
@@ -142,6 +147,7 @@ function newPlan(inv: Invocation, stores: Stores, normaliser: PathNormaliser, ca
     fingerprint: invocationFingerprint(base),
     linking,
     linkStyle: "none",
+    linkStyleUntried: false,
     keyed: null,
     passthrough: null,
     callStartNs,
@@ -173,14 +179,9 @@ export function planKey(
     return plan;
   }
   if (plan.linking) {
-    plan.linkStyle = linkListStyle(
-      stores.index,
-      plan.ctx.compiler,
-      inv.compiler,
-      plan.ctx.linkerVersion ?? "",
-      inv.args,
-      inv.cwd,
-    );
+    const known = knownLinkListStyle(stores.index, plan.ctx.compiler, plan.ctx.linkerVersion ?? "", inv.args);
+    plan.linkStyle = known ?? likelyLinkListStyle(plan.ctx.compiler, inv.args);
+    plan.linkStyleUntried = known === null;
     if (plan.linkStyle === "none") {
       plan.passthrough = "link-inputs-unknown";
       return plan;

@@ -1,5 +1,6 @@
-// Which form of "write your input list" this linker set-up accepts, found once by linking an empty
-// program with the same linker choices, and memoised per compiler, linker and flags.
+// Which form of "write your input list" this linker set-up accepts, memoised per compiler, linker
+// and flags: learnt from the first real link that wrote its list, or by linking an empty program
+// with the same linker choices when a link with the likely form failed.
 import { existsSync } from "node:fs";
 import type { IndexDb } from "../store/index-db";
 import { hashParts } from "../util/hash";
@@ -52,7 +53,39 @@ function probeStyle(compiler: string, flags: string[], style: LinkListStyle, cwd
   }
 }
 
-export function linkListStyle(
+function styleMemoName(identity: CompilerIdentity, linkerVersion: string, args: RustcArgs): string {
+  const flags = linkerChoiceFlags(args);
+  return `link-list-style|${hashParts([identity.version, identity.sysroot, linkerVersion, process.platform, ...flags])}`;
+}
+
+/** The style found before for this compiler, linker and flags; null when none was found yet. */
+export function knownLinkListStyle(
+  index: IndexDb,
+  identity: CompilerIdentity,
+  linkerVersion: string,
+  args: RustcArgs,
+): LinkListStyle | null {
+  return index.getMemo(styleMemoName(identity, linkerVersion, args)) as LinkListStyle | null;
+}
+
+/** The style most linkers of this target accept: a first link tries it and so needs no probe. */
+export function likelyLinkListStyle(identity: CompilerIdentity, args: RustcArgs): LinkListStyle {
+  return candidateStyles(args.target ?? identity.host)[0]!;
+}
+
+/** A real link wrote its input list with `style`: that answers the probe for every later link. */
+export function rememberLinkListStyle(
+  index: IndexDb,
+  identity: CompilerIdentity,
+  linkerVersion: string,
+  args: RustcArgs,
+  style: LinkListStyle,
+): void {
+  index.setMemo(styleMemoName(identity, linkerVersion, args), style);
+}
+
+/** The style this linker set-up accepts, probed by linking an empty program once ("none": no form works). */
+export function probeLinkListStyle(
   index: IndexDb,
   identity: CompilerIdentity,
   compiler: string,
@@ -61,10 +94,9 @@ export function linkListStyle(
   cwd: string,
 ): LinkListStyle {
   const flags = linkerChoiceFlags(args);
-  const name = `link-list-style|${hashParts([identity.version, identity.sysroot, linkerVersion, process.platform, ...flags])}`;
   const target = args.target ?? identity.host;
   return index.memoOnce(
-    name,
+    styleMemoName(identity, linkerVersion, args),
     () => candidateStyles(target).find((candidate) => probeStyle(compiler, flags, candidate, cwd)) ?? "none",
   ) as LinkListStyle;
 }

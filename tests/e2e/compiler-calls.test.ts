@@ -2,16 +2,7 @@
 // script is still cached, a program that is not rustc passes through untouched, and a compile-first
 // call keeps rustc's default output and writes its side dep-info only inside a private temp dir.
 import { afterAll, describe, expect, test } from "bun:test";
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { type DirectRun, runDirect, toolchainRustc, writeLibCrate, writeScript } from "./compiler-support";
 import { kacheEnv } from "./daemon-support";
@@ -168,43 +159,5 @@ describe("a compile-first call", () => {
     expect(`${mode} ${uid}`).toBe(`700 ${process.getuid!()}`);
     expect(existsSync(dirname(path!))).toBe(false);
     expect(readdirSync(tmp).filter((name) => name.includes("kache"))).toEqual([]);
-  });
-});
-
-describe("the first calls of a cold cache", () => {
-  /** A `rustc` shim that leaves a file in `log` for every linker probe kache runs through it. */
-  function probeCountingRustc(): { rustc: string; probes: () => number } {
-    const dir = makeTempDir("kache-e2e-probes-");
-    const log = join(dir, "probes");
-    mkdirSync(log);
-    const rustc = writeScript(join(dir, "rustc"), [
-      "#!/bin/sh",
-      `case "$*" in *kache_link_probe*) : >"$(mktemp "${log}/probe.XXXXXXXX")" ;; esac`,
-      `exec "${toolchainRustc()}" "$@"`,
-    ]);
-    return { rustc, probes: () => readdirSync(log).length };
-  }
-
-  /** `kache <rustc> <bin call>` in a new one-file bin crate, as cargo runs a binary's link. */
-  function linkBin(rustc: string, cacheDir: string): Promise<DirectRun> {
-    const dir = makeTempDir();
-    mkdirSync(join(dir, "src"));
-    writeFileSync(join(dir, "src", "main.rs"), 'fn main() {\n    println!("probe");\n}\n');
-    mkdirSync(join(dir, "out"));
-    const args = ["--crate-name", "app", "--crate-type", "bin", "src/main.rs", "--out-dir", "out"];
-    return runDirect(KACHE_BIN, [rustc, ...args], dir, kacheEnv(cacheDir));
-  }
-
-  test("link at once: one of them probes the linker, the others wait for its answer", async () => {
-    const alone = probeCountingRustc();
-    expect((await linkBin(alone.rustc, newCacheDir())).code).toBe(0);
-    const probesOfOneCall = alone.probes();
-    expect(probesOfOneCall).toBeGreaterThan(0);
-
-    const together = probeCountingRustc();
-    const cacheDir = newCacheDir();
-    const runs = await Promise.all(Array.from({ length: 6 }, () => linkBin(together.rustc, cacheDir)));
-    for (const run of runs) expect(run.code, run.stderr).toBe(0);
-    expect(together.probes()).toBe(probesOfOneCall);
   });
 });
