@@ -67,6 +67,10 @@ export async function compileTryingLinkStyle(
     release(run);
     return run;
   }
+  if (run.signal !== null) {
+    release(run); // stopped from outside (cargo cancelling the build): nothing to learn
+    return run;
+  }
   if (succeeded) {
     // The linker ignored the flag: this link's inputs are unknown, so it is not cached.
     plan.linkList = null;
