@@ -4,6 +4,7 @@ import { writeFileSync } from "node:fs";
 import zlib from "node:zlib";
 import { archiveMetadata } from "../../src/remote/archive";
 import { padding } from "../../src/remote/tar";
+import { testEntry } from "./entry";
 
 export function rawHeader(name: string, size: number, type = "0", prefix = ""): Uint8Array {
   const header = new Uint8Array(512);
@@ -32,24 +33,7 @@ export function metadataFor(
   expected: { key: string; crate: string },
   files: { name: string; bytes: Uint8Array; executable?: boolean }[],
 ) {
-  const base = archiveMetadata({
-    key: expected.key,
-    crate: expected.crate,
-    crateTypes: ["lib"],
-    target: "x86_64-unknown-linux-gnu",
-    profile: "debug",
-    features: [],
-    files: [],
-    stdout: "",
-    stderr: "",
-    compileMs: 1,
-    size: 0,
-    hits: 0,
-    created: 0,
-    lastUsed: 0,
-    components: {},
-    boundTo: null,
-  });
+  const base = archiveMetadata(testEntry({ key: expected.key, crate: expected.crate }));
   base.files = files.map((file) => ({
     name: file.name,
     size: file.bytes.length,

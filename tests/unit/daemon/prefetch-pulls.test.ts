@@ -8,6 +8,7 @@ import type { RemoteSettings } from "../../../src/config/settings";
 import { pullPlanned } from "../../../src/daemon/prefetch-pulls";
 import type { Remote } from "../../../src/remote/remote";
 import { IndexDb } from "../../../src/store/index-db";
+import { testEntry } from "../../support/entry";
 
 const root = mkdtempSync(join(tmpdir(), "kache-prefetch-pulls-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -18,24 +19,7 @@ const key = (n: number) => n.toString(16).padStart(64, "0");
 test("an entry that arrived after the plan is not pulled again", async () => {
   const index = IndexDb.open(root);
   // The remote check's download landed, and the wrapper counted its hit on it.
-  index.putEntry({
-    key: key(1),
-    crate: "serde",
-    crateTypes: ["lib"],
-    target: "x86_64-unknown-linux-gnu",
-    profile: "debug",
-    features: [],
-    files: [],
-    stdout: "",
-    stderr: "",
-    compileMs: 10,
-    size: 0,
-    hits: 1,
-    created: 1,
-    lastUsed: 1,
-    components: {},
-    boundTo: null,
-  });
+  index.putEntry(testEntry({ key: key(1), crate: "serde", compileMs: 10, hits: 1, created: 1, lastUsed: 1 }));
   const fetched: string[] = [];
   const counts = await pullPlanned(
     {

@@ -24,6 +24,7 @@ import { DamagedEntryError, restoreEntry } from "../../../src/store/restore";
 import { scanFile } from "../../../src/util/file-scan";
 import { contentCheck, contentCheckOfFile } from "../../../src/util/hash";
 import { PathNormaliser } from "../../../src/util/path-roots";
+import { testEntry } from "../../support/entry";
 
 const root = mkdtempSync(join(tmpdir(), "kache-store-test-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -65,24 +66,8 @@ describe("content checks", () => {
 });
 
 function entryWith(name: string, blob: string, size: number, check: string): Entry {
-  return {
-    key: "k",
-    crate: "demo",
-    crateTypes: ["lib"],
-    target: "x",
-    profile: "debug",
-    features: [],
-    files: [{ name, blob, size, check, executable: false, depInfo: false }],
-    stdout: "",
-    stderr: "",
-    compileMs: 1,
-    size,
-    hits: 0,
-    created: 0,
-    lastUsed: 0,
-    components: {},
-    boundTo: null,
-  };
+  const files = [{ name, blob, size, check, executable: false, depInfo: false }];
+  return testEntry({ key: "k", crate: "demo", target: "x", files, size });
 }
 
 /** Stores `output` the way a miss does with an rlib: the blob becomes a hardlink of the output. */
