@@ -36,9 +36,21 @@ export interface PrefetchRequest {
   haveEntry: (key: string) => boolean;
 }
 
+export interface PlannedEntry {
+  crate: string;
+  key: string;
+  size: number;
+  /**
+   * When its uploader last used it (its marker's time, else the upload's): the pulls go in this
+   * order, the uploader's build order, which is the order this build will ask for them in. An
+   * entry a saved manifest names has -Infinity: it goes first.
+   */
+  used: number;
+}
+
 export interface CratePlan {
   manifests: { key: string; fingerprint: string }[];
-  entries: { crate: string; key: string; size: number }[];
+  entries: PlannedEntry[];
   fromSaved: number;
   otherCompiler: number;
 }
@@ -113,7 +125,7 @@ export function planCrate(
   const usable = new Set(candidates.filter((c) => c.rank !== null).map((c) => c.key));
   const first = savedFirst(request.saved, [crate], (entry) => !usable.has(entry.key), budget);
   const planned = new Set(first.map((entry) => entry.key));
-  const entries = first.map(({ key, size }) => ({ crate, key, size }));
+  const entries: PlannedEntry[] = first.map(({ key, size }) => ({ crate, key, size, used: -Infinity }));
   const member = request.members.has(crate);
   const targets = request.targetsPerCrate?.get(crate) ?? 1;
   const newest = newestOf(
@@ -121,10 +133,10 @@ export function planCrate(
     (member ? ENTRIES_PER_MEMBER_OUTPUT : ENTRIES_PER_CRATE) * targets,
     member,
   );
-  for (const { key, size } of newest) {
+  for (const { key, size, modified } of newest) {
     if (size > budget.bytes) continue;
     budget.bytes -= size;
-    entries.push({ crate, key, size });
+    entries.push({ crate, key, size, used: modified });
   }
   const otherCompiler = candidates.filter((candidate) => candidate.rank === null).length;
   // An archive carries the input list of its entry's invocation: with every usable entry on its

@@ -1,11 +1,13 @@
 // Runs a prefetch's plan: each crate's input lists and entries are queued as its listing arrives,
-// in build order, and pulled while later crates are still being listed.
+// and pulled while later crates are still being listed. The entries go in the order their uploader
+// last used them: one listing holds every build script of the workspace, and pulled in listing
+// order they all came before the crates the first wrappers wait for.
 import type { RemoteSettings } from "../config/settings";
 import { pullManifestObject } from "../remote/manifests";
 import type { Remote, RemoteObject } from "../remote/remote";
 import type { IndexDb } from "../store/index-db";
 import { WorkQueue } from "../util/work-queue";
-import { eachCratePlan, type PrefetchRequest } from "./prefetch-plan";
+import { eachCratePlan, type PlannedEntry, type PrefetchRequest } from "./prefetch-plan";
 
 /** Parallel entry downloads: each is hashed on the daemon's thread, which must still answer every wrapper within 20 ms. */
 const PREFETCH_DOWNLOADS = 4;
@@ -16,6 +18,8 @@ export interface PrefetchPulls {
   index: IndexDb;
   /** Parallel input-list downloads. */
   concurrency: number;
+  /** Parallel entry downloads; PREFETCH_DOWNLOADS unless told. */
+  downloads?: number;
   list(crate: string): Promise<RemoteObject[]>;
   /** Brings one entry into the store (one download per key, shared with remote checks). */
   fetchEntry(key: string, crate: string): Promise<"hit" | "miss">;
@@ -29,14 +33,20 @@ export interface PrefetchCounts {
   pulled: number;
 }
 
+/** Earliest used first (-Infinity, a saved manifest's, before all). */
+function byUse(a: PlannedEntry, b: PlannedEntry): number {
+  return a.used < b.used ? -1 : a.used > b.used ? 1 : 0;
+}
+
 export async function pullPlanned(pulls: PrefetchPulls, request: PrefetchRequest): Promise<PrefetchCounts> {
   const { index } = pulls;
   const manifests = new WorkQueue<{ key: string; fingerprint: string }>();
-  const entries = new WorkQueue<{ crate: string; key: string }>();
+  const entries = new WorkQueue<PlannedEntry>(byUse);
   const counts = { manifests: 0, fromSaved: 0, otherCompiler: 0, pulled: 0 };
   const planned = eachCratePlan(pulls.list, pulls.settings, request, (plan) => {
     for (const manifest of plan.manifests) manifests.push(manifest);
-    for (const entry of plan.entries) entries.push(entry);
+    // Idle workers take what is pushed at once: the earliest first.
+    for (const entry of plan.entries.toSorted(byUse)) entries.push(entry);
     counts.manifests += plan.manifests.length;
     counts.fromSaved += plan.fromSaved;
     counts.otherCompiler += plan.otherCompiler;
@@ -49,7 +59,7 @@ export async function pullPlanned(pulls: PrefetchPulls, request: PrefetchRequest
     manifests.drain(pulls.concurrency, async (item) => {
       await pullManifestObject(pulls.remote, item.key, item.fingerprint, index);
     }),
-    entries.drain(PREFETCH_DOWNLOADS, async (item) => {
+    entries.drain(pulls.downloads ?? PREFETCH_DOWNLOADS, async (item) => {
       // A remote check of the build may have brought it since the plan: a second download would
       // cost its bytes again and replace the row a wrapper has just counted a hit on.
       if (index.getEntry(item.key) !== null) return;

@@ -5,10 +5,17 @@ export class WorkQueue<T> {
   private readonly waiting: ((item: T | null) => void)[] = [];
   private ended = false;
 
+  /** With `order`, a taker gets the waiting item that sorts first (first pushed among equals). */
+  constructor(private readonly order?: (a: T, b: T) => number) {}
+
   push(item: T): void {
     const worker = this.waiting.shift();
     if (worker) worker(item);
-    else this.items.push(item);
+    else if (!this.order) this.items.push(item);
+    else {
+      const after = this.items.findIndex((queued) => this.order!(item, queued) < 0);
+      this.items.splice(after === -1 ? this.items.length : after, 0, item);
+    }
   }
 
   /** No more items: every waiting worker, and each that asks later, gets null. */

@@ -1,13 +1,15 @@
 // A prefetch's pulls against a real index: what a build's remote check brought in after the plan
-// was made is not downloaded a second time.
+// was made is not downloaded a second time, and entries come in the order their uploader used them.
 import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RemoteSettings } from "../../../src/config/settings";
 import { pullPlanned } from "../../../src/daemon/prefetch-pulls";
 import type { Remote } from "../../../src/remote/remote";
+import { toolchainMarkerKey } from "../../../src/remote/toolchain-markers";
 import { IndexDb } from "../../../src/store/index-db";
+import { entryTags } from "../../../src/wrapper/toolchain-tag";
 import { testEntry } from "../../support/entry";
 
 const root = mkdtempSync(join(tmpdir(), "kache-prefetch-pulls-"));
@@ -40,5 +42,52 @@ test("an entry that arrived after the plan is not pulled again", async () => {
   expect(fetched).toEqual([key(2)]);
   expect(counts.pulled).toBe(1);
   expect(index.getEntry(key(1))?.hits).toBe(1);
+  index.close();
+});
+
+test("entries are pulled in the order their uploader last used them, across crates", async () => {
+  const dir = join(root, "order");
+  mkdirSync(dir);
+  const index = IndexDb.open(dir);
+  const stable = {
+    compiler: ["rustc 1.95.0\nhost: x86_64-unknown-linux-gnu\n"],
+    target: ["x86_64-unknown-linux-gnu"],
+  };
+  // One listing holds every build script; the uploader built them between the other crates.
+  const used: Record<string, number[]> = { build_script_build: [10, 40, 70], proc_macro2: [20], quote: [50] };
+  const listed = (crate: string, at: number) => [
+    { key: `artifacts/${crate}/${key(at)}.tar.zst`, size: 100, modified: 1 },
+    {
+      key: toolchainMarkerKey(settings, crate, entryTags(stable), { output: "link", used: at, key: key(at) }),
+      size: 0,
+      modified: 1,
+    },
+  ];
+  const fetched: number[] = [];
+  await pullPlanned(
+    {
+      remote: {} as Remote,
+      settings,
+      index,
+      concurrency: 2,
+      downloads: 1,
+      list: async (crate) => (used[crate] ?? []).flatMap((at) => listed(crate, at)),
+      fetchEntry: async (entryKey) => {
+        fetched.push(Number.parseInt(entryKey, 16));
+        await Bun.sleep(5); // every listing is in before the second pull starts
+        return "hit";
+      },
+    },
+    {
+      crates: ["build_script_build", "proc_macro2", "quote"],
+      members: new Set(),
+      targetsPerCrate: new Map([["build_script_build", 3]]),
+      session: entryTags(stable),
+      saved: [],
+      haveEntry: () => false,
+    },
+  );
+  // In listing order, all three build scripts would come before proc_macro2.
+  expect(fetched).toEqual([10, 20, 40, 50, 70]);
   index.close();
 });

@@ -33,4 +33,31 @@ describe("work queue", () => {
     expect(await waiting).toBeNull();
     expect(await queue.take()).toBeNull();
   });
+
+  test("with an order, a taker gets the queued item that sorts first, the first pushed among equals", async () => {
+    const queue = new WorkQueue<{ at: number; name: string }>((a, b) => a.at - b.at);
+    for (const [at, name] of [
+      [5, "e"],
+      [1, "a"],
+      [3, "c"],
+      [1, "b"],
+      [9, "i"],
+    ] as const)
+      queue.push({ at, name });
+    queue.end();
+    const seen: string[] = [];
+    await queue.drain(1, async (item) => {
+      seen.push(item.name);
+    });
+    expect(seen).toEqual(["a", "b", "c", "e", "i"]);
+  });
+
+  test("an item pushed to a waiting worker goes to it at once, whatever its order", async () => {
+    const queue = new WorkQueue<number>((a, b) => a - b);
+    const waiting = queue.take();
+    queue.push(7);
+    queue.push(2);
+    expect(await waiting).toBe(7);
+    expect(await queue.take()).toBe(2);
+  });
 });
