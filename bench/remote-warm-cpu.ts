@@ -202,8 +202,9 @@ async function main(): Promise<void> {
       // The target's other side: the seed machine rebuilds from its own cache (`rm -rf target`).
       rmSync(join(seed.workspace, "target"), { recursive: true, force: true });
       await settle();
-      localWarm.push(run(["cargo", "build"], seed.env, seed.workspace).ms / 1000);
-      console.log(`local warm rebuild (new) ${localWarm.at(-1)!.toFixed(2)} s`);
+      const warm = run(["cargo", "build"], seed.env, seed.workspace);
+      localWarm.push(warm.ms / 1000);
+      console.log(`local warm rebuild (new) ${localWarm.at(-1)!.toFixed(2)} s, cargo+wrappers ${warm.cpu.toFixed(2)} cpu-s`);
       for (const name of round % 2 ? (["new", "old"] as const) : (["old", "new"] as const)) {
         const binary = binaries[name];
         const machine = join(work, `fresh-${round}-${name}`);
