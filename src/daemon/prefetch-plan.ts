@@ -34,6 +34,8 @@ export interface PrefetchRequest {
   /** Entries a saved manifest names: pulled first, when this compiler built them. */
   saved: SavedEntry[];
   haveEntry: (key: string) => boolean;
+  /** True once the session is known to link its libraries: a check's entries are of no use to it. */
+  sessionLinks?: () => boolean;
 }
 
 export interface PlannedEntry {
@@ -46,6 +48,8 @@ export interface PlannedEntry {
    * entry a saved manifest names has -Infinity: it goes first.
    */
   used: number;
+  /** null: a saved manifest's, or unmarked. */
+  output: OutputKind | null;
 }
 
 export interface CratePlan {
@@ -53,6 +57,8 @@ export interface CratePlan {
   entries: PlannedEntry[];
   fromSaved: number;
   otherCompiler: number;
+  /** A check's entries not taken because the session links. */
+  checksLeft: number;
 }
 
 /** What a whole prefetch may still download; shared by the crates' plans. */
@@ -114,18 +120,30 @@ export function planCrate(
   const markers = objects.map((object) => parseToolchainMarker(object.key)).filter((m) => m !== null);
   const rank = request.session ? suitability(markers, request.session) : () => 2 as const;
   const marked = new Map(markers.map((marker) => [marker.key, marker]));
+  const links = request.sessionLinks?.() ?? false;
+  let checksLeft = 0;
   const candidates: Candidate[] = objects.flatMap((object) => {
     const entry = parseEntryObjectKey(settings, object.key);
     if (entry?.crate !== crate || request.haveEntry(entry.key)) return [];
     const marker = marked.get(entry.key);
     const modified = marker?.used ?? object.modified;
     const output = marker?.output ?? null;
+    if (links && output === "meta") {
+      checksLeft += 1;
+      return [];
+    }
     return [{ key: entry.key, size: object.size, modified, rank: rank(entry.key), output }];
   });
   const usable = new Set(candidates.filter((c) => c.rank !== null).map((c) => c.key));
   const first = savedFirst(request.saved, [crate], (entry) => !usable.has(entry.key), budget);
   const planned = new Set(first.map((entry) => entry.key));
-  const entries: PlannedEntry[] = first.map(({ key, size }) => ({ crate, key, size, used: -Infinity }));
+  const entries: PlannedEntry[] = first.map(({ key, size }) => ({
+    crate,
+    key,
+    size,
+    used: -Infinity,
+    output: null,
+  }));
   const member = request.members.has(crate);
   const targets = request.targetsPerCrate?.get(crate) ?? 1;
   const newest = newestOf(
@@ -133,10 +151,10 @@ export function planCrate(
     (member ? ENTRIES_PER_MEMBER_OUTPUT : ENTRIES_PER_CRATE) * targets,
     member,
   );
-  for (const { key, size, modified } of newest) {
+  for (const { key, size, modified, output } of newest) {
     if (size > budget.bytes) continue;
     budget.bytes -= size;
-    entries.push({ crate, key, size, used: modified });
+    entries.push({ crate, key, size, used: modified, output });
   }
   const otherCompiler = candidates.filter((candidate) => candidate.rank === null).length;
   // An archive carries the input list of its entry's invocation: with every usable entry on its
@@ -144,7 +162,13 @@ export function planCrate(
   // requests wait behind them.
   const taken = new Set(entries.map((entry) => entry.key));
   const allTaken = [...usable].every((key) => taken.has(key));
-  return { manifests: allTaken ? [] : manifests, entries, fromSaved: first.length, otherCompiler };
+  return {
+    manifests: allTaken ? [] : manifests,
+    entries,
+    fromSaved: first.length,
+    otherCompiler,
+    checksLeft,
+  };
 }
 
 /**

@@ -31,6 +31,8 @@ export interface PrefetchCounts {
   otherCompiler: number;
   /** Entries this prefetch brought in. */
   pulled: number;
+  /** A check's entries left in the bucket because the session links. */
+  checksLeft: number;
 }
 
 /** Earliest used first (-Infinity, a saved manifest's, before all). */
@@ -42,7 +44,7 @@ export async function pullPlanned(pulls: PrefetchPulls, request: PrefetchRequest
   const { index } = pulls;
   const manifests = new WorkQueue<{ key: string; fingerprint: string }>();
   const entries = new WorkQueue<PlannedEntry>(byUse);
-  const counts = { manifests: 0, fromSaved: 0, otherCompiler: 0, pulled: 0 };
+  const counts = { manifests: 0, fromSaved: 0, otherCompiler: 0, pulled: 0, checksLeft: 0 };
   const planned = eachCratePlan(pulls.list, pulls.settings, request, (plan) => {
     for (const manifest of plan.manifests) manifests.push(manifest);
     // Idle workers take what is pushed at once: the earliest first.
@@ -50,6 +52,7 @@ export async function pullPlanned(pulls: PrefetchPulls, request: PrefetchRequest
     counts.manifests += plan.manifests.length;
     counts.fromSaved += plan.fromSaved;
     counts.otherCompiler += plan.otherCompiler;
+    counts.checksLeft += plan.checksLeft;
   }).finally(() => {
     manifests.end();
     entries.end();
@@ -63,6 +66,11 @@ export async function pullPlanned(pulls: PrefetchPulls, request: PrefetchRequest
       // A remote check of the build may have brought it since the plan: a second download would
       // cost its bytes again and replace the row a wrapper has just counted a hit on.
       if (index.getEntry(item.key) !== null) return;
+      // Planned before a later call said the session links.
+      if (item.output === "meta" && request.sessionLinks?.()) {
+        counts.checksLeft += 1;
+        return;
+      }
       if ((await pulls.fetchEntry(item.key, item.crate)) === "hit") {
         index.setMemo(`prefetched|${item.key}`, "1");
         counts.pulled += 1;

@@ -35,8 +35,8 @@ export class RemoteService {
   private readonly blobs: BlobStore;
   private index: IndexDb | null = null;
   private draining: Promise<void> | null = null;
-  /** Workspaces with a prefetch under way. */
-  private readonly prefetching = new Set<string>();
+  /** Workspaces with a prefetch under way, and whether their session is known to link (see prefetch()). */
+  private readonly prefetching = new Map<string, { links: boolean }>();
   private wakeAgain = false;
   private timer: ReturnType<typeof setInterval> | null = null;
   private readonly transfers = new TransferLog();
@@ -204,18 +204,24 @@ export class RemoteService {
   /**
    * Pulls a workspace's input lists and newest entries, dependencies first, with s3_concurrency
    * downloads at once, so most compiler calls find them local. Runs in the background; one at a
-   * time per workspace.
+   * time per workspace. `links` is what a library's call said of the session: true, it links them
+   * (a check's entries are of no use to it); false, it checks them; null, not known (a build
+   * script's call links in every session). A prefetch under way learns it from a later request.
    */
   prefetch(
     settings: RemoteSettings,
     projectDir: string,
     cargo: string,
     session: ToolchainTags | null = null,
+    links: boolean | null = null,
   ): boolean {
+    const running = this.prefetching.get(projectDir);
+    if (running && links !== null) running.links = links;
     const state = this.state(settings);
-    if (this.prefetching.has(projectDir) || !this.usable(state)) return false;
-    this.prefetching.add(projectDir);
-    void this.runPrefetch(state, projectDir, cargo, session).finally(() =>
+    if (running || !this.usable(state)) return false;
+    const told = { links: links ?? false };
+    this.prefetching.set(projectDir, told);
+    void this.runPrefetch(state, projectDir, cargo, session, () => told.links).finally(() =>
       this.prefetching.delete(projectDir),
     );
     return true;
@@ -226,6 +232,7 @@ export class RemoteService {
     projectDir: string,
     cargo: string,
     session: ToolchainTags | null,
+    sessionLinks: () => boolean,
   ): Promise<void> {
     const started = Date.now();
     // A call from inside a build script or a registry crate's dir: no workspace to prefetch for.
@@ -258,12 +265,14 @@ export class RemoteService {
           session,
           saved: saved?.entries ?? [],
           haveEntry: (key) => index.getEntry(key) !== null,
+          sessionLinks,
         },
       );
       this.succeeded(state);
       this.log.info(
         `prefetch for ${projectDir}: ${crates.length} crates, ${counts.manifests} input lists, ${counts.pulled} entries ` +
-          `(${counts.fromSaved} named by a saved manifest; ${counts.otherCompiler} of another compiler left) in ${Date.now() - started} ms`,
+          `(${counts.fromSaved} named by a saved manifest; ${counts.otherCompiler} of another compiler left; ` +
+          `${counts.checksLeft} check entries left, as the session links) in ${Date.now() - started} ms`,
       );
     } catch (error) {
       this.log.warn(`prefetch for ${projectDir} failed: ${describeError(error)}`);

@@ -243,7 +243,14 @@ export class DaemonServer {
           return { ...base, ok: false, error: "a prefetch needs a projectDir, cargo and a remote" };
         this.stats.prefetches += 1;
         const session = isToolchainTags(request.toolchain) ? request.toolchain : null;
-        const queued = this.remotes.prefetch(request.remote, request.projectDir, request.cargo, session);
+        const links = typeof request.links === "boolean" ? request.links : null;
+        const queued = this.remotes.prefetch(
+          request.remote,
+          request.projectDir,
+          request.cargo,
+          session,
+          links,
+        );
         return { ...base, ok: true, type: "prefetch", queued };
       }
       case "remote-check":

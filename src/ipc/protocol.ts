@@ -43,6 +43,8 @@ export type Request =
       remote: RemoteSettings;
       /** The session's compiler and targets (toolchain-tag.ts); absent: take any toolchain's. */
       toolchain?: ToolchainTags;
+      /** From a library's call: the session links (cargo build, test, run) or only checks; absent: not known. */
+      links?: boolean;
     });
 
 export interface DaemonStatus {

@@ -38,7 +38,7 @@ import { lookupEntry } from "./record-entry";
 import type { InvocationEvent, Phases } from "./report";
 import type { RustcArgs } from "./rustc-args";
 import { storeAfterMiss } from "./store-after-miss";
-import { sessionTags } from "./toolchain-tag";
+import { sessionLinks, sessionTags } from "./toolchain-tag";
 
 /** How long a second process waits for another compiling the same key before compiling itself. */
 const LOCK_WAIT_MS = 10 * 60_000;
@@ -186,7 +186,8 @@ function prepassWhenUnknown(inv: Invocation): "later" | false {
 async function prefetchOnce(flow: Flow, components: KeyComponents): Promise<void> {
   const { inv } = flow;
   const started = performance.now();
-  if (await startPrefetch(inv.settings, inv.projectDir, inv.env.CARGO ?? "cargo", sessionTags(components)))
+  const links = sessionLinks(inv.args, components);
+  if (await startPrefetch(inv.settings, inv.projectDir, inv.env.CARGO ?? "cargo", sessionTags(components), links))
     flow.phases.remote = (flow.phases.remote ?? 0) + (performance.now() - started);
 }
 

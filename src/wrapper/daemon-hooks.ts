@@ -102,23 +102,35 @@ const PREFETCH_EVERY_MS = 5 * 60_000;
 
 /**
  * At the start of a build session, asks the daemon to pull the workspace's entries and input lists
- * ahead of the compiler calls. Costs a marker check on every call, one round trip per session.
+ * ahead of the compiler calls. `links` is what this call says of the session (sessionLinks); the
+ * first call that says it tells the daemon once more, when the prefetch was started by one that did
+ * not. Costs a marker check on each miss, one or two round trips per session.
+ * Whether it asked the daemon (the call then counts as waiting on the remote).
  */
-/** Whether it asked the daemon (the call then counts as waiting on the remote). */
 export async function startPrefetch(
   settings: Settings,
   projectDir: string,
   cargo: string,
   toolchain: ToolchainTags,
+  links: boolean | null,
 ): Promise<boolean> {
   if (unavailable) return false;
   const where = `${projectDir}\0${settings.remote.bucket ?? settings.remote.path ?? ""}`;
   const marker = join(settings.cacheDir, `prefetch-${Bun.hash(where).toString(16)}`);
-  if (!markerDue(marker, PREFETCH_EVERY_MS)) return false;
+  const starts = markerDue(marker, PREFETCH_EVERY_MS);
+  const tells = links !== null && markerDue(`${marker}.links`, PREFETCH_EVERY_MS);
+  if (!starts && !tells) return false;
   try {
     await callDaemon(
       daemonPaths(settings.cacheDir).socket,
-      { type: "prefetch", projectDir, cargo, remote: settings.remote, toolchain },
+      {
+        type: "prefetch",
+        projectDir,
+        cargo,
+        remote: settings.remote,
+        toolchain,
+        ...(links === null ? {} : { links }),
+      },
       { ackTimeoutMs: ANSWER_MS, heartbeat: patience(settings.cacheDir) },
     );
   } catch (error) {

@@ -53,6 +53,20 @@ export function outputKind(components: Partial<Pick<KeyComponents, "flags">>): O
   return kinds.includes("metadata") ? "meta" : "other";
 }
 
+/**
+ * What a call says of its build session: `cargo build`, `test` and `run` link libraries and
+ * binaries, `check`, `clippy` and `doc` emit their metadata alone. null from a call that links in
+ * every session (a build script, a proc-macro) or emits something else.
+ */
+export function sessionLinks(
+  call: { crateName?: string | null; crateTypes: string[] },
+  components: Partial<Pick<KeyComponents, "flags">>,
+): boolean | null {
+  if (call.crateName?.startsWith("build_script_") || call.crateTypes.includes("proc-macro")) return null;
+  const kind = outputKind(components);
+  return kind === "other" ? null : kind === "link";
+}
+
 const TAG = /^[0-9a-f]{16}$/;
 
 /** A request's tags as they must look; anything else from the socket is ignored. */

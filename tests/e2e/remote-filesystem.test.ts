@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { loadSettings } from "../../src/config/load";
 import { callDaemon } from "../../src/ipc/client";
 import { daemonPaths } from "../../src/ipc/daemon-paths";
+import { outputKind } from "../../src/wrapper/toolchain-tag";
 import { kache, waitFor } from "./daemon-support";
 import {
   KACHE_BIN,
@@ -100,17 +101,19 @@ describe("a filesystem remote shared by two machines", () => {
   }, 180_000);
 });
 
-function entryKeys(cacheDir: string): string[] {
+function entryRows(cacheDir: string): { key: string; output: string }[] {
   const db = new Database(join(cacheDir, "index.db"), { readonly: true });
   try {
     return db
-      .query<{ key: string }, []>("SELECT key FROM entries")
+      .query<{ key: string; components: string }, []>("SELECT key, components FROM entries")
       .all()
-      .map((row) => row.key);
+      .map((row) => ({ key: row.key, output: outputKind(JSON.parse(row.components)) }));
   } finally {
     db.close();
   }
 }
+
+const entryKeys = (cacheDir: string) => entryRows(cacheDir).map((row) => row.key);
 
 describe("a remote shared by two toolchains", () => {
   const bucket = makeTempDir("kache-e2e-bucket-");
@@ -145,7 +148,7 @@ describe("a remote shared by two toolchains", () => {
     expect(fromRemote(built.events)).toEqual(PATH_WS_UNITS.map((crate) => `${crate}: remote`));
     const line = await waitFor("the prefetch to finish", () =>
       readFileSync(join(fresh.cacheDir, "daemon.log"), "utf8").match(
-        /prefetch for .*: \d+ crates, \d+ input lists, \d+ entries \(\d+ named by a saved manifest; (\d+) of another compiler left\)/,
+        /prefetch for .*: \d+ crates, \d+ input lists, \d+ entries \(\d+ named by a saved manifest; (\d+) of another compiler left;/,
       ),
     );
     // Nothing nightly built was downloaded: the store holds exactly stable's entries.
@@ -176,5 +179,52 @@ describe("a remote shared by two toolchains", () => {
     expect(entryKeys(fresh.cacheDir).sort()).toEqual(
       [...entryKeys(stable.cacheDir), ...entryKeys(nightly.cacheDir)].sort(),
     );
+  }, 180_000);
+});
+
+describe("a bucket that holds a build's entries and a check's", () => {
+  const bucket = makeTempDir("kache-e2e-bucket-");
+  const env = { KACHE_CONFIG: remoteConfig({ type: "filesystem", path: bucket }) };
+  const uploader = machine("K", "path-ws", "both", env);
+  const checks = () => entryRows(uploader.cacheDir).filter((row) => row.output === "meta");
+
+  test("a session that links leaves the check's entries in the bucket", async () => {
+    await uploader.startDaemon();
+    for (const command of ["build", "check"])
+      expect((await uploader.build([command, "--locked"])).code).toBe(0);
+    await waitForUploads(uploader);
+    expect(checks().length).toBeGreaterThan(0);
+
+    const fresh = machine("L", "path-ws", "links/here", env);
+    await fresh.startDaemon();
+    const { settings } = loadSettings({ env: { ...process.env, ...env, KACHE_CACHE_DIR: fresh.cacheDir } });
+    const answer = await callDaemon(
+      daemonPaths(fresh.cacheDir).socket,
+      { type: "prefetch", projectDir: fresh.workspace, cargo: "cargo", remote: settings.remote, links: true },
+      { ackTimeoutMs: 2_000 },
+    );
+    expect(answer).toMatchObject({ ok: true, type: "prefetch", queued: true });
+    const line = await waitFor("the prefetch to finish", () =>
+      readFileSync(join(fresh.cacheDir, "daemon.log"), "utf8").match(
+        /prefetch for .*: \d+ crates, \d+ input lists, (\d+) entries .*; (\d+) check entries left, as the session links\)/,
+      ),
+    );
+    expect(Number(line[1])).toBe(PATH_WS_UNITS.length);
+    expect(Number(line[2])).toBe(checks().length);
+    expect(entryRows(fresh.cacheDir).filter((row) => row.output === "meta")).toEqual([]);
+    const built = await fresh.build();
+    // fixture_macros has two linked entries (the check built it for the host as well), and the
+    // prefetch takes a member's newest of each output: the build's may come by remote check.
+    expect(fromRemote(built.events)).toEqual(PATH_WS_UNITS.map((crate) => `${crate}: remote`));
+  }, 300_000);
+
+  test("a check on a fresh machine still gets every unit from the bucket", async () => {
+    const fresh = machine("M", "path-ws", "checks/here", env);
+    await fresh.startDaemon();
+    const checked = await fresh.build(["check", "--locked"]);
+    expect(checked.code).toBe(0);
+    // A check compiles the proc-macro twice: checked as a member, and built for fixture_core.
+    const units = [...PATH_WS_UNITS, "fixture_macros"].sort();
+    expect(fromRemote(checked.events)).toEqual(units.map((crate) => `${crate}: remote`));
   }, 180_000);
 });

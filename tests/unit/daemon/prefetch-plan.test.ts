@@ -10,6 +10,7 @@ import {
   isToolchainTags,
   type OutputKind,
   outputKind,
+  sessionLinks,
   sessionTags,
   type ToolchainTags,
 } from "../../../src/wrapper/toolchain-tag";
@@ -53,11 +54,12 @@ async function planPrefetch(
   remoteSettings: RemoteSettings,
   request: PrefetchRequest,
 ): Promise<Omit<CratePlan, "manifests">> {
-  const merged = { entries: [] as CratePlan["entries"], fromSaved: 0, otherCompiler: 0 };
+  const merged = { entries: [] as CratePlan["entries"], fromSaved: 0, otherCompiler: 0, checksLeft: 0 };
   await eachCratePlan(list, remoteSettings, request, (part) => {
     merged.entries.push(...part.entries);
     merged.fromSaved += part.fromSaved;
     merged.otherCompiler += part.otherCompiler;
+    merged.checksLeft += part.checksLeft;
   });
   return merged;
 }
@@ -69,13 +71,14 @@ async function plan(
     crate = "serde",
     members = new Set<string>(),
     session = sessionTags(stable) as ToolchainTags | null,
+    links = false,
   } = {},
 ): Promise<CratePlan> {
   const plans: CratePlan[] = [];
   await eachCratePlan(
     async () => objects,
     settings,
-    { crates: [crate], members, session, saved: [], haveEntry: () => false },
+    { crates: [crate], members, session, saved: [], haveEntry: () => false, sessionLinks: () => links },
     (part) => plans.push(part),
   );
   return plans[0]!;
@@ -117,6 +120,25 @@ describe("toolchain tags", () => {
     expect(of("emit=dep-info,metadata")).toBe("meta");
     expect(of("emit=metadata=/tmp/x.rmeta")).toBe("meta");
     expect(of("emit=llvm-ir")).toBe("other");
+  });
+
+  test("what a call says of its session: a library's or a binary's emit; a build script or proc-macro says nothing", () => {
+    const flags = (emit: string) => ({ flags: [emit] });
+    const lib = { crateName: "serde", crateTypes: ["lib"] };
+    expect(sessionLinks(lib, flags("emit=dep-info,metadata,link"))).toBe(true);
+    expect(sessionLinks(lib, flags("emit=dep-info,metadata"))).toBe(false);
+    expect(sessionLinks({ crateName: "app", crateTypes: ["bin"] }, flags("emit=dep-info,link"))).toBe(true);
+    expect(sessionLinks({ crateName: "app", crateTypes: ["bin"] }, flags("emit=dep-info,metadata"))).toBe(
+      false,
+    );
+    // Linked in `cargo check` too.
+    expect(
+      sessionLinks({ crateName: "build_script_build", crateTypes: ["bin"] }, flags("emit=dep-info,link")),
+    ).toBeNull();
+    expect(
+      sessionLinks({ crateName: "serde_derive", crateTypes: ["proc-macro"] }, flags("emit=dep-info,link")),
+    ).toBeNull();
+    expect(sessionLinks(lib, flags("emit=asm"))).toBeNull();
   });
 
   test("tags from the socket must look like tags", () => {
@@ -334,5 +356,34 @@ describe("a prefetch that streams", () => {
       haveEntry: () => false,
     });
     expect(picked.entries.map((entry) => entry.crate)).toEqual(["a"]);
+  });
+});
+
+describe("a session that links (a library's call said so)", () => {
+  const manifest = (crate: string, n: number) => ({
+    key: `artifacts/${crate}/manifests/${"f".repeat(64)}/${key(n)}.json`,
+    size: 10,
+    modified: n,
+  });
+  const objects = [
+    ...listing("serde", [
+      [1, stable, "link"],
+      [2, stable, "meta"],
+      [3, stable, "meta"],
+    ]),
+    manifest("serde", 2),
+  ];
+
+  test("takes no check's entry, counts those it left, and no input list for them", async () => {
+    const planned = await plan(objects, { links: true });
+    expect(planned.entries.map((entry) => entry.key)).toEqual([key(1)]);
+    expect(planned.checksLeft).toBe(2);
+    expect(planned.manifests).toEqual([]);
+  });
+
+  test("a session not known to link takes both kinds, as a `cargo check` needs", async () => {
+    const planned = await plan(objects);
+    expect(planned.entries.map((entry) => entry.key).sort()).toEqual([key(1), key(2), key(3)]);
+    expect(planned.checksLeft).toBe(0);
   });
 });

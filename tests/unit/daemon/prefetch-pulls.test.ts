@@ -91,3 +91,50 @@ test("entries are pulled in the order their uploader last used them, across crat
   expect(fetched).toEqual([10, 20, 40, 50, 70]);
   index.close();
 });
+
+test("a check's entries planned before a call said the session links are not pulled", async () => {
+  const dir = join(root, "links");
+  mkdirSync(dir);
+  const index = IndexDb.open(dir);
+  const stable = {
+    compiler: ["rustc 1.95.0\nhost: x86_64-unknown-linux-gnu\n"],
+    target: ["x86_64-unknown-linux-gnu"],
+  };
+  const marked = (crate: string, at: number, output: "link" | "meta") => [
+    { key: `artifacts/${crate}/${key(at)}.tar.zst`, size: 100, modified: 1 },
+    {
+      key: toolchainMarkerKey(settings, crate, entryTags(stable), { output, used: at, key: key(at) }),
+      size: 0,
+      modified: 1,
+    },
+  ];
+  let links = false;
+  const fetched: number[] = [];
+  const counts = await pullPlanned(
+    {
+      remote: {} as Remote,
+      settings,
+      index,
+      concurrency: 2,
+      downloads: 1,
+      list: async (crate) => [...marked(crate, 1, "link"), ...marked(crate, 2, "meta")],
+      fetchEntry: async (entryKey) => {
+        fetched.push(Number.parseInt(entryKey, 16));
+        links = true; // the wrapper of a library's call told the daemon while this pull ran
+        await Bun.sleep(5);
+        return "hit";
+      },
+    },
+    {
+      crates: ["serde"],
+      members: new Set(),
+      session: entryTags(stable),
+      saved: [],
+      haveEntry: () => false,
+      sessionLinks: () => links,
+    },
+  );
+  expect(fetched).toEqual([1]);
+  expect(counts.checksLeft).toBe(1);
+  index.close();
+});
