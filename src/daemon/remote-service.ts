@@ -206,19 +206,20 @@ export class RemoteService {
    * downloads at once, so most compiler calls find them local. Runs in the background; one at a
    * time per workspace. `links` is what a library's call said of the session: true, it links them
    * (a check's entries are of no use to it); false, it checks them; null, not known (a build
-   * script's call links in every session). A prefetch under way learns it from a later request.
+   * script's call links in every session). A prefetch under way learns it from a later request,
+   * which never starts another (`onlyTells`): that session's prefetch is done.
    */
   prefetch(
     settings: RemoteSettings,
     projectDir: string,
     cargo: string,
     session: ToolchainTags | null = null,
-    links: boolean | null = null,
+    { links = null, onlyTells = false }: { links?: boolean | null; onlyTells?: boolean } = {},
   ): boolean {
     const running = this.prefetching.get(projectDir);
     if (running && links !== null) running.links = links;
     const state = this.state(settings);
-    if (running || !this.usable(state)) return false;
+    if (running || onlyTells || !this.usable(state)) return false;
     const told = { links: links ?? false };
     this.prefetching.set(projectDir, told);
     void this.runPrefetch(state, projectDir, cargo, session, () => told.links).finally(() =>

@@ -244,13 +244,10 @@ export class DaemonServer {
         this.stats.prefetches += 1;
         const session = isToolchainTags(request.toolchain) ? request.toolchain : null;
         const links = typeof request.links === "boolean" ? request.links : null;
-        const queued = this.remotes.prefetch(
-          request.remote,
-          request.projectDir,
-          request.cargo,
-          session,
+        const queued = this.remotes.prefetch(request.remote, request.projectDir, request.cargo, session, {
           links,
-        );
+          onlyTells: request.onlyTells === true,
+        });
         return { ...base, ok: true, type: "prefetch", queued };
       }
       case "remote-check":

@@ -45,6 +45,8 @@ export type Request =
       toolchain?: ToolchainTags;
       /** From a library's call: the session links (cargo build, test, run) or only checks; absent: not known. */
       links?: boolean;
+      /** The session asked for its prefetch already: this only says whether it links. */
+      onlyTells?: boolean;
     });
 
 export interface DaemonStatus {

@@ -187,7 +187,8 @@ async function prefetchOnce(flow: Flow, components: KeyComponents): Promise<void
   const { inv } = flow;
   const started = performance.now();
   const links = sessionLinks(inv.args, components);
-  if (await startPrefetch(inv.settings, inv.projectDir, inv.env.CARGO ?? "cargo", sessionTags(components), links))
+  const cargo = inv.env.CARGO ?? "cargo";
+  if (await startPrefetch(inv.settings, inv.projectDir, cargo, sessionTags(components), links))
     flow.phases.remote = (flow.phases.remote ?? 0) + (performance.now() - started);
 }
 

@@ -102,10 +102,10 @@ const PREFETCH_EVERY_MS = 5 * 60_000;
 
 /**
  * At the start of a build session, asks the daemon to pull the workspace's entries and input lists
- * ahead of the compiler calls. `links` is what this call says of the session (sessionLinks); the
- * first call that says it tells the daemon once more, when the prefetch was started by one that did
- * not. Costs a marker check on each miss, one or two round trips per session.
- * Whether it asked the daemon (the call then counts as waiting on the remote).
+ * ahead of the compiler calls; true when it asked (the call then counts as waiting on the remote).
+ * `links` is what this call says of the session (sessionLinks): the first call that says it tells
+ * the daemon once more, when the prefetch was started by one that did not. Costs a marker check
+ * on each miss, one or two round trips per session.
  */
 export async function startPrefetch(
   settings: Settings,
@@ -130,6 +130,7 @@ export async function startPrefetch(
         remote: settings.remote,
         toolchain,
         ...(links === null ? {} : { links }),
+        ...(starts ? {} : { onlyTells: true }),
       },
       { ackTimeoutMs: ANSWER_MS, heartbeat: patience(settings.cacheDir) },
     );

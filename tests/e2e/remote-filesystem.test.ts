@@ -198,20 +198,26 @@ describe("a bucket that holds a build's entries and a check's", () => {
     const fresh = machine("L", "path-ws", "links/here", env);
     await fresh.startDaemon();
     const { settings } = loadSettings({ env: { ...process.env, ...env, KACHE_CACHE_DIR: fresh.cacheDir } });
-    const answer = await callDaemon(
-      daemonPaths(fresh.cacheDir).socket,
-      { type: "prefetch", projectDir: fresh.workspace, cargo: "cargo", remote: settings.remote, links: true },
-      { ackTimeoutMs: 2_000 },
-    );
-    expect(answer).toMatchObject({ ok: true, type: "prefetch", queued: true });
+    const ask = (extra: { links?: boolean; onlyTells?: boolean }) =>
+      callDaemon(
+        daemonPaths(fresh.cacheDir).socket,
+        { type: "prefetch", projectDir: fresh.workspace, cargo: "cargo", remote: settings.remote, ...extra },
+        { ackTimeoutMs: 2_000 },
+      );
+    // A build script's call starts the prefetch; a library's says, while it runs, that the session links.
+    expect(await ask({})).toMatchObject({ ok: true, type: "prefetch", queued: true });
+    expect(await ask({ links: true, onlyTells: true })).toMatchObject({ ok: true, queued: false });
+    const log = join(fresh.cacheDir, "daemon.log");
     const line = await waitFor("the prefetch to finish", () =>
-      readFileSync(join(fresh.cacheDir, "daemon.log"), "utf8").match(
+      readFileSync(log, "utf8").match(
         /prefetch for .*: \d+ crates, \d+ input lists, (\d+) entries .*; (\d+) check entries left, as the session links\)/,
       ),
     );
     expect(Number(line[1])).toBe(PATH_WS_UNITS.length);
     expect(Number(line[2])).toBe(checks().length);
     expect(entryRows(fresh.cacheDir).filter((row) => row.output === "meta")).toEqual([]);
+    // Told after it finished, the daemon starts no second prefetch (queued: a prefetch started).
+    expect(await ask({ links: true, onlyTells: true })).toMatchObject({ ok: true, queued: false });
     const built = await fresh.build();
     // fixture_macros has two linked entries (the check built it for the host as well), and the
     // prefetch takes a member's newest of each output: the build's may come by remote check.

@@ -26,7 +26,7 @@ test("a prefetch is asked for once a session, and told once whether the session 
   const { settings } = loadSettings({
     env: { KACHE_CACHE_DIR: cacheDir, KACHE_CONFIG: config, KACHE_S3_BUCKET: "b" },
   });
-  const requests: { links?: boolean }[] = [];
+  const requests: { links?: boolean; onlyTells?: boolean }[] = [];
   const listener = Bun.listen<undefined>({
     unix: daemonPaths(cacheDir).socket,
     socket: {
@@ -46,7 +46,10 @@ test("a prefetch is asked for once a session, and told once whether the session 
     expect(await ask(true)).toBe(true); // the first library's call tells
     expect(await ask(true)).toBe(false);
     expect(await ask(false)).toBe(false);
-    expect(requests.map((request) => request.links)).toEqual([undefined, true]);
+    expect(requests.map(({ links, onlyTells }) => ({ links, onlyTells }))).toEqual([
+      { links: undefined, onlyTells: undefined },
+      { links: true, onlyTells: true },
+    ]);
   } finally {
     listener.stop(true);
   }
