@@ -45,24 +45,27 @@ test("an entry that arrived after the plan is not pulled again", async () => {
   index.close();
 });
 
+const stable = {
+  compiler: ["rustc 1.95.0\nhost: x86_64-unknown-linux-gnu\n"],
+  target: ["x86_64-unknown-linux-gnu"],
+};
+
+/** An entry's archive and its marker: built by stable, last used by its uploader at `at`. */
+const marked = (crate: string, at: number, output: "link" | "meta" = "link") => [
+  { key: `artifacts/${crate}/${key(at)}.tar.zst`, size: 100, modified: 1 },
+  {
+    key: toolchainMarkerKey(settings, crate, entryTags(stable), { output, used: at, key: key(at) }),
+    size: 0,
+    modified: 1,
+  },
+];
+
 test("entries are pulled in the order their uploader last used them, across crates", async () => {
   const dir = join(root, "order");
   mkdirSync(dir);
   const index = IndexDb.open(dir);
-  const stable = {
-    compiler: ["rustc 1.95.0\nhost: x86_64-unknown-linux-gnu\n"],
-    target: ["x86_64-unknown-linux-gnu"],
-  };
   // One listing holds every build script; the uploader built them between the other crates.
   const used: Record<string, number[]> = { build_script_build: [10, 40, 70], proc_macro2: [20], quote: [50] };
-  const listed = (crate: string, at: number) => [
-    { key: `artifacts/${crate}/${key(at)}.tar.zst`, size: 100, modified: 1 },
-    {
-      key: toolchainMarkerKey(settings, crate, entryTags(stable), { output: "link", used: at, key: key(at) }),
-      size: 0,
-      modified: 1,
-    },
-  ];
   const fetched: number[] = [];
   await pullPlanned(
     {
@@ -71,7 +74,7 @@ test("entries are pulled in the order their uploader last used them, across crat
       index,
       concurrency: 2,
       downloads: 1,
-      list: async (crate) => (used[crate] ?? []).flatMap((at) => listed(crate, at)),
+      list: async (crate) => (used[crate] ?? []).flatMap((at) => marked(crate, at)),
       fetchEntry: async (entryKey) => {
         fetched.push(Number.parseInt(entryKey, 16));
         await Bun.sleep(5); // every listing is in before the second pull starts
@@ -96,18 +99,6 @@ test("a check's entries planned before a call said the session links are not pul
   const dir = join(root, "links");
   mkdirSync(dir);
   const index = IndexDb.open(dir);
-  const stable = {
-    compiler: ["rustc 1.95.0\nhost: x86_64-unknown-linux-gnu\n"],
-    target: ["x86_64-unknown-linux-gnu"],
-  };
-  const marked = (crate: string, at: number, output: "link" | "meta") => [
-    { key: `artifacts/${crate}/${key(at)}.tar.zst`, size: 100, modified: 1 },
-    {
-      key: toolchainMarkerKey(settings, crate, entryTags(stable), { output, used: at, key: key(at) }),
-      size: 0,
-      modified: 1,
-    },
-  ];
   let links = false;
   const fetched: number[] = [];
   const counts = await pullPlanned(
