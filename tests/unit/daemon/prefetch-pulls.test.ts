@@ -5,8 +5,8 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RemoteSettings } from "../../../src/config/settings";
-import { pullPlanned } from "../../../src/daemon/prefetch-pulls";
-import type { Remote } from "../../../src/remote/remote";
+import { type PrefetchPulls, pullPlanned } from "../../../src/daemon/prefetch-pulls";
+import type { Remote, RemoteObject } from "../../../src/remote/remote";
 import { toolchainMarkerKey } from "../../../src/remote/toolchain-markers";
 import { IndexDb } from "../../../src/store/index-db";
 import { entryTags } from "../../../src/wrapper/toolchain-tag";
@@ -18,24 +18,40 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 const settings = { type: "s3", bucket: "b", prefix: "artifacts" } as RemoteSettings;
 const key = (n: number) => n.toString(16).padStart(64, "0");
 
+/** A prefetch's pulls into `index`, one download at a time; `fetched` sees each key it downloads. */
+function pullsInto(
+  index: IndexDb,
+  list: (crate: string) => Promise<RemoteObject[]>,
+  fetched: (entryKey: string) => Promise<void> | void,
+): PrefetchPulls {
+  return {
+    remote: {} as Remote,
+    settings,
+    index,
+    concurrency: 2,
+    downloads: 1,
+    list,
+    fetchEntry: async (entryKey) => {
+      await fetched(entryKey);
+      return "hit";
+    },
+  };
+}
+
 test("an entry that arrived after the plan is not pulled again", async () => {
   const index = IndexDb.open(root);
   // The remote check's download landed, and the wrapper counted its hit on it.
   index.putEntry(testEntry({ key: key(1), crate: "serde", compileMs: 10, hits: 1, created: 1, lastUsed: 1 }));
   const fetched: string[] = [];
   const counts = await pullPlanned(
-    {
-      remote: {} as Remote,
-      settings,
+    pullsInto(
       index,
-      concurrency: 2,
-      list: async (crate) =>
+      async (crate) =>
         [1, 2].map((n) => ({ key: `artifacts/${crate}/${key(n)}.tar.zst`, size: 100, modified: n })),
-      fetchEntry: async (entryKey) => {
+      (entryKey) => {
         fetched.push(entryKey);
-        return "hit";
       },
-    },
+    ),
     // The plan's view of the store is the one from before the remote check.
     { crates: ["serde"], members: new Set(), session: null, saved: [], haveEntry: () => false },
   );
@@ -68,19 +84,14 @@ test("entries are pulled in the order their uploader last used them, across crat
   const used: Record<string, number[]> = { build_script_build: [10, 40, 70], proc_macro2: [20], quote: [50] };
   const fetched: number[] = [];
   await pullPlanned(
-    {
-      remote: {} as Remote,
-      settings,
+    pullsInto(
       index,
-      concurrency: 2,
-      downloads: 1,
-      list: async (crate) => (used[crate] ?? []).flatMap((at) => marked(crate, at)),
-      fetchEntry: async (entryKey) => {
+      async (crate) => (used[crate] ?? []).flatMap((at) => marked(crate, at)),
+      async (entryKey) => {
         fetched.push(Number.parseInt(entryKey, 16));
         await Bun.sleep(5); // every listing is in before the second pull starts
-        return "hit";
       },
-    },
+    ),
     {
       crates: ["build_script_build", "proc_macro2", "quote"],
       members: new Set(),
@@ -102,20 +113,15 @@ test("a check's entries planned before a call said the session links are not pul
   let links = false;
   const fetched: number[] = [];
   const counts = await pullPlanned(
-    {
-      remote: {} as Remote,
-      settings,
+    pullsInto(
       index,
-      concurrency: 2,
-      downloads: 1,
-      list: async (crate) => [...marked(crate, 1, "link"), ...marked(crate, 2, "meta")],
-      fetchEntry: async (entryKey) => {
+      async (crate) => [...marked(crate, 1, "link"), ...marked(crate, 2, "meta")],
+      async (entryKey) => {
         fetched.push(Number.parseInt(entryKey, 16));
         links = true; // the wrapper of a library's call told the daemon while this pull ran
         await Bun.sleep(5);
-        return "hit";
       },
-    },
+    ),
     {
       crates: ["serde"],
       members: new Set(),
