@@ -204,7 +204,9 @@ async function main(): Promise<void> {
       await settle();
       const warm = run(["cargo", "build"], seed.env, seed.workspace);
       localWarm.push(warm.ms / 1000);
-      console.log(`local warm rebuild (new) ${localWarm.at(-1)!.toFixed(2)} s, cargo+wrappers ${warm.cpu.toFixed(2)} cpu-s`);
+      console.log(
+        `local warm rebuild (new) ${localWarm.at(-1)!.toFixed(2)} s, cargo+wrappers ${warm.cpu.toFixed(2)} cpu-s`,
+      );
       for (const name of round % 2 ? (["new", "old"] as const) : (["old", "new"] as const)) {
         const binary = binaries[name];
         const machine = join(work, `fresh-${round}-${name}`);

@@ -239,6 +239,9 @@ export class RemoteService {
     // A call from inside a build script or a registry crate's dir: no workspace to prefetch for.
     if (!existsSync(join(projectDir, "Cargo.lock"))) return;
     try {
+      // The bucket's first page comes while cargo metadata runs: a small bucket then needs no
+      // listing per crate.
+      state.remote.then((remote) => state.listings.prime(remote, state.settings)).catch(() => {});
       const metadata = await cargoMetadata(cargo, projectDir);
       const crates = cratesInBuildOrder(metadata);
       const remote = await state.remote;

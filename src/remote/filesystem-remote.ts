@@ -15,7 +15,7 @@ import {
 } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { tempPathBeside, unlinkQuietly } from "../util/atomic-write";
-import { type Remote, RemoteError, type RemoteObject } from "./remote";
+import { type ListedPage, type Remote, RemoteError, type RemoteObject } from "./remote";
 
 function isMissing(error: unknown): boolean {
   return (error as NodeJS.ErrnoException)?.code === "ENOENT";
@@ -156,6 +156,11 @@ export class FilesystemRemote implements Remote {
       if (isMissing(error)) return [];
       throw asRemoteError(error, `listing ${prefix}`);
     }
+  }
+
+  /** A directory lists without a request: nothing is saved by listing more than asked. */
+  async listFirstPage(): Promise<ListedPage> {
+    return { objects: [], complete: false };
   }
 
   async delete(key: string): Promise<void> {

@@ -26,6 +26,12 @@ export interface RemoteObject {
   modified: number;
 }
 
+export interface ListedPage {
+  /** Sorted by key. */
+  objects: RemoteObject[];
+  complete: boolean;
+}
+
 export interface Remote {
   /** Where it points, for logs and status: `s3://bucket/prefix` or the directory. */
   readonly description: string;
@@ -41,6 +47,11 @@ export interface Remote {
   head(key: string): Promise<number | null>;
   /** Every object under `prefix` (a "directory": ends with `/`), sorted by key. */
   list(prefix: string): Promise<RemoteObject[]>;
+  /**
+   * One request's worth of `list`: the first page (S3's 1000 keys), and whether it was all. A
+   * backend whose listings cost no request answers an empty page that is not complete.
+   */
+  listFirstPage(prefix: string): Promise<ListedPage>;
   delete(key: string): Promise<void>;
 }
 

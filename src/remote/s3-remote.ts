@@ -15,7 +15,7 @@ import {
 } from "@aws-sdk/client-s3";
 import type { RemoteSettings } from "../config/settings";
 import { unlinkQuietly } from "../util/atomic-write";
-import { type Remote, RemoteError, type RemoteObject } from "./remote";
+import { type ListedPage, type Remote, RemoteError, type RemoteObject } from "./remote";
 
 interface SdkError {
   name?: string;
@@ -104,6 +104,15 @@ function errorCode(xml: string): string | undefined {
   return /<Code>([^<]{1,100})<\/Code>/.exec(xml)?.[1];
 }
 
+interface ListingPage {
+  objects: RemoteObject[];
+  next: string | undefined;
+}
+
+function sortedByKey(objects: RemoteObject[]): RemoteObject[] {
+  return objects.sort((x, y) => (x.key < y.key ? -1 : 1));
+}
+
 /**
  * GET and LIST through Bun's native S3 client: per request the SDK spends about 3 ms of CPU in its
  * middleware and its XML parsing in JavaScript, Bun's client well under 1 ms, and a fresh machine's
@@ -168,27 +177,24 @@ class NativeReads {
     return failuresAsTransient(whole(capped(response.body, maxBytes, key), length, what), what);
   }
 
-  async list(prefix: string): Promise<RemoteObject[]> {
+  /** One page of a listing, and the token of the next one (undefined after the last). */
+  async page(prefix: string, token?: string): Promise<ListingPage> {
     const client = await this.client();
-    const keys: RemoteObject[] = [];
-    let token: string | undefined;
     try {
-      do {
-        const page = await client.list({ prefix, ...(token ? { continuationToken: token } : {}) });
-        for (const item of page.contents ?? [])
-          keys.push({
-            key: item.key,
-            size: item.size ?? 0,
-            modified: item.lastModified ? new Date(item.lastModified).getTime() : 0,
-          });
-        token = page.isTruncated ? page.nextContinuationToken : undefined;
-      } while (token);
+      const page = await client.list({ prefix, ...(token ? { continuationToken: token } : {}) });
+      return {
+        objects: (page.contents ?? []).map((item) => ({
+          key: item.key,
+          size: item.size ?? 0,
+          modified: item.lastModified ? new Date(item.lastModified).getTime() : 0,
+        })),
+        next: page.isTruncated ? page.nextContinuationToken : undefined,
+      };
     } catch (error) {
       // Bun's S3Error carries the S3 code (NoSuchBucket, AccessDenied...), not the HTTP status.
       const code = (error as { code?: string })?.code;
       throw classifyS3Error({ name: code, message: (error as Error)?.message }, `listing ${prefix}`);
     }
-    return keys.sort((x, y) => (x.key < y.key ? -1 : 1));
   }
 }
 
@@ -280,24 +286,39 @@ export class S3Remote implements Remote {
     }
   }
 
-  async list(prefix: string): Promise<RemoteObject[]> {
-    if (this.native) return this.native.list(prefix);
-    const keys: RemoteObject[] = [];
-    let token: string | undefined;
+  private async page(prefix: string, token?: string): Promise<ListingPage> {
+    if (this.native) return this.native.page(prefix, token);
     try {
-      do {
-        const page = await this.client.send(
-          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
-        );
-        for (const item of page.Contents ?? [])
-          if (item.Key)
-            keys.push({ key: item.Key, size: item.Size ?? 0, modified: item.LastModified?.getTime() ?? 0 });
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      return {
+        objects: (page.Contents ?? []).flatMap((item) =>
+          item.Key
+            ? [{ key: item.Key, size: item.Size ?? 0, modified: item.LastModified?.getTime() ?? 0 }]
+            : [],
+        ),
+        next: page.IsTruncated ? page.NextContinuationToken : undefined,
+      };
     } catch (error) {
       throw classifyS3Error(error, `listing ${prefix}`);
     }
-    return keys.sort((x, y) => (x.key < y.key ? -1 : 1));
+  }
+
+  async list(prefix: string): Promise<RemoteObject[]> {
+    const keys: RemoteObject[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.page(prefix, token);
+      keys.push(...page.objects);
+      token = page.next;
+    } while (token);
+    return sortedByKey(keys);
+  }
+
+  async listFirstPage(prefix: string): Promise<ListedPage> {
+    const page = await this.page(prefix);
+    return { objects: sortedByKey(page.objects), complete: page.next === undefined };
   }
 
   async delete(key: string): Promise<void> {

@@ -6,6 +6,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadSettings } from "../../src/config/load";
 import type { RemoteSettings } from "../../src/config/settings";
+import { CrateListings } from "../../src/daemon/crate-listings";
 import { RemoteError } from "../../src/remote/remote";
 import { S3Remote } from "../../src/remote/s3-remote";
 import { makeTempDir, removeTempDirs } from "./harness";
@@ -25,6 +26,8 @@ beforeAll(async () => {
   writeFileSync(join(dir, "big"), body);
   writeFileSync(join(dir, "small"), "x");
   await uploader.upload("artifacts/serde/big.tar.zst", join(dir, "big"));
+  for (const key of ["small/anyhow/a.tar.zst", "small/serde/b.tar.zst", "small/serde-json/c.tar.zst"])
+    await uploader.upload(key, join(dir, "small"));
   let next = 0;
   const worker = async () => {
     while (next < MANY) {
@@ -39,6 +42,10 @@ afterAll(async () => {
   await s3?.close();
   removeTempDirs();
 });
+
+/** LIST requests the proxy has seen (path-style: `GET /bucket` with the prefix in the query). */
+const listings = () => s3.requests.filter((line) => /^GET \/[^/]+\/?$/.test(line)).length;
+const keysOf = (objects: { key: string }[]) => objects.map((object) => object.key);
 
 async function readAll(stream: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const pieces: Uint8Array[] = [];
@@ -68,6 +75,43 @@ for (const nativeReads of [true, false]) {
       );
       const [big] = await remote().list("artifacts/serde/");
       expect(big).toMatchObject({ key: "artifacts/serde/big.tar.zst", size: body.length });
+    });
+
+    test("the first page of a listing says whether it was all", async () => {
+      const first = await remote().listFirstPage("artifacts/");
+      expect(first.complete).toBe(false);
+      expect(keysOf(first.objects)).toEqual(
+        Array.from({ length: 1000 }, (_, n) => `artifacts/many/${String(n).padStart(5, "0")}`),
+      );
+      const small = await remote().listFirstPage("small/");
+      expect(small.complete).toBe(true);
+      expect(keysOf(small.objects)).toEqual([
+        "small/anyhow/a.tar.zst",
+        "small/serde-json/c.tar.zst",
+        "small/serde/b.tar.zst",
+      ]);
+    });
+
+    test("one request lists every crate of a bucket that fits in a page", async () => {
+      const crates = new CrateListings();
+      const small = { ...settings, prefix: "small" };
+      const before = listings();
+      await crates.prime(remote(), small);
+      expect(keysOf(await crates.get(remote(), small, "serde"))).toEqual(["small/serde/b.tar.zst"]);
+      expect(keysOf(await crates.get(remote(), small, "serde-json"))).toEqual(["small/serde-json/c.tar.zst"]);
+      expect(await crates.get(remote(), small, "regex")).toEqual([]);
+      expect(listings() - before).toBe(1);
+    });
+
+    test("a bucket past one page: its first page serves the crates it covers, the rest are listed", async () => {
+      const crates = new CrateListings();
+      const before = listings();
+      await crates.prime(remote(), settings);
+      expect(await crates.get(remote(), settings, "anyhow")).toEqual([]); // sorts before the page's end
+      expect(listings() - before).toBe(1);
+      expect((await crates.get(remote(), settings, "many")).length).toBe(MANY); // the page ends inside it
+      expect(keysOf(await crates.get(remote(), settings, "serde"))).toEqual(["artifacts/serde/big.tar.zst"]);
+      expect(listings() - before).toBe(1 + 2 + 1);
     });
 
     test("a connection dropped mid-body and a server that is down are transient", async () => {
