@@ -8,6 +8,7 @@ import {
   type CargoResult,
   cargo,
   copyFixture,
+  freePort,
   KACHE_BIN,
   makeTempDir,
   newCacheDir,
@@ -162,12 +163,19 @@ interface SccacheStats {
 test("with sccache as the fallback (set in the config file), sccache caches the crate kache excludes", async () => {
   if (!Bun.which("sccache"))
     throw new Error("sccache is not installed: apt-get install sccache (.ci/run does)");
+  const sccacheConfig = join(tools, "sccache.conf");
+  // sccache fails a call whose server has not started within 10 s; in CI this test once failed at 10.4 s.
+  writeFileSync(sccacheConfig, "server_startup_timeout_ms = 60000\n");
   const sccacheEnv = {
+    SCCACHE_CONF: sccacheConfig,
     SCCACHE_DIR: makeTempDir("kache-e2e-sccache-"),
-    SCCACHE_SERVER_PORT: String(20_000 + Math.floor(Math.random() * 20_000)),
+    SCCACHE_SERVER_PORT: String(freePort()),
     // The server outlives the build; if this test dies before stopping it, it stops itself.
     SCCACHE_IDLE_TIMEOUT: "120",
   };
+  // Started here, as CI set-ups start it, so the build's first calls do not race to start it.
+  const started = Bun.spawnSync(["sccache", "--start-server"], { env: { ...process.env, ...sccacheEnv } });
+  expect(started.exitCode, started.stderr.toString()).toBe(0);
   const stats = (): SccacheStats => {
     const run = Bun.spawnSync(["sccache", "--show-stats", "--stats-format", "json"], {
       env: { ...process.env, ...sccacheEnv },
@@ -185,14 +193,14 @@ test("with sccache as the fallback (set in the config file), sccache caches the 
     expect(eventsByCrate(cold).fixture_noisy).toEqual(["passthrough", "excluded"]);
     expect(eventsByCrate(cold).fixture_core).toEqual(["miss", null]);
     expect(cold.stderr).toContain("unused variable: `unused_on_purpose`");
-    expect(stats().cache_misses.counts.Rust).toBe(1);
+    expect(stats().cache_misses.counts.Rust, cold.stderr).toBe(1);
     expect(appOutput()).toEqual(PATH_WS_OUTPUT);
 
     removeTarget(workspace);
     const warm = await cargo(["build", "--locked"], { cwd: workspace, cacheDir: ownCache, env });
     expect(warm.code, warm.stderr).toBe(0);
     expect(eventsByCrate(warm).fixture_core).toEqual(["local hit", null]);
-    expect(stats().cache_hits.counts.Rust).toBe(1);
+    expect(stats().cache_hits.counts.Rust, warm.stderr).toBe(1);
     expect(warm.stderr).toContain("unused variable: `unused_on_purpose`");
     expect(appOutput()).toEqual(PATH_WS_OUTPUT);
   } finally {

@@ -33,6 +33,14 @@ export function makeTempDir(prefix = "kache-e2e-", base = tmpdir()): string {
   return dir;
 }
 
+/** A TCP port on 127.0.0.1 that nothing listens on now, as the kernel hands them out. */
+export function freePort(): number {
+  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = server.port;
+  server.stop(true);
+  return port;
+}
+
 /** Call from `afterAll`; set KACHE_E2E_KEEP=1 to keep the dirs for debugging. */
 export function removeTempDirs(): void {
   if (process.env.KACHE_E2E_KEEP === "1") return;

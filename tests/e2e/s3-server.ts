@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { s3rverCommand } from "../support/s3rver-command";
-import { makeTempDir, REPO_ROOT } from "./harness";
+import { freePort, makeTempDir, REPO_ROOT } from "./harness";
 
 export type Fault = "none" | "forbid-put" | "error-500" | "down" | "truncate-get" | "cut-get";
 
@@ -39,13 +39,6 @@ async function reachable(port: number): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-function freePort(): number {
-  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = server.port;
-  server.stop(true);
-  return port;
 }
 
 export async function startS3Server(bucket = "kache-test"): Promise<S3Server> {
