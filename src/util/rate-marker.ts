@@ -32,6 +32,15 @@ function removeOldClaims(path: string, keep: string): void {
   }
 }
 
+/** True when `path` was made or renewed within the last `everyMs`; reads it only. */
+export function markerFresh(path: string, everyMs: number): boolean {
+  return isFresh(mtimeNs(path), everyMs);
+}
+
+function isFresh(mtime: bigint | null, everyMs: number): boolean {
+  return mtime !== null && Date.now() - Number(mtime / 1_000_000n) < everyMs;
+}
+
 /**
  * True when `path` is missing or older than `everyMs`, for exactly one of the processes asking at
  * once (a whole build's wrappers, say); it renews the marker. The first one creates the marker
@@ -40,7 +49,7 @@ function removeOldClaims(path: string, keep: string): void {
  */
 export function markerDue(path: string, everyMs: number): boolean {
   const seen = mtimeNs(path);
-  if (seen !== null && Date.now() - Number(seen / 1_000_000n) < everyMs) return false;
+  if (isFresh(seen, everyMs)) return false;
   const claim = seen === null ? path : `${path}.renewed-${seen}`;
   const created = createExclusive(claim);
   if (created !== true) return created === "failed";

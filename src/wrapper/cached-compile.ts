@@ -29,7 +29,7 @@ import {
   remapWanted,
   type Stores,
 } from "./compute-key";
-import { daemonWanted, fetchManifests, remoteCheck, startPrefetch } from "./daemon-hooks";
+import { daemonWanted, fetchManifests, remoteCheck, startPrefetch, tellSessionLinks } from "./daemon-hooks";
 import { runCapturedCall } from "./fallback";
 import type { Invocation } from "./invocation";
 import { compileTryingLinkStyle } from "./link-style-compile";
@@ -192,6 +192,19 @@ async function prefetchOnce(flow: Flow, components: KeyComponents): Promise<void
     flow.phases.remote = (flow.phases.remote ?? 0) + (performance.now() - started);
 }
 
+/** A prefetched entry's call says whether the session links, when no call has yet. */
+async function tellLinks(flow: Flow, components: KeyComponents): Promise<void> {
+  const { inv } = flow;
+  const links = sessionLinks(inv.args, components);
+  await tellSessionLinks(
+    inv.settings,
+    inv.projectDir,
+    inv.env.CARGO ?? "cargo",
+    sessionTags(components),
+    links,
+  );
+}
+
 /** The key from the remote's input lists for this fingerprint, else from a pre-pass. */
 async function keyFromRemoteLists(flow: Flow, plan: KeyPlan): Promise<void> {
   await prefetchOnce(flow, plan.base);
@@ -253,7 +266,9 @@ async function keyedFlow(flow: Flow, plan: KeyPlan): Promise<FlowResult> {
   flow.phases.key = performance.now() - started;
   if (plan.passthrough) return passthroughCompile(flow, plan.passthrough);
   if (plan.keyed) {
-    const hit = lookupAndRestore(flow, plan.keyed) ?? (await remoteHit(flow, plan.keyed));
+    const local = lookupAndRestore(flow, plan.keyed);
+    if (local?.event.outcome === "prefetch hit") await tellLinks(flow, plan.keyed.components);
+    const hit = local ?? (await remoteHit(flow, plan.keyed));
     if (hit) return hit;
   }
   // Without a key yet, the fingerprint serialises identical calls of one workspace (two target

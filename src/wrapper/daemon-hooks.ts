@@ -6,7 +6,7 @@ import { callDaemon, DaemonUnavailable } from "../ipc/client";
 import { daemonPaths, selfCommand } from "../ipc/daemon-paths";
 import { queueUpload } from "../store/upload-queue";
 import { log } from "../util/log";
-import { markerDue } from "../util/rate-marker";
+import { markerDue, markerFresh } from "../util/rate-marker";
 import type { ToolchainTags } from "./toolchain-tag";
 
 /**
@@ -100,6 +100,12 @@ export async function fetchManifests(
 /** At most one prefetch per workspace and remote in this long: a build session. */
 const PREFETCH_EVERY_MS = 5 * 60_000;
 
+/** The marker of a workspace's prefetch from one remote; `.links` beside it once told whether the session links. */
+export function prefetchMarker(settings: Settings, projectDir: string): string {
+  const where = `${projectDir}\0${settings.remote.bucket ?? settings.remote.path ?? ""}`;
+  return join(settings.cacheDir, `prefetch-${Bun.hash(where).toString(16)}`);
+}
+
 /**
  * At the start of a build session, asks the daemon to pull the workspace's entries and input lists
  * ahead of the compiler calls; true when it asked (the call then counts as waiting on the remote).
@@ -115,8 +121,7 @@ export async function startPrefetch(
   links: boolean | null,
 ): Promise<boolean> {
   if (unavailable) return false;
-  const where = `${projectDir}\0${settings.remote.bucket ?? settings.remote.path ?? ""}`;
-  const marker = join(settings.cacheDir, `prefetch-${Bun.hash(where).toString(16)}`);
+  const marker = prefetchMarker(settings, projectDir);
   const starts = markerDue(marker, PREFETCH_EVERY_MS);
   const tells = links !== null && markerDue(`${marker}.links`, PREFETCH_EVERY_MS);
   if (!starts && !tells) return false;
@@ -138,6 +143,34 @@ export async function startPrefetch(
     await onUnavailable(settings.cacheDir, error);
   }
   return true;
+}
+
+/**
+ * A call restored from a prefetched entry tells the session's prefetch whether the session links,
+ * when no call has yet: the first libraries of a fresh machine's build are often all prefetched,
+ * and a prefetch never told would go on to pull the bucket's `cargo check` entries for a build.
+ * Starts nothing (a build of hits never asks for a prefetch), and waits ANSWER_MS at most, busy
+ * daemon or not: telling late only costs downloads, waiting costs the build.
+ */
+export async function tellSessionLinks(
+  settings: Settings,
+  projectDir: string,
+  cargo: string,
+  toolchain: ToolchainTags,
+  links: boolean | null,
+): Promise<void> {
+  if (unavailable || links === null) return;
+  const marker = prefetchMarker(settings, projectDir);
+  if (!markerFresh(marker, PREFETCH_EVERY_MS) || !markerDue(`${marker}.links`, PREFETCH_EVERY_MS)) return;
+  try {
+    await callDaemon(
+      daemonPaths(settings.cacheDir).socket,
+      { type: "prefetch", projectDir, cargo, remote: settings.remote, toolchain, links, onlyTells: true },
+      { ackTimeoutMs: ANSWER_MS },
+    );
+  } catch (error) {
+    await onUnavailable(settings.cacheDir, error);
+  }
 }
 
 /** Asks the daemon to fetch `key` from the remote into the local store; true when it did. */

@@ -8,6 +8,8 @@ import { join } from "node:path";
 import { loadSettings } from "../../src/config/load";
 import { callDaemon } from "../../src/ipc/client";
 import { daemonPaths } from "../../src/ipc/daemon-paths";
+import { markerDue } from "../../src/util/rate-marker";
+import { prefetchMarker } from "../../src/wrapper/daemon-hooks";
 import { outputKind } from "../../src/wrapper/toolchain-tag";
 import { kache, waitFor } from "./daemon-support";
 import {
@@ -233,4 +235,61 @@ describe("a bucket that holds a build's entries and a check's", () => {
     const units = [...PATH_WS_UNITS, "fixture_macros"].sort();
     expect(fromRemote(checked.events)).toEqual(units.map((crate) => `${crate}: remote`));
   }, 180_000);
+
+  test("a build of prefetched entries tells its session's prefetch that it links", async () => {
+    const fresh = machine("N", "path-ws", "told/here", env);
+    await fresh.startDaemon();
+    const { settings } = loadSettings({ env: { ...process.env, ...env, KACHE_CACHE_DIR: fresh.cacheDir } });
+    const socket = daemonPaths(fresh.cacheDir).socket;
+    // A build script's call started the session's prefetch (its marker, then its request), and the
+    // prefetch brought the workspace in before any library's call said the session links.
+    markerDue(prefetchMarker(settings, fresh.workspace), 60_000);
+    const request = {
+      type: "prefetch",
+      projectDir: fresh.workspace,
+      cargo: "cargo",
+      remote: settings.remote,
+    } as const;
+    expect(await callDaemon(socket, request, { ackTimeoutMs: 2_000 })).toMatchObject({ queued: true });
+    await waitFor("the prefetch to finish", () =>
+      readFileSync(join(fresh.cacheDir, "daemon.log"), "utf8").includes("prefetch for"),
+    );
+    expect((await kache(KACHE_BIN, ["daemon", "stop"], fresh.cacheDir, { env })).code).toBe(0);
+    // A stand-in on the socket hears what the build's calls say, and answers as an idle daemon.
+    const heard: { type: string; links?: boolean; onlyTells?: boolean }[] = [];
+    const answers: Record<string, object> = {
+      prefetch: { queued: false },
+      "remote-check": { result: "miss" },
+      manifests: { added: 0 },
+      upload: { queued: true },
+    };
+    const standIn = Bun.listen<undefined>({
+      unix: socket,
+      socket: {
+        data(client, chunk) {
+          for (const line of chunk.toString().split("\n").filter(Boolean)) {
+            const { v, id, type, links, onlyTells } = JSON.parse(line);
+            heard.push({ type, links, onlyTells });
+            client.write(`${JSON.stringify({ v, id, ok: true, type, ...answers[type] })}\n`);
+          }
+        },
+      },
+    });
+    try {
+      const built = await fresh.build();
+      expect(built.code, built.stderr).toBe(0);
+      // The libraries and the binary were restored from prefetched entries: none asked the remote.
+      const linking = built.events.filter(
+        (event) => !["build_script_build", "fixture_macros"].includes(event.crate!),
+      );
+      expect(linking.map((event) => `${event.crate}: ${event.outcome}`).sort()).toEqual(
+        ["fixture_app", "fixture_core", "fixture_noisy"].map((crate) => `${crate}: prefetch hit`),
+      );
+      expect(heard.filter((message) => message.type === "prefetch")).toEqual([
+        { type: "prefetch", links: true, onlyTells: true },
+      ]);
+    } finally {
+      standIn.stop(true);
+    }
+  }, 300_000);
 });

@@ -1,13 +1,13 @@
 // The wrapper's prefetch requests, to a daemon stand-in on a real Unix socket: one starts the
 // session's prefetch, and the first call that says whether the session links tells the daemon once
-// more when the call that started it did not say.
+// more when the call that started it did not say, a call restored from a prefetched entry too.
 import { afterAll, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadSettings } from "../../../src/config/load";
 import { daemonPaths } from "../../../src/ipc/daemon-paths";
-import { startPrefetch } from "../../../src/wrapper/daemon-hooks";
+import { BUSY_ANSWER_MS, startPrefetch, tellSessionLinks } from "../../../src/wrapper/daemon-hooks";
 import { sessionTags } from "../../../src/wrapper/toolchain-tag";
 
 const root = mkdtempSync(join(tmpdir(), "kache-prefetch-request-"));
@@ -18,39 +18,100 @@ const toolchain = sessionTags({
   target: ["x86_64-unknown-linux-gnu"],
 });
 
-test("a prefetch is asked for once a session, and told once whether the session links", async () => {
-  const cacheDir = join(root, "cache");
-  const config = join(root, "config.toml");
+interface Seen {
+  links?: boolean;
+  onlyTells?: boolean;
+}
+
+/** A cache dir with a remote, and a daemon stand-in on its socket that answers its first `answered` requests. */
+function standIn(name: string, answered = Number.POSITIVE_INFINITY) {
+  const cacheDir = join(root, name);
+  const config = join(root, `${name}.toml`);
   writeFileSync(config, "");
   mkdirSync(cacheDir);
   const { settings } = loadSettings({
     env: { KACHE_CACHE_DIR: cacheDir, KACHE_CONFIG: config, KACHE_S3_BUCKET: "b" },
   });
-  const requests: { links?: boolean; onlyTells?: boolean }[] = [];
+  const requests: Seen[] = [];
   const listener = Bun.listen<undefined>({
     unix: daemonPaths(cacheDir).socket,
     socket: {
       data(client, chunk) {
         const request = JSON.parse(chunk.toString().trim());
         requests.push(request);
+        if (requests.length > answered) return;
         client.write(
           `${JSON.stringify({ v: request.v, id: request.id, ok: true, type: "prefetch", queued: true })}\n`,
         );
       },
     },
   });
+  return {
+    settings,
+    seen: () => requests.map(({ links, onlyTells }) => ({ links, onlyTells })),
+    stop: () => listener.stop(true),
+  };
+}
+
+test("a prefetch is asked for once a session, and told once whether the session links", async () => {
+  const daemon = standIn("asks");
   try {
-    const ask = (links: boolean | null) => startPrefetch(settings, root, "cargo", toolchain, links);
+    const ask = (links: boolean | null) => startPrefetch(daemon.settings, root, "cargo", toolchain, links);
     expect(await ask(null)).toBe(true); // a build script's call starts it
     expect(await ask(null)).toBe(false);
     expect(await ask(true)).toBe(true); // the first library's call tells
     expect(await ask(true)).toBe(false);
     expect(await ask(false)).toBe(false);
-    expect(requests.map(({ links, onlyTells }) => ({ links, onlyTells }))).toEqual([
+    expect(daemon.seen()).toEqual([
       { links: undefined, onlyTells: undefined },
       { links: true, onlyTells: true },
     ]);
   } finally {
-    listener.stop(true);
+    daemon.stop();
+  }
+});
+
+test("a prefetched call tells a session's prefetch once that it links, and never starts one", async () => {
+  const daemon = standIn("tells");
+  const project = join(root, "tells-project");
+  try {
+    const tell = (links: boolean | null) =>
+      tellSessionLinks(daemon.settings, project, "cargo", toolchain, links);
+    // No prefetch asked for in this session (a build of hits): nothing is sent.
+    await tell(true);
+    expect(daemon.seen()).toEqual([]);
+    expect(await startPrefetch(daemon.settings, project, "cargo", toolchain, null)).toBe(true);
+    await tell(null); // a build script's call knows nothing of the session
+    await tell(true); // the first library's, restored from a prefetched entry
+    await tell(true);
+    await tell(false);
+    // Told once for the session, whoever tells: a library's miss afterwards asks nothing more.
+    expect(await startPrefetch(daemon.settings, project, "cargo", toolchain, true)).toBe(false);
+    expect(daemon.seen()).toEqual([
+      { links: undefined, onlyTells: undefined },
+      { links: true, onlyTells: true },
+    ]);
+  } finally {
+    daemon.stop();
+  }
+});
+
+test("telling a busy daemon waits for its answer no longer than for an idle one", async () => {
+  // It answers the request that starts the prefetch, then is too busy to answer anything.
+  const daemon = standIn("busy", 1);
+  const project = join(root, "busy-project");
+  try {
+    expect(await startPrefetch(daemon.settings, project, "cargo", toolchain, null)).toBe(true);
+    // A fresh heartbeat says it is alive: a prefetch request would wait BUSY_ANSWER_MS for it.
+    writeFileSync(daemonPaths(daemon.settings.cacheDir).heartbeat, "");
+    const started = performance.now();
+    await tellSessionLinks(daemon.settings, project, "cargo", toolchain, true);
+    expect(performance.now() - started).toBeLessThan(BUSY_ANSWER_MS / 2);
+    expect(daemon.seen()).toEqual([
+      { links: undefined, onlyTells: undefined },
+      { links: true, onlyTells: true },
+    ]);
+  } finally {
+    daemon.stop();
   }
 });
