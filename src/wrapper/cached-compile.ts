@@ -184,25 +184,21 @@ function prepassWhenUnknown(inv: Invocation): "later" | false {
  * the workspace; a build of local hits never asks.
  */
 async function prefetchOnce(flow: Flow, components: KeyComponents): Promise<void> {
-  const { inv } = flow;
   const started = performance.now();
-  const links = sessionLinks(inv.args, components);
-  const cargo = inv.env.CARGO ?? "cargo";
-  if (await startPrefetch(inv.settings, inv.projectDir, cargo, sessionTags(components), links))
+  if (await startPrefetch(...prefetchArgs(flow, components)))
     flow.phases.remote = (flow.phases.remote ?? 0) + (performance.now() - started);
 }
 
 /** A prefetched entry's call says whether the session links, when no call has yet. */
 async function tellLinks(flow: Flow, components: KeyComponents): Promise<void> {
+  await tellSessionLinks(...prefetchArgs(flow, components));
+}
+
+/** What a call says of its build session to the daemon's prefetch. */
+function prefetchArgs(flow: Flow, components: KeyComponents) {
   const { inv } = flow;
   const links = sessionLinks(inv.args, components);
-  await tellSessionLinks(
-    inv.settings,
-    inv.projectDir,
-    inv.env.CARGO ?? "cargo",
-    sessionTags(components),
-    links,
-  );
+  return [inv.settings, inv.projectDir, inv.env.CARGO ?? "cargo", sessionTags(components), links] as const;
 }
 
 /** The key from the remote's input lists for this fingerprint, else from a pre-pass. */

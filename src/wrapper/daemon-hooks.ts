@@ -125,24 +125,42 @@ export async function startPrefetch(
   const starts = markerDue(marker, PREFETCH_EVERY_MS);
   const tells = links !== null && markerDue(`${marker}.links`, PREFETCH_EVERY_MS);
   if (!starts && !tells) return false;
+  await askPrefetch(
+    settings,
+    { projectDir, cargo, toolchain, links, onlyTells: !starts },
+    patience(settings.cacheDir),
+  );
+  return true;
+}
+
+/** Sends one prefetch request; a daemon that is gone or silent marks this call as without one. */
+async function askPrefetch(
+  settings: Settings,
+  ask: {
+    projectDir: string;
+    cargo: string;
+    toolchain: ToolchainTags;
+    links: boolean | null;
+    onlyTells: boolean;
+  },
+  heartbeat?: ReturnType<typeof patience>,
+): Promise<void> {
+  const { links, onlyTells, ...rest } = ask;
   try {
     await callDaemon(
       daemonPaths(settings.cacheDir).socket,
       {
         type: "prefetch",
-        projectDir,
-        cargo,
+        ...rest,
         remote: settings.remote,
-        toolchain,
         ...(links === null ? {} : { links }),
-        ...(starts ? {} : { onlyTells: true }),
+        ...(onlyTells ? { onlyTells } : {}),
       },
-      { ackTimeoutMs: ANSWER_MS, heartbeat: patience(settings.cacheDir) },
+      { ackTimeoutMs: ANSWER_MS, ...(heartbeat ? { heartbeat } : {}) },
     );
   } catch (error) {
     await onUnavailable(settings.cacheDir, error);
   }
-  return true;
 }
 
 /**
@@ -162,15 +180,7 @@ export async function tellSessionLinks(
   if (unavailable || links === null) return;
   const marker = prefetchMarker(settings, projectDir);
   if (!markerFresh(marker, PREFETCH_EVERY_MS) || !markerDue(`${marker}.links`, PREFETCH_EVERY_MS)) return;
-  try {
-    await callDaemon(
-      daemonPaths(settings.cacheDir).socket,
-      { type: "prefetch", projectDir, cargo, remote: settings.remote, toolchain, links, onlyTells: true },
-      { ackTimeoutMs: ANSWER_MS },
-    );
-  } catch (error) {
-    await onUnavailable(settings.cacheDir, error);
-  }
+  await askPrefetch(settings, { projectDir, cargo, toolchain, links, onlyTells: true });
 }
 
 /** Asks the daemon to fetch `key` from the remote into the local store; true when it did. */

@@ -18,6 +18,12 @@ const toolchain = sessionTags({
   target: ["x86_64-unknown-linux-gnu"],
 });
 
+/** The requests of a session whose prefetch a build script's call started and a library's told. */
+const STARTED_THEN_TOLD = [
+  { links: undefined, onlyTells: undefined },
+  { links: true, onlyTells: true },
+];
+
 interface Seen {
   links?: boolean;
   onlyTells?: boolean;
@@ -62,10 +68,7 @@ test("a prefetch is asked for once a session, and told once whether the session 
     expect(await ask(true)).toBe(true); // the first library's call tells
     expect(await ask(true)).toBe(false);
     expect(await ask(false)).toBe(false);
-    expect(daemon.seen()).toEqual([
-      { links: undefined, onlyTells: undefined },
-      { links: true, onlyTells: true },
-    ]);
+    expect(daemon.seen()).toEqual(STARTED_THEN_TOLD);
   } finally {
     daemon.stop();
   }
@@ -87,10 +90,7 @@ test("a prefetched call tells a session's prefetch once that it links, and never
     await tell(false);
     // Told once for the session, whoever tells: a library's miss afterwards asks nothing more.
     expect(await startPrefetch(daemon.settings, project, "cargo", toolchain, true)).toBe(false);
-    expect(daemon.seen()).toEqual([
-      { links: undefined, onlyTells: undefined },
-      { links: true, onlyTells: true },
-    ]);
+    expect(daemon.seen()).toEqual(STARTED_THEN_TOLD);
   } finally {
     daemon.stop();
   }
@@ -107,10 +107,7 @@ test("telling a busy daemon waits for its answer no longer than for an idle one"
     const started = performance.now();
     await tellSessionLinks(daemon.settings, project, "cargo", toolchain, true);
     expect(performance.now() - started).toBeLessThan(BUSY_ANSWER_MS / 2);
-    expect(daemon.seen()).toEqual([
-      { links: undefined, onlyTells: undefined },
-      { links: true, onlyTells: true },
-    ]);
+    expect(daemon.seen()).toEqual(STARTED_THEN_TOLD);
   } finally {
     daemon.stop();
   }
