@@ -235,7 +235,7 @@ export const SETTINGS: readonly SettingRow[] = [
     values: ["auto", "always", "never"],
     default: "auto",
     description:
-      "store a miss's outputs after the call returns, off cargo's critical path: auto = outputs of 8 MB or more, except when CI is set; always; never",
+      "store a miss's outputs after the call returns, off cargo's critical path: auto = outputs of 8 MB or more and incremental compiles, except when CI is set; always; never",
   },
   {
     env: "KACHE_INCREMENTAL",

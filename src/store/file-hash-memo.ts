@@ -24,7 +24,8 @@ interface MemoRow {
   checks_ctime: number;
 }
 
-type PendingRow = [
+/** A row not yet written: a background store can be handed the rows of the call it finishes. */
+export type PendingRow = [
   path: string,
   size: number,
   mtimeNs: string,
@@ -129,6 +130,18 @@ export class FileHashMemo {
     } catch {
       // the memo is an optimisation; losing it costs a re-hash
     }
+  }
+
+  /** The rows not written yet, now someone else's to write (see `adopt`); the memo keeps none. */
+  handOver(): PendingRow[] {
+    const rows = this.pending;
+    this.pending = [];
+    return rows;
+  }
+
+  /** Rows another process gathered, written with this memo's next flush. */
+  adopt(rows: PendingRow[]): void {
+    this.pending.push(...rows);
   }
 
   private write(path: string, stamp: FileStamp, hash: string, checksCtime: boolean): void {

@@ -47,16 +47,15 @@ export async function runStoreJob(stagingDir: string): Promise<void> {
   const lock = takeStoreLock(job.cacheDir, job.lockName);
   try {
     const index = IndexDb.open(job.cacheDir);
+    const memo = new FileHashMemo(index);
+    memo.adopt(job.memoRows);
     try {
-      const result = commitStoreJob(job, {
-        index,
-        blobs: new BlobStore(job.cacheDir),
-        memo: new FileHashMemo(index),
-      });
+      const result = commitStoreJob(job, { index, blobs: new BlobStore(job.cacheDir), memo });
       if (!result.stored) note(job.cacheDir, `${job.entry.crate}: not cached: ${result.why}`);
       else if (job.upload)
         await handOffUpload(job.cacheDir, job.key, job.entry.crate, job.upload, job.fingerprint);
     } finally {
+      memo.flush(); // the call's rows, when no entry was recorded to carry them
       index.close();
     }
   } catch (error) {

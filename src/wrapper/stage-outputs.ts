@@ -100,6 +100,7 @@ export function stageOutputs(
       manifest: req.manifest,
       upload: req.upload,
       fingerprint: req.fingerprint,
+      memoRows: [],
     },
   };
 }

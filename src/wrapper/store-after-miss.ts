@@ -1,13 +1,21 @@
 // After a successful miss: stage the outputs, then store them here or in a detached process.
 import { rmSync } from "node:fs";
 import { isCi, type Settings } from "../config/settings";
+import type { FileHashMemo } from "../store/file-hash-memo";
 import { markPending, recordStorePid } from "../store/pending-stores";
 import { describeError } from "../util/errors";
 import { log } from "../util/log";
 import type { PathNormaliser } from "../util/path-roots";
 import { commitStoreJob, type StoreResult } from "./commit-store";
 import type { CapturedRun } from "./compiler-process";
-import { type Keyed, type KeyPlan, keyedFiles, manifestToRecord, type Stores } from "./compute-key";
+import {
+  compilesIncrementally,
+  type Keyed,
+  type KeyPlan,
+  keyedFiles,
+  manifestToRecord,
+  type Stores,
+} from "./compute-key";
 import { daemonWanted, handOffUpload } from "./daemon-hooks";
 import { inputModifiedSince } from "./direct-mode";
 import { stageOutputs } from "./stage-outputs";
@@ -36,10 +44,16 @@ function stagedBytes(job: StoreJob): number {
  */
 const BACKGROUND_MIN_BYTES = 8_000_000;
 
-/** In CI the job may end (and its cache be saved) the moment cargo does: store before exiting. */
-function storesInBackground(settings: Settings, job: StoreJob): boolean {
+/**
+ * In CI the job may end (and its cache be saved) the moment cargo does: store before exiting.
+ * Elsewhere an incremental compile is a workspace member in the edit loop, where a developer waits
+ * on each call and the other cores are mostly idle: its store (and the index's fsyncs, which wait
+ * for the compile's freshly written files on ext4) happens after the wrapper returns, whatever
+ * its size.
+ */
+function storesInBackground(settings: Settings, job: StoreJob, incremental: boolean): boolean {
   if (settings.backgroundStore === "auto")
-    return !isCi(process.env) && stagedBytes(job) >= BACKGROUND_MIN_BYTES;
+    return !isCi(process.env) && (incremental || stagedBytes(job) >= BACKGROUND_MIN_BYTES);
   return settings.backgroundStore === "always";
 }
 
@@ -59,11 +73,18 @@ async function storeInPlace(job: StoreJob, stores: Stores): Promise<StoreResult>
  * The job handed to a detached process. The pending marker goes up before the build lock is
  * released, so whoever takes the lock next waits for the entry instead of compiling it again.
  */
-async function storeInBackground(job: StoreJob): Promise<void> {
-  writeJob(job);
-  markPending(job.cacheDir, job.lockName, job.stagingDir);
-  const pid = await spawnStoreJob(job.stagingDir);
-  if (pid) recordStorePid(job.stagingDir, pid);
+async function storeInBackground(job: StoreJob, memo: FileHashMemo): Promise<void> {
+  job.memoRows = memo.handOver();
+  try {
+    writeJob(job);
+    markPending(job.cacheDir, job.lockName, job.stagingDir);
+    const pid = await spawnStoreJob(job.stagingDir);
+    if (pid) recordStorePid(job.stagingDir, pid);
+  } catch (error) {
+    memo.adopt(job.memoRows); // stored here after all: the rows are this process's to write again
+    job.memoRows = [];
+    throw error;
+  }
 }
 
 /**
@@ -116,9 +137,9 @@ async function storeOutputs(miss: Miss): Promise<number> {
       log.info(`${crate}: not cached: ${staged.why}`);
       return 0;
     }
-    if (storesInBackground(inv.settings, staged.job)) {
+    if (storesInBackground(inv.settings, staged.job, compilesIncrementally(inv))) {
       try {
-        await storeInBackground(staged.job);
+        await storeInBackground(staged.job, miss.stores.memo);
         return stagedBytes(staged.job);
       } catch (error) {
         log.debug(`could not start a background store (${describeError(error)}); storing now`);

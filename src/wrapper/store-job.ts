@@ -6,13 +6,14 @@ import { join } from "node:path";
 import { STORE_JOB_COMMAND } from "../command-names";
 import type { RemoteSettings } from "../config/settings";
 import { selfCommand } from "../ipc/daemon-paths";
+import type { PendingRow } from "../store/file-hash-memo";
 import type { Entry } from "../store/index-db";
 import { stagingRoot } from "../store/pending-stores";
 import { atomicWrite } from "../util/atomic-write";
 import type { PathRoot } from "../util/path-roots";
 
 /** Bump when the job's shape changes: a job written by another kache is not run. */
-export const STORE_JOB_FORMAT = 1;
+export const STORE_JOB_FORMAT = 2;
 
 export interface FileStamp {
   size: number;
@@ -63,6 +64,11 @@ export interface StoreJob {
   fingerprint: string | null;
   /** The remote to queue the entry for afterwards, when one is configured. */
   upload: RemoteSettings | null;
+  /**
+   * The file-hash memo rows the call gathered, written by whoever records the entry: a wrapper
+   * that writes nothing to the index spends no fsync on cargo's critical path.
+   */
+  memoRows: PendingRow[];
 }
 
 export function newStagingDir(cacheDir: string): string {

@@ -1,6 +1,7 @@
 // Stores that finish after the wrapper exits (KACHE_BACKGROUND_STORE): the next build waits for an
 // entry still on its way instead of compiling it again, a store killed half-way leaves nothing a hit
 // could serve, and an output rewritten in place before its store reads it is never stored.
+import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -26,6 +27,7 @@ import {
 afterAll(removeTempDirs);
 
 const TIMEOUT = 240_000;
+const UTIL_RS = "core/src/util.rs";
 const allHits = PATH_WS_UNITS.map((crate) => `${crate}: local hit`);
 
 function signal(pids: Iterable<number>, name: NodeJS.Signals): void {
@@ -43,10 +45,15 @@ function signal(pids: Iterable<number>, name: NodeJS.Signals): void {
  * are still pending when it returns. Retried with a fresh cache on the rare run where a store
  * finished (or recorded its entry) before it was seen.
  */
-async function buildWithStoresHeld(): Promise<{ workspace: string; cacheDir: string; held: Set<number> }> {
+async function buildWithStoresHeld(
+  env: Record<string, string> = {},
+  { settled = false } = {},
+): Promise<{ workspace: string; cacheDir: string; held: Set<number> }> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const workspace = copyFixture("path-ws");
     const cacheDir = newCacheDir();
+    // The file-hash memo keeps only files unchanged for a second (SETTLE_NS): a fresh copy has none.
+    if (settled) await Bun.sleep(1100);
     const held = new Set<number>();
     let building = true;
     const catcher = (async () => {
@@ -59,7 +66,7 @@ async function buildWithStoresHeld(): Promise<{ workspace: string; cacheDir: str
         await Bun.sleep(0);
       }
     })();
-    const cold = await cargo(["build", "--locked"], { cwd: workspace, cacheDir, waitForStores: false });
+    const cold = await cargo(["build", "--locked"], { cwd: workspace, cacheDir, env, waitForStores: false });
     building = false;
     await catcher;
     expect(cold.code, cold.stderr).toBe(0);
@@ -151,6 +158,52 @@ test(
   TIMEOUT,
 );
 
+/** The file-hash memo's rows for the workspace's own sources. */
+function memoisedSources(cacheDir: string, workspace: string): string[] {
+  const db = new Database(join(cacheDir, "index.db"), { readonly: true });
+  try {
+    const rows = db.query("SELECT path FROM file_hashes WHERE path LIKE ?").all(`${workspace}/%.rs`);
+    return (rows as { path: string }[]).map((row) => row.path.slice(workspace.length + 1)).sort();
+  } finally {
+    db.close();
+  }
+}
+
+test(
+  "auto, outside CI: an incremental call's store runs in the background, and writes the call's memo rows for it",
+  async () => {
+    // Every unit of path-ws is a workspace member or path dependency, compiled incrementally in dev.
+    const auto = { KACHE_BACKGROUND_STORE: "auto", CI: "false" };
+    const { workspace, cacheDir, held } = await buildWithStoresHeld(auto, { settled: true });
+    expect(held.size).toBe(PATH_WS_UNITS.length);
+    // The wrappers have exited and wrote no hash of their own: their stores write them.
+    expect(memoisedSources(cacheDir, workspace)).toEqual([]);
+    signal(held, "SIGCONT");
+    await waitForStores(cacheDir);
+    expect(memoisedSources(cacheDir, workspace)).toEqual(
+      expect.arrayContaining(["core/src/lib.rs", UTIL_RS]),
+    );
+    removeTarget(workspace);
+    const warm = await cargo(["build", "--locked"], { cwd: workspace, cacheDir, env: auto });
+    expect(summarise(warm.events)).toEqual(allHits);
+  },
+  TIMEOUT,
+);
+
+test(
+  "auto, outside CI: a call without incremental and with small outputs is stored before the wrapper exits",
+  async () => {
+    const workspace = copyFixture("path-ws");
+    const cacheDir = newCacheDir();
+    const env = { KACHE_BACKGROUND_STORE: "auto", CI: "false", CARGO_INCREMENTAL: "0" };
+    const cold = await cargo(["build", "--locked"], { cwd: workspace, cacheDir, env, waitForStores: false });
+    expect(cold.code, cold.stderr).toBe(0);
+    expect(existsSync(join(cacheDir, "staging")) ? readdirSync(join(cacheDir, "staging")) : []).toEqual([]);
+    expect(new Set(indexEntries(cacheDir).map((entry) => entry.crate))).toEqual(new Set(PATH_WS_UNITS));
+  },
+  TIMEOUT,
+);
+
 /** The nice value of a live process (field 19 of /proc/PID/stat), or null once it has gone. */
 function niceOf(pid: number): number | null {
   try {
@@ -189,6 +242,7 @@ test(
       manifest: null,
       fingerprint: null,
       upload: null,
+      memoRows: [],
     });
     // Holding the job's store lock parks it right after start-up, where its priority can be read.
     const lock = acquireKeyLockSync(cacheDir, `store-${lockName}`, 1000);
