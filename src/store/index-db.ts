@@ -3,7 +3,7 @@ import type { Database } from "bun:sqlite";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { hashBytes, hashParts } from "../util/hash";
-import { isCorruption, openIndexFile, quarantine } from "./index-file";
+import { isCorruption, openIndexFile, quarantine, repairedSince } from "./index-file";
 import { acquireKeyLockSync } from "./key-lock";
 
 /** Longest wait for another process computing the same memo (a link probe takes well under 1 s). */
@@ -103,6 +103,11 @@ export class IndexDb {
   /** Moves a corrupt index aside (once, however many processes ask) so the next open starts fresh. */
   static repair(cacheDir: string): void {
     quarantine(join(cacheDir, "index.db"));
+  }
+
+  /** True when another process repaired the index at `sinceMs` or later. */
+  static repairedSince(cacheDir: string, sinceMs: number): boolean {
+    return repairedSince(join(cacheDir, "index.db"), sinceMs);
   }
 
   static open(cacheDir: string): IndexDb {

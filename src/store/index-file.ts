@@ -1,8 +1,8 @@
 // Opening the index file: made whole before anyone sees it, kept to this kache's schema (a newer one
 // is left alone), and moved aside exactly once when it is corrupt.
 import { Database } from "bun:sqlite";
-import { existsSync, linkSync, renameSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, linkSync, readdirSync, renameSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { unlinkQuietly } from "../util/atomic-write";
 import { KacheError } from "../util/errors";
 import { log } from "../util/log";
@@ -186,5 +186,22 @@ export function quarantine(path: string): void {
     log.warn(`index ${path} was corrupt; moved it to ${aside} and started a new one`);
   } finally {
     lock.release();
+  }
+}
+
+/**
+ * True when a repair moved the index at `path` aside at `sinceMs` or later (the time is in the
+ * aside name, see `quarantine`). A process that had the old file open then reads a file that is
+ * no longer the index, and its errors (a "disk I/O error" as often as "malformed") say nothing
+ * about the new one.
+ */
+export function repairedSince(path: string, sinceMs: number): boolean {
+  const prefix = `${basename(path)}.corrupt-`;
+  try {
+    return readdirSync(dirname(path)).some(
+      (name) => name.startsWith(prefix) && Number.parseInt(name.slice(prefix.length), 10) >= sinceMs,
+    );
+  } catch {
+    return false;
   }
 }

@@ -83,13 +83,20 @@ function passThrough(
   exitLike(status);
 }
 
-/** An index that opens but fails on its first real query is quarantined, and the call retried once. */
+/**
+ * An index that opens but fails on its first real query is quarantined, and the call retried once;
+ * so is a call whose index another wrapper quarantined meanwhile, whatever its error was.
+ */
 async function cachedCompileRepairing(invocation: Invocation, state: FlowState) {
+  const { cacheDir } = invocation.settings;
+  const started = Date.now();
   try {
     return await cachedCompile(invocation, state);
   } catch (error) {
-    if (state.compiled || !isCorruption(error)) throw error;
-    IndexDb.repair(invocation.settings.cacheDir);
+    if (state.compiled) throw error;
+    if (isCorruption(error)) IndexDb.repair(cacheDir);
+    // The aside name's clock is another process's Date.now(): a second of slack costs one retry.
+    else if (!IndexDb.repairedSince(cacheDir, started - 1000)) throw error;
     return await cachedCompile(invocation, state);
   }
 }
