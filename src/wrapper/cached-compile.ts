@@ -1,5 +1,5 @@
 // The compile-or-restore flow for one cacheable rustc call: key, lookup, restore or compile and store.
-import { mkdirSync, unlinkSync } from "node:fs";
+import { existsSync, mkdirSync, unlinkSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { BlobStore } from "../store/blobs";
 import { FileHashMemo } from "../store/file-hash-memo";
@@ -173,10 +173,20 @@ function lookupAndRestore(flow: Flow, keyed: Keyed): FlowResult | null {
 
 /**
  * A lookup without a local manifest can only hit a remote entry: only then is a key before the
- * compile worth having, from the remote's input lists or else a pre-pass.
+ * compile worth having, from the remote's input lists or else a pre-pass. Not for a crate cargo
+ * compiles again incrementally where its outputs already are: that is a developer's edit, whose
+ * sources no bucket has, and asking would cost every edit a pre-pass (30–250 ms). It compiles at
+ * once, as plain cargo does; lists a prefetch brought in still give it a key when they match.
  */
-function prepassWhenUnknown(inv: Invocation): "later" | false {
-  return daemonWanted(inv.settings) ? "later" : false;
+function prepassWhenUnknown(inv: Invocation, outDir: string): "later" | false {
+  if (!daemonWanted(inv.settings)) return false;
+  return rebuiltInPlace(inv, outDir) ? false : "later";
+}
+
+function rebuiltInPlace(inv: Invocation, outDir: string): boolean {
+  return (
+    compilesIncrementally(inv) && expectedOutputs(inv.args).some((name) => existsSync(join(outDir, name)))
+  );
 }
 
 /**
@@ -244,7 +254,7 @@ export async function cachedCompile(inv: Invocation, state: FlowState): Promise<
 
 async function runFlow(flow: Flow): Promise<FlowResult> {
   const { inv, stores, normaliser, outDir } = flow;
-  const prepass = prepassWhenUnknown(inv);
+  const prepass = prepassWhenUnknown(inv, outDir);
   const plan = planKey(inv, stores, normaliser, prepass, fileSystemClockNs(outDir));
   try {
     if (prepass && !plan.keyed && !plan.passthrough && inv.settings.directMode)

@@ -3,7 +3,7 @@
 
 import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { appendFileSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadSettings } from "../../src/config/load";
 import { callDaemon } from "../../src/ipc/client";
@@ -100,6 +100,25 @@ describe("a filesystem remote shared by two machines", () => {
     expect(summarise(built.events)).toEqual(PATH_WS_UNITS.map((crate) => `${crate}: prefetch hit`));
     expect(built.events.filter((event) => event.prepass === true)).toEqual([]);
     expect(built.stderr).toContain("[kache] fixture_app: prefetch hit");
+  }, 180_000);
+
+  test("an edit on A compiles what it changed at once: no dep-info pre-pass, no wait on the remote", async () => {
+    appendFileSync(join(a.workspace, "core", "src", "lib.rs"), "\npub fn edited_on_a() -> u32 { 7 }\n");
+    const built = await a.build();
+    expect(built.code, built.stderr).toBe(0);
+    // The edited member and the binary above it: cargo rebuilds them incrementally where their
+    // outputs are. The bucket cannot know these sources yet, and asking it cost every edit a pre-pass.
+    const misses = built.events.filter((event) => event.outcome === "miss");
+    expect(misses.map((event) => event.crate).sort()).toEqual(["fixture_app", "fixture_core"]);
+    for (const event of misses) {
+      expect(event.prepass, event.crate).toBe(false);
+      expect((event.phases as Record<string, number>).remote, event.crate).toBeUndefined();
+    }
+    expect(
+      runBinary(join(a.workspace, "target", "debug", "fixture_app"))
+        .trim()
+        .split("\n"),
+    ).toEqual(PATH_WS_OUTPUT);
   }, 180_000);
 });
 
