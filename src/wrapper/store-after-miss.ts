@@ -2,7 +2,7 @@
 import { rmSync } from "node:fs";
 import { isCi, type Settings } from "../config/settings";
 import type { FileHashMemo } from "../store/file-hash-memo";
-import { markPending, recordStorePid } from "../store/pending-stores";
+import { clearPending, markPending, recordStorePid } from "../store/pending-stores";
 import { describeError } from "../util/errors";
 import { log } from "../util/log";
 import type { PathNormaliser } from "../util/path-roots";
@@ -73,15 +73,15 @@ async function storeInPlace(job: StoreJob, stores: Stores): Promise<StoreResult>
  * The job handed to a detached process. The pending marker goes up before the build lock is
  * released, so whoever takes the lock next waits for the entry instead of compiling it again.
  */
-async function storeInBackground(job: StoreJob, memo: FileHashMemo): Promise<void> {
+function storeInBackground(job: StoreJob, memo: FileHashMemo): void {
   job.memoRows = memo.handOver();
   try {
     writeJob(job);
     markPending(job.cacheDir, job.lockName, job.stagingDir);
-    const pid = await spawnStoreJob(job.stagingDir);
-    if (pid) recordStorePid(job.stagingDir, pid);
+    recordStorePid(job.stagingDir, spawnStoreJob(job.stagingDir));
   } catch (error) {
-    memo.adopt(job.memoRows); // stored here after all: the rows are this process's to write again
+    clearPending(job.cacheDir, job.lockName); // stored here after all, under the lock still held
+    memo.adopt(job.memoRows); // the rows are this process's to write again
     job.memoRows = [];
     throw error;
   }
@@ -139,7 +139,7 @@ async function storeOutputs(miss: Miss): Promise<number> {
     }
     if (storesInBackground(inv.settings, staged.job, compilesIncrementally(inv))) {
       try {
-        await storeInBackground(staged.job, miss.stores.memo);
+        storeInBackground(staged.job, miss.stores.memo);
         return stagedBytes(staged.job);
       } catch (error) {
         log.debug(`could not start a background store (${describeError(error)}); storing now`);

@@ -91,14 +91,13 @@ export function readJob(stagingDir: string): StoreJob {
 
 /**
  * Starts `kache __store-job <dir>` in its own session with no stdio: cargo waits for the wrapper
- * and reads its pipes to their end, so the store must hold neither.
+ * and reads its pipes to their end, so the store must hold neither. Bun.spawn, not node's spawn:
+ * loading node:child_process and its spawn cost the wrapper about 2 ms on every miss, this 0.2 ms.
  */
-export async function spawnStoreJob(stagingDir: string): Promise<number | undefined> {
-  const { spawn } = await import("node:child_process");
-  const [command, ...rest] = selfCommand();
-  const child = spawn(command!, [...rest, STORE_JOB_COMMAND, stagingDir], {
+export function spawnStoreJob(stagingDir: string): number {
+  const child = Bun.spawn([...selfCommand(), STORE_JOB_COMMAND, stagingDir], {
     detached: true,
-    stdio: "ignore",
+    stdio: ["ignore", "ignore", "ignore"],
   });
   child.unref();
   return child.pid;
