@@ -4,7 +4,7 @@
 import type { RemoteWarmFigures } from "./remote-warm";
 import type { Target } from "./report";
 import type { Measurements } from "./scenarios";
-import { formatRatio, formatSeconds, median, ratio } from "./stats";
+import { formatRatio, formatSeconds, median, pairedRatios, ratio } from "./stats";
 
 function megabytesPerSecond(bytes: number, ms: number): string {
   return ms > 0 ? `${(bytes / 1e6 / (ms / 1000)).toFixed(1)} MB/s` : "—";
@@ -34,6 +34,19 @@ export function remoteWarmLines(figures: RemoteWarmFigures, measurements: Measur
     `- downloads: ${(figures.downloadBytes / 1e6).toFixed(1)} MB of archives over the remote hits, ` +
       `${megabytesPerSecond(figures.downloadBytes, figures.downloadMs)} per wrapper waiting on its fetch ` +
       "(key lists, download, verify and store; the wrappers wait in parallel)",
+    ...editLines(figures),
+  ];
+}
+
+function editLines({ edit }: RemoteWarmFigures): string[] {
+  if (!edit) return [];
+  const pairs = pairedRatios(edit.kache, edit.none);
+  return [
+    `- edit loop on that machine, its daemon running and the remote configured (a function added to the big ` +
+      `member, \`cargo check\`, ${pairs.length} edits alternated with plain cargo's): ` +
+      `${formatSeconds(median(edit.kache))} vs ${formatSeconds(median(edit.none))}, ` +
+      `${formatRatio(median(pairs))} (median of the paired ratios); ` +
+      `${edit.prepasses} dep-info pre-passes over ${edit.misses} misses`,
   ];
 }
 
@@ -53,5 +66,14 @@ export function remoteWarmTargets(figures: RemoteWarmFigures, measurements: Meas
       pass: prepasses === 0,
       measured: `${prepasses} per build`,
     },
+    ...(figures.edit
+      ? [
+          {
+            name: "zero dep-info pre-passes in the edit loop with a remote configured",
+            pass: figures.edit.prepasses === 0,
+            measured: `${figures.edit.prepasses} over ${figures.edit.misses} misses`,
+          },
+        ]
+      : []),
   ];
 }

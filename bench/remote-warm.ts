@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { s3rverCommand } from "../tests/support/s3rver-command";
 import type { Mode } from "./modes";
+import { type RemoteEditFigures, remoteEditLoop } from "./remote-edit";
 import type { KacheEvent } from "./scenarios";
 import { copyWorkload } from "./setup";
 
@@ -22,6 +23,8 @@ export interface RemoteWarmFigures {
   /** Archive bytes of the remote hits, and the time their wrappers waited on the daemon, over every build. */
   downloadBytes: number;
   downloadMs: number;
+  /** The check edit loop on the last fresh machine, its daemon and remote still configured. */
+  edit: RemoteEditFigures | null;
 }
 
 const repeats = 3;
@@ -85,6 +88,7 @@ function objectSizes(s3Dir: string): Map<string, number> {
 }
 
 export async function measureRemoteWarm(
+  none: Mode,
   kache: Mode,
   kacheBin: string,
   repository: string,
@@ -113,6 +117,7 @@ export async function measureRemoteWarm(
       pushMs: push.ms,
       downloadBytes: 0,
       downloadMs: 0,
+      edit: null,
     };
     for (let i = 0; i < repeats; i++) {
       // Another machine: its own checkout (at another depth), cache dir and daemon.
@@ -141,6 +146,7 @@ export async function measureRemoteWarm(
         console.log(
           `  kache    remoteWarm     ${(build.ms / 1000).toFixed(2)} s (${hits.length} remote hits)`,
         );
+        if (i === repeats - 1) figures.edit = await remoteEditLoop(none, workspace, env);
       } finally {
         run([kacheBin, "daemon", "stop"], env);
         rmSync(workspace, { recursive: true, force: true });

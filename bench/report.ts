@@ -7,7 +7,7 @@ import type { ModeName } from "./modes";
 import { remoteWarmLines, remoteWarmTargets } from "./remote-report";
 import type { RemoteWarmFigures } from "./remote-warm";
 import { coldBuildsPerRound, type Measurements, type ScenarioName } from "./scenarios";
-import { formatMilliseconds, formatRatio, formatSeconds, median, ratio } from "./stats";
+import { formatMilliseconds, formatRatio, formatSeconds, median, pairedRatios, ratio } from "./stats";
 
 export interface Context {
   date: string;
@@ -228,11 +228,6 @@ function missLine(label: string, misses: MissFigures, startup: StartupFigures): 
     `store ${formatMilliseconds(misses.storeMs)}; all of kache's own time in the process ` +
     `(elapsed minus compile) ${formatMilliseconds(misses.overheadMs)} (medians)`
   );
-}
-
-/** top[i] / bottom[i]: builds of the two modes made close in time. */
-function pairedRatios(top: number[], bottom: number[]): number[] {
-  return top.map((value, index) => ratio(value, bottom[index] ?? Number.NaN));
 }
 
 /** Ratios within each round (one sample per mode per round), which drift between rounds does not skew. */

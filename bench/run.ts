@@ -94,7 +94,7 @@ async function main(): Promise<void> {
     );
     const measurements = await runRounds(modes, rounds, repository);
     console.log("fresh machine, warm bucket");
-    const remote = await measureRemoteWarm(modes[2]!, kache, repository, workDirectory);
+    const remote = await measureRemoteWarm(modes[0]!, modes[2]!, kache, repository, workDirectory);
     const startup = measureStartup(kache, modes[2]!.env);
     const events = eventFigures(
       measurements.kacheWarmEvents,

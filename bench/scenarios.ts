@@ -152,7 +152,8 @@ function recorder(measurements: Measurements) {
   };
 }
 
-const time = (mode: Mode, command: CargoCommand) => timeCargo(mode, {}, command);
+/** Seconds of one `cargo <command>` in the mode's workspace, after the machine settles. */
+export const time = (mode: Mode, command: CargoCommand) => timeCargo(mode, {}, command);
 
 /**
  * A cold build (fresh cache, no target). Each round builds every mode cold twice, the second time

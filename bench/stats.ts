@@ -31,3 +31,8 @@ export function ratio(numerator: number, denominator: number): number {
 export function formatRatio(value: number): string {
   return Number.isNaN(value) ? "—" : `${value.toFixed(2)}×`;
 }
+
+/** top[i] / bottom[i]: builds of the two modes made close in time. */
+export function pairedRatios(top: number[], bottom: number[]): number[] {
+  return top.map((value, index) => ratio(value, bottom[index] ?? Number.NaN));
+}
