@@ -80,6 +80,8 @@ interface Build {
   misses: number;
   prepasses: number;
   store: StoreUse;
+  /** The longest gaps between the daemon's heartbeats (every 100 ms when its thread is free), ms. */
+  heartbeatGaps: number[];
 }
 
 interface StoreUse {
@@ -122,7 +124,8 @@ function show(build: Build): string {
     `${build.binary.padEnd(4)} ${build.seconds.toFixed(2)} s  daemon ${build.daemonCpu.toFixed(2)} cpu-s (start ${build.daemonStartCpu.toFixed(2)})  ` +
     `cargo+wrappers ${build.cargoCpu.toFixed(2)}  s3rver ${build.s3Cpu.toFixed(2)}  ` +
     `remote hits ${build.remoteHits}  prefetch hits ${build.prefetchHits}  misses ${build.misses}  pre-passes ${build.prepasses}  ` +
-    `store ${build.store.entries} entries ${build.store.megabytes.toFixed(1)} MB, used ${build.store.used} (${build.store.usedMegabytes.toFixed(1)} MB)`
+    `store ${build.store.entries} entries ${build.store.megabytes.toFixed(1)} MB, used ${build.store.used} (${build.store.usedMegabytes.toFixed(1)} MB)  ` +
+    `heartbeat gaps ${build.heartbeatGaps.join(", ")} ms`
   );
 }
 
@@ -148,6 +151,29 @@ function seedCheck(seed: { workspace: string; env: Record<string, string> }): vo
   if (process.env.KACHE_BENCH_SEED_CHECK !== "1") return;
   run(["cargo", "check"], seed.env, seed.workspace);
   console.log("the seed also ran cargo check");
+}
+
+/** Starts bench/heartbeat-gaps.ts on the daemon's heartbeat file; stop() gives the longest gaps. */
+async function watchHeartbeat(cacheDir: string): Promise<{ stop(): Promise<number[]> }> {
+  const child = Bun.spawn(
+    ["bun", join(import.meta.dir, "heartbeat-gaps.ts"), join(cacheDir, "daemon.heartbeat")],
+    {
+      stdout: "pipe",
+      stderr: "inherit",
+    },
+  );
+  const reader = child.stdout.getReader();
+  await reader.read();
+  return {
+    async stop() {
+      child.kill("SIGTERM");
+      let text = "";
+      for (let next = await reader.read(); !next.done; next = await reader.read())
+        text += new TextDecoder().decode(next.value);
+      await child.exited;
+      return (JSON.parse(text.trim()) as { longest: number[] }).longest;
+    },
+  };
 }
 
 /** With KACHE_BENCH_LATENCY_MS, a proxy (its own process) that delays each request that long. */
@@ -231,8 +257,10 @@ async function main(): Promise<void> {
         await settle();
         const daemonStartCpu = processCpu(daemonPid);
         const s3Before = processCpu(server.child.pid);
+        const heartbeat = await watchHeartbeat(cacheDir);
         try {
           const build = run(["cargo", "build"], env, workspace);
+          const heartbeatGaps = await heartbeat.stop();
           const units = events(cacheDir).filter((event) => event.crate);
           const count = (outcome: string) => units.filter((event) => event.outcome === outcome).length;
           const result: Build = {
@@ -247,6 +275,7 @@ async function main(): Promise<void> {
             misses: count("miss"),
             prepasses: units.filter((event) => event.prepass && event.outcome !== "passthrough").length,
             store: storeUse(cacheDir),
+            heartbeatGaps,
           };
           builds.push(result);
           console.log(show(result));
@@ -269,7 +298,8 @@ async function main(): Promise<void> {
       console.log(
         `median ${name}: ${of((build) => build.seconds)} s, daemon ${of((build) => build.daemonCpu)} cpu-s, ` +
           `cargo+wrappers ${of((build) => build.cargoCpu)}, s3rver ${of((build) => build.s3Cpu)} (${mine.length} builds), ` +
-          `${(median(mine.map((build) => build.seconds)) / median(localWarm)).toFixed(2)}x the local warm rebuild`,
+          `${(median(mine.map((build) => build.seconds)) / median(localWarm)).toFixed(2)}x the local warm rebuild, ` +
+          `longest heartbeat gap ${of((build) => build.heartbeatGaps[0] ?? 0)} ms`,
       );
     }
   } finally {
