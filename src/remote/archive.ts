@@ -391,7 +391,13 @@ export async function unpackStream(
     const input = Readable.from(coalesced(compressed), { objectMode: false });
     input.on("error", (error) => decompress.destroy(error));
     const source = input.pipe(decompress);
-    for await (const chunk of source) unpacker.push(chunk as Buffer);
+    for await (const chunk of source) {
+      unpacker.push(chunk as Buffer);
+      // Buffered chunks arrive as microtasks, which never let the event loop run: without a turn
+      // here, a daemon unpacking several downloads held its thread up to 240 ms, and the wrappers
+      // asking it for a key waited.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     if (!unpacker.ended || !unpacker.metadata) fail("the archive ends early");
     return { metadata: unpacker.metadata, temps: unpacker.temps, checks: unpacker.checks };
   } catch (error) {
