@@ -153,17 +153,20 @@ function seedCheck(seed: { workspace: string; env: Record<string, string> }): vo
   console.log("the seed also ran cargo check");
 }
 
+/** Runs one of bench's helper scripts in its own process; resolves with its first line of output. */
+async function startHelper(script: string, args: string[]) {
+  const child = Bun.spawn(["bun", join(import.meta.dir, script), ...args], {
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const reader = child.stdout.getReader();
+  const { value } = await reader.read();
+  return { child, reader, first: new TextDecoder().decode(value).trim().split("\n")[0]! };
+}
+
 /** Starts bench/heartbeat-gaps.ts on the daemon's heartbeat file; stop() gives the longest gaps. */
 async function watchHeartbeat(cacheDir: string): Promise<{ stop(): Promise<number[]> }> {
-  const child = Bun.spawn(
-    ["bun", join(import.meta.dir, "heartbeat-gaps.ts"), join(cacheDir, "daemon.heartbeat")],
-    {
-      stdout: "pipe",
-      stderr: "inherit",
-    },
-  );
-  const reader = child.stdout.getReader();
-  await reader.read();
+  const { child, reader } = await startHelper("heartbeat-gaps.ts", [join(cacheDir, "daemon.heartbeat")]);
   return {
     async stop() {
       child.kill("SIGTERM");
@@ -180,14 +183,8 @@ async function watchHeartbeat(cacheDir: string): Promise<{ stop(): Promise<numbe
 async function latencyProxy(upstream: string): Promise<{ endpoint: string; child: Subprocess } | null> {
   const delay = process.env.KACHE_BENCH_LATENCY_MS;
   if (!delay) return null;
-  const child = Bun.spawn(["bun", join(import.meta.dir, "latency-proxy.ts"), upstream, delay], {
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  const reader = child.stdout.getReader();
-  const { value } = await reader.read();
+  const { child, reader, first: endpoint } = await startHelper("latency-proxy.ts", [upstream, delay]);
   reader.releaseLock();
-  const endpoint = new TextDecoder().decode(value).trim().split("\n")[0]!;
   console.log(`every S3 request delayed ${delay} ms (${endpoint})`);
   return { endpoint, child };
 }
