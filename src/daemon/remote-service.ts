@@ -52,10 +52,14 @@ export class RemoteService {
 
   /**
    * Loads the backend of the daemon's own remote now: importing the AWS SDK blocks the event loop
-   * for tens of ms, and the first wrappers' requests must be acknowledged within 20 ms.
+   * for tens of ms, and the first wrappers' requests must be acknowledged within 20 ms. Then asks for
+   * the bucket's first page without waiting: a daemon started for a build (autostart, CI) answers
+   * its first wrappers' input-list requests from it instead of listing each crate on the way.
    */
   async warm(settings: RemoteSettings): Promise<void> {
-    await this.state(settings).remote.catch(() => {});
+    const state = this.state(settings);
+    const remote = await state.remote.catch(() => null);
+    if (remote) void state.listings.prime(remote, state.settings);
   }
 
   /** Uploads whatever is queued on disk now, and looks again every little while. */

@@ -40,6 +40,8 @@ afterAll(async () => {
 
 const app = (root: string) => join(root, "target", "debug", "fixture_app");
 const entryObjects = () => s3.objectKeys().filter((key) => key.endsWith(".tar.zst"));
+/** LIST requests the proxy has seen (path-style: `GET /bucket` with the prefix in the query). */
+const listings = () => s3.requests.filter((line) => /^GET \/[^/]+\/?$/.test(line)).length;
 const daemonLog = (cacheDir: string) => {
   try {
     return readFileSync(join(cacheDir, "daemon.log"), "utf8");
@@ -63,9 +65,14 @@ describe("two machines and one bucket", () => {
         .sort(),
     ).toEqual(PATH_WS_UNITS);
 
+    // B's daemon lists the bucket once as it starts; its build then asks for no listing at all.
     const second = machine("B", "path-ws", "b/two/levels", s3.env);
+    const listed = listings();
     await second.startDaemon();
+    await waitFor("B's daemon to list the bucket", () => listings() > listed);
+    expect(listings()).toBe(listed + 1);
     const warm = await second.build();
+    expect(listings()).toBe(listed + 1);
     expect(warm.code).toBe(0);
     expect(fromRemote(warm.events)).toEqual(PATH_WS_UNITS.map((crate) => `${crate}: remote`));
     expect(warm.events.filter((event) => event.prepass === true).map((event) => event.crate)).toEqual([]);
