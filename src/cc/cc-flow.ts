@@ -168,7 +168,7 @@ async function storeMiss(flow: Flow, keyed: CcKey, run: CapturedRun): Promise<nu
         `${job.crate}: the object names local paths (${stored.boundTo.join(",")}); cached for this location only`,
       );
     if (daemonWanted(call.settings))
-      await handOffUpload(call.settings.cacheDir, stored.key, job.crate, call.settings.remote, null);
+      await handOffUpload(call.settings, stored.key, job.crate, call.settings.remote, null);
     return stored.size;
   } catch (error) {
     log.warn(

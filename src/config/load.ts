@@ -80,10 +80,10 @@ export function loadSettings(opts: LoadOptions = {}): LoadResult {
   const errors: ConfigIssue[] = [];
   const path = locateConfigFile(cwd, opts.searchFrom ?? cwd, env, errors);
   const file = path === null ? null : readConfigFile(path, errors);
-  const settings = { remote: {} } as Settings;
-  const sources = new Map<SettingRow, SettingSource>();
   // A relative path in the environment means the same place for every unit of the build.
   const envBase = resolve(cwd, opts.searchFrom ?? cwd);
+  const settings = { remote: {}, configDir: envBase } as Settings;
+  const sources = new Map<SettingRow, SettingSource>();
   for (const row of SETTINGS) {
     const [value, source] = resolveRow(row, file, env, envBase, errors);
     setField(settings, row.field, value);

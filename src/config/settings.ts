@@ -35,6 +35,11 @@ export function remoteConfigured(remote: RemoteSettings): boolean {
 
 export interface Settings {
   cacheDir: string;
+  /**
+   * The directory the configuration was looked up from (for a wrapper: where cargo ran). A daemon a
+   * wrapper starts runs there, so that it reads the same `.kache.toml`.
+   */
+  configDir: string;
   /** Bytes. */
   maxSize: number;
   remote: RemoteSettings;
@@ -63,7 +68,9 @@ export interface Settings {
 }
 
 /** Where a row's value lands in `Settings`; "remote.x" is `settings.remote.x`. */
-export type SettingField = Exclude<keyof Settings, "remote"> | `remote.${keyof RemoteSettings & string}`;
+export type SettingField =
+  | Exclude<keyof Settings, "remote" | "configDir">
+  | `remote.${keyof RemoteSettings & string}`;
 
 export interface SettingRow {
   /** Environment variable, or null for file-only settings. */

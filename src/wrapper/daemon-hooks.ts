@@ -31,19 +31,30 @@ export function daemonWanted(settings: Settings): boolean {
   return remoteConfigured(settings.remote);
 }
 
+/** Where a daemon a call starts runs: for the call's cache dir, from where its settings came. */
+export type DaemonHome = Pick<Settings, "cacheDir" | "configDir">;
+
 function isNoDaemon(error: unknown): boolean {
   return error instanceof DaemonUnavailable && (error.code === "ENOENT" || error.code === "ECONNREFUSED");
 }
 
 /**
  * Starts `kache daemon start` detached, without waiting, when no daemon listens. A marker file
- * rate-limits this: a cold build's hundreds of wrappers must not each spawn one.
+ * rate-limits this: a cold build's hundreds of wrappers must not each spawn one. It runs where the
+ * call's settings came from, for the call's cache dir: cargo runs a registry crate's compiler in
+ * that crate's dir, where `kache daemon start` would find no `.kache.toml` and serve another cache
+ * dir, and so no remote, for the whole build.
  */
-async function autostart(cacheDir: string): Promise<void> {
-  if (!markerDue(join(cacheDir, "daemon.autostart"), AUTOSTART_EVERY_MS)) return;
+async function autostart(home: DaemonHome): Promise<void> {
+  if (!markerDue(join(home.cacheDir, "daemon.autostart"), AUTOSTART_EVERY_MS)) return;
   const { spawn } = await import("node:child_process");
   const [command, ...rest] = selfCommand();
-  const child = spawn(command!, [...rest, "daemon", "start"], { detached: true, stdio: "ignore" });
+  const child = spawn(command!, [...rest, "daemon", "start"], {
+    cwd: home.configDir,
+    env: { ...process.env, KACHE_CACHE_DIR: home.cacheDir },
+    detached: true,
+    stdio: "ignore",
+  });
   child.unref();
   log.info("no daemon was running; starting one in the background");
 }
@@ -56,12 +67,12 @@ export function forgetUnavailableDaemon(): void {
   unavailable = false;
 }
 
-async function onUnavailable(cacheDir: string, error: unknown): Promise<void> {
+async function onUnavailable(home: DaemonHome, error: unknown): Promise<void> {
   unavailable = true;
   log.debug(`daemon unavailable: ${(error as Error)?.message ?? error}`);
   if (!isNoDaemon(error)) return;
   try {
-    await autostart(cacheDir);
+    await autostart(home);
   } catch (startError) {
     log.debug(`could not start the daemon: ${(startError as Error)?.message ?? startError}`);
   }
@@ -92,7 +103,7 @@ export async function fetchManifests(
     });
     return "ok" in response && response.ok && response.type === "manifests" && response.added > 0;
   } catch (error) {
-    await onUnavailable(settings.cacheDir, error);
+    await onUnavailable(settings, error);
     return false;
   }
 }
@@ -159,7 +170,7 @@ async function askPrefetch(
       { ackTimeoutMs: ANSWER_MS, ...(heartbeat ? { heartbeat } : {}) },
     );
   } catch (error) {
-    await onUnavailable(settings.cacheDir, error);
+    await onUnavailable(settings, error);
   }
 }
 
@@ -195,7 +206,7 @@ export async function remoteCheck(settings: Settings, key: string, crate: string
     });
     return "ok" in response && response.ok && response.type === "remote-check" && response.result === "hit";
   } catch (error) {
-    await onUnavailable(settings.cacheDir, error);
+    await onUnavailable(settings, error);
     return false;
   }
 }
@@ -205,7 +216,7 @@ export async function remoteCheck(settings: Settings, key: string, crate: string
  * no daemon the item waits for the next one to start.
  */
 export async function handOffUpload(
-  cacheDir: string,
+  home: DaemonHome,
   key: string,
   crate: string,
   remote: RemoteSettings,
@@ -213,18 +224,18 @@ export async function handOffUpload(
 ): Promise<void> {
   if (remote.readOnly) return;
   try {
-    queueUpload(cacheDir, { key, crate, remote, fingerprint });
+    queueUpload(home.cacheDir, { key, crate, remote, fingerprint });
   } catch (error) {
     log.debug(`could not queue ${crate} for upload: ${(error as Error)?.message ?? error}`);
     return;
   }
   try {
     await callDaemon(
-      daemonPaths(cacheDir).socket,
+      daemonPaths(home.cacheDir).socket,
       { type: "upload", key, crate, remote },
-      { ackTimeoutMs: ANSWER_MS, heartbeat: patience(cacheDir) },
+      { ackTimeoutMs: ANSWER_MS, heartbeat: patience(home.cacheDir) },
     );
   } catch (error) {
-    await onUnavailable(cacheDir, error);
+    await onUnavailable(home, error);
   }
 }

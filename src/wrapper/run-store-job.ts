@@ -52,8 +52,7 @@ export async function runStoreJob(stagingDir: string): Promise<void> {
     try {
       const result = commitStoreJob(job, { index, blobs: new BlobStore(job.cacheDir), memo });
       if (!result.stored) note(job.cacheDir, `${job.entry.crate}: not cached: ${result.why}`);
-      else if (job.upload)
-        await handOffUpload(job.cacheDir, job.key, job.entry.crate, job.upload, job.fingerprint);
+      else if (job.upload) await handOffUpload(job, job.key, job.entry.crate, job.upload, job.fingerprint);
     } finally {
       memo.flush(); // the call's rows, when no entry was recorded to carry them
       index.close();

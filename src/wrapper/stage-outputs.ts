@@ -19,6 +19,7 @@ import {
 
 export interface StoreRequest {
   cacheDir: string;
+  configDir: string;
   lockName: string;
   args: RustcArgs;
   outDir: string;
@@ -91,6 +92,7 @@ export function stageOutputs(
     job: {
       format: STORE_JOB_FORMAT,
       cacheDir: req.cacheDir,
+      configDir: req.configDir,
       lockName: req.lockName,
       stagingDir,
       key: req.key,

@@ -62,7 +62,7 @@ async function storeInPlace(job: StoreJob, stores: Stores): Promise<StoreResult>
   try {
     const result = commitStoreJob(job, stores);
     if (result.stored && job.upload)
-      await handOffUpload(job.cacheDir, job.key, job.entry.crate, job.upload, job.fingerprint);
+      await handOffUpload(job, job.key, job.entry.crate, job.upload, job.fingerprint);
     return result;
   } finally {
     rmSync(job.stagingDir, { recursive: true, force: true });
@@ -117,6 +117,7 @@ async function storeOutputs(miss: Miss): Promise<number> {
     const staged = stageOutputs(
       {
         cacheDir: inv.settings.cacheDir,
+        configDir: inv.settings.configDir,
         lockName: miss.lockName,
         args: inv.args,
         outDir: miss.outDir,

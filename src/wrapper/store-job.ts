@@ -13,7 +13,7 @@ import { atomicWrite } from "../util/atomic-write";
 import type { PathRoot } from "../util/path-roots";
 
 /** Bump when the job's shape changes: a job written by another kache is not run. */
-export const STORE_JOB_FORMAT = 2;
+export const STORE_JOB_FORMAT = 3;
 
 export interface FileStamp {
   size: number;
@@ -50,6 +50,8 @@ export type EntryFields = Pick<
 export interface StoreJob {
   format: number;
   cacheDir: string;
+  /** Where the call's settings came from: a daemon this job starts runs there (daemon-hooks.ts). */
+  configDir: string;
   /** The build lock the wrapper held: waiters for it wait for this job. */
   lockName: string;
   stagingDir: string;

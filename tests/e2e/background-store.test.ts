@@ -213,6 +213,7 @@ test(
     writeJob({
       format: STORE_JOB_FORMAT,
       cacheDir,
+      configDir: cacheDir,
       lockName,
       stagingDir,
       key: "0".repeat(64),

@@ -1,7 +1,7 @@
 // Offline behaviour (SPEC §7): with a remote configured, a wrapper that finds no daemon (or a silent one)
 // keeps building locally at full speed, starts at most one daemon in the background, and never hangs.
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Socket } from "bun";
 import { daemonPaths } from "../../src/ipc/daemon-paths";
@@ -20,6 +20,8 @@ import {
   type CargoResult,
   cargo,
   copyFixture,
+  FIXTURES_DIR,
+  makeTempDir,
   newCacheDir,
   PATH_WS_UNITS,
   removeTarget,
@@ -205,6 +207,73 @@ describe("a silent daemon (accepts, never replies)", () => {
       } finally {
         server.stop();
       }
+    },
+    TIMEOUT,
+  );
+});
+
+/**
+ * A workspace whose `.kache.toml` names its cache dir and a shared-directory remote, with a
+ * registry dependency (Debian's vendored anyhow): cargo runs that crate's compiler calls in the
+ * crate's own source dir, where no `.kache.toml` is found walking up.
+ */
+function workspaceWithRegistryDependency(root: string): string {
+  const write = (path: string, text: string) => {
+    mkdirSync(join(root, path, ".."), { recursive: true });
+    writeFileSync(join(root, path), text);
+  };
+  write(
+    "ws/Cargo.toml",
+    '[package]\nname = "app"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\nanyhow = "1"\n',
+  );
+  write("ws/src/main.rs", 'fn main() -> anyhow::Result<()> {\n    println!("42");\n    Ok(())\n}\n');
+  write(
+    "ws/.cargo/config.toml",
+    readFileSync(join(FIXTURES_DIR, "real-crates", ".cargo", "config.toml"), "utf8"),
+  );
+  write(
+    "ws/.kache.toml",
+    `[cache]\nlocal_store = "${join(root, "cache")}"\n\n[cache.remote]\ntype = "filesystem"\npath = "${join(root, "remote")}"\n`,
+  );
+  mkdirSync(join(root, "remote"));
+  return join(root, "ws");
+}
+
+const archivesIn = (dir: string) =>
+  existsSync(dir)
+    ? (readdirSync(dir, { recursive: true }) as string[]).filter((name) => name.endsWith(".tar.zst")).length
+    : 0;
+
+describe("a daemon a wrapper starts", () => {
+  test(
+    "serves the build's own .kache.toml, though the wrapper that starts it compiles a registry crate",
+    async () => {
+      const root = makeTempDir("kache-e2e-autostart-");
+      const workspace = workspaceWithRegistryDependency(root);
+      const cacheDir = join(root, "cache");
+      const defaultCacheDir = join(root, "xdg-cache", "kache");
+      track(kacheBin(), cacheDir);
+      track(kacheBin(), defaultCacheDir);
+      const result = await cargo(["build"], {
+        cwd: workspace,
+        cacheDir,
+        env: {
+          RUSTC_WRAPPER: kacheBin(),
+          KACHE_CACHE_DIR: undefined,
+          XDG_CACHE_HOME: join(root, "xdg-cache"),
+        },
+      });
+      expect(result.code).toBe(0);
+      const misses = result.outcomes.miss;
+      expect(misses).toBeGreaterThanOrEqual(3); // anyhow's build script, anyhow, app
+      // The daemon started for the build's cache dir, and uploads every entry with no `kache sync`.
+      await waitFor("a daemon for the build's cache dir", () => daemonPids(cacheDir).length === 1);
+      await waitFor(
+        "every entry in the shared directory",
+        () => archivesIn(join(root, "remote")) === misses,
+        20_000,
+      );
+      expect(existsSync(daemonPaths(defaultCacheDir).socket)).toBe(false);
     },
     TIMEOUT,
   );
