@@ -3,6 +3,7 @@
 import { statSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { formatIssue, loadSettings } from "../config/load";
+import { configSearchDir } from "../config/project-dir";
 import type { Settings } from "../config/settings";
 import { CacheDirRefused, ensureCacheDir } from "../store/cache-dir";
 import { describeError } from "../util/errors";
@@ -86,8 +87,9 @@ function passthroughReason(parsed: CcArgs, settings: Settings, cwd: string): Pas
   return null;
 }
 
+/** Looked up where cargo ran when a build script runs the compiler, as the Rust wrapper does. */
 function loadCcSettings(cwd: string): Settings {
-  const loaded = loadSettings({ cwd });
+  const loaded = loadSettings({ cwd, searchFrom: configSearchDir(cwd, null, null) });
   setLogLevel(loaded.settings.logLevel);
   for (const issue of loaded.errors) log.warn(`config: ${formatIssue(issue)}`);
   return loaded.settings;

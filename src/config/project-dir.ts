@@ -1,18 +1,33 @@
 // Where a build's `.kache.toml` is searched from: the same directory for every unit of one build.
 // Cargo runs a registry crate's rustc inside that crate's source dir, so the call's cwd will not do.
-import { readlinkSync } from "node:fs";
+import { readFileSync, readlinkSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { targetDirFromOutDir } from "../util/path-roots";
 
-/** The working directory of the cargo that started this wrapper (Linux), or null. */
+/** How far up the process tree cargo may be: the wrapper's parent, or a build script's (a probe, a C compiler). */
+const CARGO_ANCESTORS = 3;
+
+function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+}
+
+/**
+ * The working directory of the cargo that started this process (Linux), or null: its parent, or
+ * the cargo that runs the build script that started it (a build script runs in its package's dir,
+ * a registry crate's outside the workspace).
+ */
 function cargoWorkingDir(): string | null {
-  if (process.platform !== "linux" || process.ppid <= 1) return null;
+  if (process.platform !== "linux") return null;
+  let pid = process.ppid;
   try {
-    if (!basename(readlinkSync(`/proc/${process.ppid}/exe`)).startsWith("cargo")) return null;
-    return readlinkSync(`/proc/${process.ppid}/cwd`);
+    for (let depth = 0; depth < CARGO_ANCESTORS && pid > 1; depth++, pid = parentOf(pid))
+      if (basename(readlinkSync(`/proc/${pid}/exe`)).startsWith("cargo"))
+        return readlinkSync(`/proc/${pid}/cwd`);
   } catch {
-    return null;
+    // gone meanwhile, or not ours to read
   }
+  return null;
 }
 
 /**

@@ -3,7 +3,16 @@
 
 import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { cleanUpDaemons, kache, track, waitFor } from "./daemon-support";
 import { KACHE_BIN, type KacheEvent, makeTempDir, readEvents, removeTempDirs } from "./harness";
@@ -305,6 +314,29 @@ describe("kache cc -c", () => {
   test("KACHE_DISABLED passes through with reason disabled", () => {
     kacheCc(first, cacheDir, ["-o", "out/off.o", "-c", "plain.c"], { KACHE_DISABLED: "1" });
     expect(lastEvent(cacheDir)).toMatchObject({ outcome: "passthrough", reason: "disabled" });
+  });
+});
+
+describe("settings of a compile a build script runs", () => {
+  test("come from where cargo ran, not from the build script's dir", () => {
+    // cargo (a shell named cargo, staying in the workspace) runs a build script (a shell that cds
+    // to its package's dir), which runs the compiler: as the cc crate does for a registry crate.
+    const workspace = makeTempDir("kache-cc-ws-");
+    const cacheDir = join(workspace, "cache");
+    writeFileSync(join(workspace, ".kache.toml"), `[cache]\nlocal_store = "${cacheDir}"\n`);
+    const fakeCargo = join(makeTempDir("kache-cc-bin-"), "cargo");
+    writeFileSync(fakeCargo, readFileSync("/bin/sh"));
+    chmodSync(fakeCargo, 0o755);
+    const source = checkout();
+    const buildScript = `cd '${source}' && '${KACHE_BIN}' cc -c plain.c -o out/plain.o; exit $?`;
+    const result = Bun.spawnSync([fakeCargo, "-c", `/bin/sh -c "${buildScript}"; exit $?`], {
+      cwd: workspace,
+      env: baseEnv,
+      stderr: "pipe",
+    });
+    expect(result.exitCode).toBe(0);
+    expect(lastEvent(cacheDir)).toMatchObject({ outcome: "miss", language: "c" });
+    expect(existsSync(join(home, ".cache", "kache"))).toBe(false);
   });
 });
 

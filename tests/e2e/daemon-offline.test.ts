@@ -24,6 +24,7 @@ import {
   makeTempDir,
   newCacheDir,
   PATH_WS_UNITS,
+  readEvents,
   removeTarget,
   removeTempDirs,
   runBinary,
@@ -273,7 +274,10 @@ describe("a daemon a wrapper starts", () => {
         () => archivesIn(join(root, "remote")) === misses,
         20_000,
       );
-      expect(existsSync(daemonPaths(defaultCacheDir).socket)).toBe(false);
+      // No call of the build used another cache dir: not even anyhow's probe, which its build script
+      // runs through the wrapper, in anyhow's source dir.
+      expect(existsSync(defaultCacheDir)).toBe(false);
+      expect(readEvents(cacheDir).map((event) => event.crate)).toContain("anyhow_build");
     },
     TIMEOUT,
   );
