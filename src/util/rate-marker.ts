@@ -32,6 +32,11 @@ function removeOldClaims(path: string, keep: string): void {
   }
 }
 
+/** Gives back a renewal whose work did not happen: the next `markerDue` is due at once. */
+export function releaseMarker(path: string): void {
+  unlinkQuietly(path);
+}
+
 /** True when `path` was made or renewed within the last `everyMs`; reads it only. */
 export function markerFresh(path: string, everyMs: number): boolean {
   return isFresh(mtimeNs(path), everyMs);

@@ -6,7 +6,7 @@ import { callDaemon, DaemonUnavailable } from "../ipc/client";
 import { daemonPaths, selfCommand } from "../ipc/daemon-paths";
 import { queueUpload } from "../store/upload-queue";
 import { log } from "../util/log";
-import { markerDue, markerFresh } from "../util/rate-marker";
+import { markerDue, markerFresh, releaseMarker } from "../util/rate-marker";
 import type { ToolchainTags } from "./toolchain-tag";
 
 /**
@@ -136,15 +136,21 @@ export async function startPrefetch(
   const starts = markerDue(marker, PREFETCH_EVERY_MS);
   const tells = links !== null && markerDue(`${marker}.links`, PREFETCH_EVERY_MS);
   if (!starts && !tells) return false;
-  await askPrefetch(
+  const unheard = await askPrefetch(
     settings,
     { projectDir, cargo, toolchain, links, onlyTells: !starts },
     patience(settings.cacheDir),
   );
+  // No daemon listened (this call may just have started one): a later call asks again.
+  if (unheard && starts) releaseMarker(marker);
+  if (unheard && tells) releaseMarker(`${marker}.links`);
   return true;
 }
 
-/** Sends one prefetch request; a daemon that is gone or silent marks this call as without one. */
+/**
+ * Sends one prefetch request; true when no daemon listened, so a later call should ask again. A
+ * daemon that is gone or silent marks this call as without one; a silent one is not asked again.
+ */
 async function askPrefetch(
   settings: Settings,
   ask: {
@@ -155,7 +161,7 @@ async function askPrefetch(
     onlyTells: boolean;
   },
   heartbeat?: ReturnType<typeof patience>,
-): Promise<void> {
+): Promise<boolean> {
   const { links, onlyTells, ...rest } = ask;
   try {
     await callDaemon(
@@ -169,8 +175,10 @@ async function askPrefetch(
       },
       { ackTimeoutMs: ANSWER_MS, ...(heartbeat ? { heartbeat } : {}) },
     );
+    return false;
   } catch (error) {
     await onUnavailable(settings, error);
+    return isNoDaemon(error);
   }
 }
 
@@ -191,7 +199,8 @@ export async function tellSessionLinks(
   if (unavailable || links === null) return;
   const marker = prefetchMarker(settings, projectDir);
   if (!markerFresh(marker, PREFETCH_EVERY_MS) || !markerDue(`${marker}.links`, PREFETCH_EVERY_MS)) return;
-  await askPrefetch(settings, { projectDir, cargo, toolchain, links, onlyTells: true });
+  if (await askPrefetch(settings, { projectDir, cargo, toolchain, links, onlyTells: true }))
+    releaseMarker(`${marker}.links`);
 }
 
 /** Asks the daemon to fetch `key` from the remote into the local store; true when it did. */

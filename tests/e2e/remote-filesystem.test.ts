@@ -3,7 +3,7 @@
 
 import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
-import { appendFileSync, readdirSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadSettings } from "../../src/config/load";
 import { callDaemon } from "../../src/ipc/client";
@@ -11,7 +11,7 @@ import { daemonPaths } from "../../src/ipc/daemon-paths";
 import { markerDue } from "../../src/util/rate-marker";
 import { prefetchMarker } from "../../src/wrapper/daemon-hooks";
 import { outputKind } from "../../src/wrapper/toolchain-tag";
-import { kache, waitFor } from "./daemon-support";
+import { kache, track, waitFor } from "./daemon-support";
 import {
   KACHE_BIN,
   makeTempDir,
@@ -100,6 +100,25 @@ describe("a filesystem remote shared by two machines", () => {
     expect(summarise(built.events)).toEqual(PATH_WS_UNITS.map((crate) => `${crate}: prefetch hit`));
     expect(built.events.filter((event) => event.prepass === true)).toEqual([]);
     expect(built.stderr).toContain("[kache] fixture_app: prefetch hit");
+  }, 180_000);
+
+  test("a build that starts its own daemon gets that daemon's prefetch", async () => {
+    // No `kache daemon start`: the first calls find no daemon, one starts it, and a later call asks
+    // it for the session's prefetch (the first call's request went nowhere).
+    const d = machine("D", "path-ws", "d/autostarted", env);
+    track(KACHE_BIN, d.cacheDir);
+    const built = await d.build();
+    expect(built.code).toBe(0);
+    const log = join(d.cacheDir, "daemon.log");
+    await waitFor(
+      "the build's prefetch",
+      () => existsSync(log) && /prefetch for /.test(readFileSync(log, "utf8")),
+    );
+    expect(
+      runBinary(join(d.workspace, "target", "debug", "fixture_app"))
+        .trim()
+        .split("\n"),
+    ).toEqual(PATH_WS_OUTPUT);
   }, 180_000);
 
   test("an edit on A compiles what it changed at once: no dep-info pre-pass, no wait on the remote", async () => {

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, rmSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { markerDue } from "../../../src/util/rate-marker";
+import { markerDue, releaseMarker } from "../../../src/util/rate-marker";
 
 const root = mkdtempSync(join(tmpdir(), "kache-marker-test-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -56,5 +56,19 @@ describe("markerDue", () => {
       expect(markerDue(marker, MINUTE)).toBe(true);
     }
     expect(readdirSync(join(marker, "..")).filter((name) => name.includes(".renewed-")).length).toBe(1);
+  });
+
+  test("a released renewal is due again at once, for one caller, first or renewed", () => {
+    const marker = freshMarker();
+    for (let round = 0; round < 3; round++) {
+      expect(markerDue(marker, MINUTE)).toBe(true);
+      expect(markerDue(marker, MINUTE)).toBe(false);
+      releaseMarker(marker);
+    }
+    expect(markerDue(marker, MINUTE)).toBe(true);
+    setMtime(marker, secondsAgo(2 * MINUTE));
+    expect(markerDue(marker, MINUTE)).toBe(true); // a renewal, claimed
+    releaseMarker(marker);
+    expect([markerDue(marker, MINUTE), markerDue(marker, MINUTE)]).toEqual([true, false]);
   });
 });
