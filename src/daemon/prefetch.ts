@@ -1,6 +1,9 @@
 // The crates a prefetch is for: a workspace's, from `cargo metadata`, dependencies first (what to
 // pull of each is prefetch-plan.ts).
 
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+
 /** Target kinds a plain `cargo build` compiles. */
 const BUILT_KINDS = new Set([
   "lib",
@@ -73,6 +76,17 @@ export function cratesInBuildOrder(metadata: Metadata): string[] {
   };
   for (const pkg of metadata.packages) visit(pkg.id);
   return order;
+}
+
+/**
+ * A `Cargo.lock` in `dir` or a directory above it: `dir` is inside a workspace cargo has resolved
+ * (cargo run in a member's dir), not a build script's or a registry crate's dir.
+ */
+export function insideWorkspace(dir: string): boolean {
+  for (let at = dir; ; at = dirname(at)) {
+    if (existsSync(join(at, "Cargo.lock"))) return true;
+    if (dirname(at) === at) return false;
+  }
 }
 
 export async function cargoMetadata(cargo: string, projectDir: string): Promise<Metadata> {

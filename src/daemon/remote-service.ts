@@ -2,8 +2,6 @@
 // however many wrappers ask; recent misses remembered) and the upload queue (HEAD first, bounded
 // parallelism, backoff, a pause and a single probe when the remote keeps failing, a bucket that
 // refuses writes treated as read-only). One state per remote the builds name.
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import type { RemoteSettings } from "../config/settings";
 import type { DaemonTransfers, RemoteHealthReport, TransferCause } from "../ipc/protocol";
 import { ArchiveError } from "../remote/archive";
@@ -18,7 +16,13 @@ import { dropUpload, queuedUploadCount, queuedUploads, type UploadItem } from ".
 import { describeError } from "../util/errors";
 import { MANIFESTS_PER_FINGERPRINT } from "../wrapper/direct-mode";
 import type { ToolchainTags } from "../wrapper/toolchain-tag";
-import { cargoMetadata, cratesInBuildOrder, memberCrates, targetsPerCrate } from "./prefetch";
+import {
+  cargoMetadata,
+  cratesInBuildOrder,
+  insideWorkspace,
+  memberCrates,
+  targetsPerCrate,
+} from "./prefetch";
 import { pullPlanned } from "./prefetch-pulls";
 import { newRemoteState, type RemoteState } from "./remote-state";
 import type { DaemonLogger } from "./server";
@@ -240,8 +244,7 @@ export class RemoteService {
     sessionLinks: () => boolean,
   ): Promise<void> {
     const started = Date.now();
-    // A call from inside a build script or a registry crate's dir: no workspace to prefetch for.
-    if (!existsSync(join(projectDir, "Cargo.lock"))) return;
+    if (!insideWorkspace(projectDir)) return;
     try {
       // The bucket's first page comes while cargo metadata runs: a small bucket then needs no
       // listing per crate.

@@ -13,6 +13,7 @@ import { prefetchMarker } from "../../src/wrapper/daemon-hooks";
 import { outputKind } from "../../src/wrapper/toolchain-tag";
 import { kache, track, waitFor } from "./daemon-support";
 import {
+  cargo,
   KACHE_BIN,
   makeTempDir,
   PATH_WS_OUTPUT,
@@ -119,6 +120,21 @@ describe("a filesystem remote shared by two machines", () => {
         .trim()
         .split("\n"),
     ).toEqual(PATH_WS_OUTPUT);
+  }, 180_000);
+
+  test("cargo run in a member's dir: the prefetch is for the whole workspace", async () => {
+    const e = machine("E", "path-ws", "e/member", env);
+    await e.startDaemon();
+    const built = await cargo(["build", "--locked"], {
+      cwd: join(e.workspace, "app"),
+      cacheDir: e.cacheDir,
+      env,
+    });
+    expect(built.code).toBe(0);
+    const log = join(e.cacheDir, "daemon.log");
+    await waitFor("the build's prefetch", () =>
+      readFileSync(log, "utf8").includes(`prefetch for ${join(e.workspace, "app")}: `),
+    );
   }, 180_000);
 
   test("an edit on A compiles what it changed at once: no dep-info pre-pass, no wait on the remote", async () => {

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import {
   cargoMetadata,
   cratesInBuildOrder,
+  insideWorkspace,
   memberCrates,
   targetsPerCrate,
 } from "../../../src/daemon/prefetch";
@@ -114,5 +115,14 @@ describe("the streaming content check", () => {
       expect(checker.digest()).toBe(contentCheck(data));
     }
     expect(new ContentChecker().digest()).toBe(contentCheck(new Uint8Array(0)));
+  });
+});
+
+describe("insideWorkspace", () => {
+  const fixture = join(import.meta.dir, "..", "..", "fixtures", "path-ws");
+  test("the workspace root and a member's dir are; a dir with no lock file above is not", () => {
+    expect(insideWorkspace(fixture)).toBe(true);
+    expect(insideWorkspace(join(fixture, "app", "src"))).toBe(true);
+    expect(insideWorkspace("/proc/self")).toBe(false);
   });
 });
