@@ -4,8 +4,11 @@ import { readFileSync, readlinkSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { targetDirFromOutDir } from "../util/path-roots";
 
-/** How far up the process tree cargo may be: the wrapper's parent, or a build script's (a probe, a C compiler). */
-const CARGO_ANCESTORS = 3;
+/**
+ * How far up the process tree cargo may be: the wrapper's parent, or above a build script and what
+ * it runs (build script, cmake, make, sh, then the C compiler).
+ */
+const CARGO_ANCESTORS = 8;
 
 function parentOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");

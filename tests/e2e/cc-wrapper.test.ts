@@ -328,8 +328,14 @@ describe("settings of a compile a build script runs", () => {
     writeFileSync(fakeCargo, readFileSync("/bin/sh"));
     chmodSync(fakeCargo, 0o755);
     const source = checkout();
-    const buildScript = `cd '${source}' && '${KACHE_BIN}' cc -c plain.c -o out/plain.o; exit $?`;
-    const result = Bun.spawnSync([fakeCargo, "-c", `/bin/sh -c "${buildScript}"; exit $?`], {
+    // A build script that runs make, whose recipe's shell runs the compiler: cargo is four up.
+    const scripts = makeTempDir("kache-cc-scripts-");
+    const runs = (script: string, command: string) =>
+      writeFileSync(join(scripts, script), `${command}; exit $?\n`);
+    runs("recipe.sh", `'${KACHE_BIN}' cc -c plain.c -o out/plain.o`);
+    runs("make.sh", `/bin/sh '${join(scripts, "recipe.sh")}'`);
+    runs("build.sh", `cd '${source}' && /bin/sh '${join(scripts, "make.sh")}'`);
+    const result = Bun.spawnSync([fakeCargo, "-c", `/bin/sh '${join(scripts, "build.sh")}'; exit $?`], {
       cwd: workspace,
       env: baseEnv,
       stderr: "pipe",
