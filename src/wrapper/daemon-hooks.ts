@@ -55,6 +55,7 @@ async function autostart(home: DaemonHome): Promise<void> {
     detached: true,
     stdio: "ignore",
   });
+  child.on("error", (error) => log.debug(`could not start the daemon: ${error.message}`));
   child.unref();
   log.info("no daemon was running; starting one in the background");
 }

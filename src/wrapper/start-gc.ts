@@ -44,6 +44,7 @@ export async function startBackgroundGc(settings: GcSettings): Promise<number | 
         KACHE_CLEAN_INCREMENTAL: settings.cleanIncremental ? "1" : "0",
       },
     });
+    child.on("error", () => {}); // unheard, a failed start (no processes left) would end the caller
     child.unref();
     return child.pid;
   } finally {

@@ -2,12 +2,18 @@
 // session's prefetch, and the first call that says whether the session links tells the daemon once
 // more when the call that started it did not say, a call restored from a prefetched entry too.
 import { afterAll, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadSettings } from "../../../src/config/load";
 import { daemonPaths } from "../../../src/ipc/daemon-paths";
-import { BUSY_ANSWER_MS, startPrefetch, tellSessionLinks } from "../../../src/wrapper/daemon-hooks";
+import {
+  BUSY_ANSWER_MS,
+  forgetUnavailableDaemon,
+  remoteCheck,
+  startPrefetch,
+  tellSessionLinks,
+} from "../../../src/wrapper/daemon-hooks";
 import { sessionTags } from "../../../src/wrapper/toolchain-tag";
 
 const root = mkdtempSync(join(tmpdir(), "kache-prefetch-request-"));
@@ -110,5 +116,22 @@ test("telling a busy daemon waits for its answer no longer than for an idle one"
     expect(daemon.seen()).toEqual(STARTED_THEN_TOLD);
   } finally {
     daemon.stop();
+  }
+});
+
+test("a daemon that cannot be started costs the call nothing: no crash, no hit", async () => {
+  // No daemon on the socket, and the dir the daemon would start in is gone: the spawn fails.
+  const cacheDir = join(root, "unstartable");
+  mkdirSync(cacheDir);
+  const { settings } = loadSettings({ env: { KACHE_CACHE_DIR: cacheDir, KACHE_S3_BUCKET: "b" } });
+  forgetUnavailableDaemon(); // the busy stand-in above left this process without a daemon
+  try {
+    expect(await remoteCheck({ ...settings, configDir: join(root, "gone") }, "0".repeat(64), "x")).toBe(
+      false,
+    );
+    await Bun.sleep(300); // the spawn's failure arrives as an event; unheard, it would end this process
+    expect(existsSync(join(cacheDir, "daemon.autostart"))).toBe(true);
+  } finally {
+    forgetUnavailableDaemon();
   }
 });
