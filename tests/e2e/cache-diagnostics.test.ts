@@ -13,6 +13,7 @@ import {
   removeTempDirs,
   runBinary,
   summarise,
+  withoutProgressLines,
 } from "./harness";
 
 const WARNING = "warning: unused variable: `unused_on_purpose`";
@@ -22,7 +23,7 @@ afterAll(removeTempDirs);
 
 /** The set of `warning:`/`error:` lines and lint names cargo printed, for comparing diagnostics. */
 function diagnostics(result: CargoResult): string[] {
-  const lines = result.stderr
+  const lines = withoutProgressLines(result.stderr)
     .split("\n")
     .filter((line) => /^(warning|error)(\[|:)|#\[warn\(|clippy::/.test(line.trim()))
     .map((line) => line.trim());

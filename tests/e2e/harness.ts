@@ -233,6 +233,17 @@ export function parseProgressLines(stderr: string): ProgressLine[] {
   return lines;
 }
 
+/**
+ * Cargo's stderr as cargo wrote it: each progress line taken out where it landed, so a diagnostic
+ * cargo was writing in pieces when it arrived (`warning` … `: message`) is whole again.
+ */
+export function withoutProgressLines(stderr: string): string {
+  return stderr.replace(
+    new RegExp(`\\[kache\\] [^\\n]*?: (${OUTCOME_NAMES})(?: \\([^\\n]*\\))?\\n`, "g"),
+    "",
+  );
+}
+
 export function countOutcomes(lines: ProgressLine[]): Record<Outcome, number> {
   const counts = emptyCounts();
   for (const line of lines) counts[line.outcome]++;
