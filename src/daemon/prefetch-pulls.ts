@@ -23,6 +23,8 @@ export interface PrefetchPulls {
   list(crate: string): Promise<RemoteObject[]>;
   /** Brings one entry into the store (one download per key, shared with remote checks). */
   fetchEntry(key: string, crate: string): Promise<"hit" | "miss">;
+  /** Resolves once the next entry may start: downloads a wrapper waits for go first. */
+  mayStart?(): Promise<void>;
 }
 
 export interface PrefetchCounts {
@@ -63,6 +65,7 @@ export async function pullPlanned(pulls: PrefetchPulls, request: PrefetchRequest
       await pullManifestObject(pulls.remote, item.key, item.fingerprint, index);
     }),
     entries.drain(pulls.downloads ?? PREFETCH_DOWNLOADS, async (item) => {
+      await pulls.mayStart?.();
       // A remote check of the build may have brought it since the plan: a second download would
       // cost its bytes again and replace the row a wrapper has just counted a hit on.
       if (index.getEntry(item.key) !== null) return;

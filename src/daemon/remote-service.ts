@@ -14,6 +14,7 @@ import { BlobStore } from "../store/blobs";
 import { IndexDb } from "../store/index-db";
 import { dropUpload, queuedUploadCount, queuedUploads, type UploadItem } from "../store/upload-queue";
 import { describeError } from "../util/errors";
+import { RightOfWay } from "../util/right-of-way";
 import { MANIFESTS_PER_FINGERPRINT } from "../wrapper/direct-mode";
 import type { ToolchainTags } from "../wrapper/toolchain-tag";
 import {
@@ -44,6 +45,8 @@ export class RemoteService {
   private wakeAgain = false;
   private timer: ReturnType<typeof setInterval> | null = null;
   private readonly transfers = new TransferLog();
+  /** The wrappers' own downloads: the prefetch starts no new one while any is under way. */
+  private readonly asked = new RightOfWay();
 
   constructor(
     private readonly cacheDir: string,
@@ -181,7 +184,7 @@ export class RemoteService {
       state.misses.set(key, Date.now());
       return { result: "miss", reason: "not in the remote" };
     }
-    return { result: await this.fetchEntry(state, key, crate, "remote-check") };
+    return { result: await this.asked.during(this.fetchEntry(state, key, crate, "remote-check")) };
   }
 
   /** Whether the crate's listing has the object; true when the listing itself failed (ask directly). */
@@ -268,6 +271,7 @@ export class RemoteService {
           concurrency: this.concurrency,
           list: (crate) => state.listings.get(remote, state.settings, crate),
           fetchEntry: (key, crate) => this.fetchEntry(state, key, crate, "prefetch"),
+          mayStart: () => this.asked.clear(),
         },
         {
           crates,

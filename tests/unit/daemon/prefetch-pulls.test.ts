@@ -1,5 +1,6 @@
 // A prefetch's pulls against a real index: what a build's remote check brought in after the plan
-// was made is not downloaded a second time, and entries come in the order their uploader used them.
+// was made is not downloaded a second time, entries come in the order their uploader used them, and
+// none starts while a wrapper waits for its own download.
 import { afterAll, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,6 +10,7 @@ import { type PrefetchPulls, pullPlanned } from "../../../src/daemon/prefetch-pu
 import type { Remote, RemoteObject } from "../../../src/remote/remote";
 import { toolchainMarkerKey } from "../../../src/remote/toolchain-markers";
 import { IndexDb } from "../../../src/store/index-db";
+import { RightOfWay } from "../../../src/util/right-of-way";
 import { entryTags } from "../../../src/wrapper/toolchain-tag";
 import { testEntry } from "../../support/entry";
 
@@ -133,5 +135,45 @@ test("a check's entries planned before a call said the session links are not pul
   );
   expect(fetched).toEqual([1]);
   expect(counts.checksLeft).toBe(1);
+  index.close();
+});
+
+test("no pull starts while a wrapper's own download is under way", async () => {
+  const dir = join(root, "right-of-way");
+  mkdirSync(dir);
+  const index = IndexDb.open(dir);
+  const asked = new RightOfWay();
+  let checkDone!: () => void;
+  // A wrapper's remote check is downloading before the prefetch's first pull is due.
+  const check = asked.during(
+    new Promise<void>((resolve) => {
+      checkDone = resolve;
+    }),
+  );
+  const fetched: number[] = [];
+  const pulls = {
+    ...pullsInto(
+      index,
+      async (crate) => [1, 2].flatMap((at) => marked(crate, at)),
+      (entryKey) => {
+        fetched.push(Number.parseInt(entryKey, 16));
+      },
+    ),
+    mayStart: () => asked.clear(),
+  };
+  const pulled = pullPlanned(pulls, {
+    crates: ["serde"],
+    members: new Set(),
+    session: entryTags(stable),
+    saved: [],
+    haveEntry: () => false,
+  });
+  await Bun.sleep(30);
+  expect(fetched).toEqual([]);
+  checkDone();
+  await check;
+  const counts = await pulled;
+  expect(fetched.sort()).toEqual([1, 2]);
+  expect(counts.pulled).toBe(2);
   index.close();
 });

@@ -1,0 +1,49 @@
+// Work someone waits for goes first: background steps that ask `clear()` wait while any of it is
+// under way, and a failed piece of work releases them as a finished one does.
+import { describe, expect, test } from "bun:test";
+import { RightOfWay } from "../../../src/util/right-of-way";
+
+/** A promise and the functions that settle it. */
+function gate<T = void>() {
+  let resolve!: (value: T) => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+describe("right of way", () => {
+  test("clear resolves at once when nothing is under way", async () => {
+    const way = new RightOfWay();
+    let cleared = false;
+    way.clear().then(() => {
+      cleared = true;
+    });
+    await Bun.sleep(0);
+    expect(cleared).toBe(true);
+  });
+
+  test("clear waits until every piece of waited-for work has settled, failed ones included", async () => {
+    const way = new RightOfWay();
+    const first = gate<string>();
+    const second = gate<string>();
+    const returned = way.during(first.promise);
+    const failed = way.during(second.promise).catch((error: Error) => error.message);
+    let cleared = false;
+    way.clear().then(() => {
+      cleared = true;
+    });
+    first.resolve("hit");
+    expect(await returned).toBe("hit");
+    await Bun.sleep(0);
+    expect(cleared).toBe(false);
+    second.reject(new Error("remote down"));
+    expect(await failed).toBe("remote down");
+    await Bun.sleep(0);
+    expect(cleared).toBe(true);
+    // Once clear, later background steps pass straight through again.
+    await way.clear();
+  });
+});
