@@ -35,6 +35,19 @@ export function remoteWarmLines(figures: RemoteWarmFigures, measurements: Measur
       `${megabytesPerSecond(figures.downloadBytes, figures.downloadMs)} per wrapper waiting on its fetch ` +
       "(key lists, download, verify and store; the wrappers wait in parallel)",
     ...editLines(figures),
+    ...pageCostLines(figures),
+  ];
+}
+
+function pageCostLines({ pageCost, storeBytes }: RemoteWarmFigures): string[] {
+  if (!pageCost) return [];
+  const cost = ({ ms, systemSeconds }: { ms: number; systemSeconds: number }) =>
+    `${formatSeconds(ms / 1000)} (${systemSeconds.toFixed(2)} s system)`;
+  return [
+    `- this machine's memory: writing ${(storeBytes / 1e6).toFixed(0)} MB of new files (what a fresh ` +
+      `machine's store took) costs ${cost(pageCost.afterIdle)} after memory sat idle ${pageCost.idleSeconds} s, ` +
+      `${cost(pageCost.reused)} right after freeing as much (\`bench/page-cost.ts\`). A fresh machine ` +
+      "writes its store into new pages; a local warm rebuild mostly hardlinks.",
   ];
 }
 

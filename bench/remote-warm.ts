@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { s3rverCommand } from "../tests/support/s3rver-command";
 import type { Mode } from "./modes";
+import { measurePageCost, type PageCost } from "./page-cost";
 import { type RemoteEditFigures, remoteEditLoop } from "./remote-edit";
 import type { KacheEvent } from "./scenarios";
 import { copyWorkload } from "./setup";
@@ -25,6 +26,10 @@ export interface RemoteWarmFigures {
   downloadMs: number;
   /** The check edit loop on the last fresh machine, its daemon and remote still configured. */
   edit: RemoteEditFigures | null;
+  /** Bytes the last fresh machine's store holds after its build. */
+  storeBytes: number;
+  /** What writing that many bytes of new files costs this machine, measured after the builds. */
+  pageCost: PageCost | null;
 }
 
 const repeats = 3;
@@ -77,6 +82,16 @@ function events(cacheDir: string): (KacheEvent & { key?: string })[] {
   }
 }
 
+/** Bytes of the regular files under `dir`. */
+function treeBytes(dir: string): number {
+  let bytes = 0;
+  for (const name of readdirSync(dir, { recursive: true }) as string[]) {
+    const stat = statSync(join(dir, name));
+    if (stat.isFile()) bytes += stat.size;
+  }
+  return bytes;
+}
+
 /** Bytes of each entry object in s3rver's storage, by cache key. */
 function objectSizes(s3Dir: string): Map<string, number> {
   const sizes = new Map<string, number>();
@@ -118,6 +133,8 @@ export async function measureRemoteWarm(
       downloadBytes: 0,
       downloadMs: 0,
       edit: null,
+      storeBytes: 0,
+      pageCost: null,
     };
     for (let i = 0; i < repeats; i++) {
       // Another machine: its own checkout (at another depth), cache dir and daemon.
@@ -146,12 +163,16 @@ export async function measureRemoteWarm(
         console.log(
           `  kache    remoteWarm     ${(build.ms / 1000).toFixed(2)} s (${hits.length} remote hits)`,
         );
-        if (i === repeats - 1) figures.edit = await remoteEditLoop(none, workspace, env);
+        if (i === repeats - 1) {
+          figures.storeBytes = treeBytes(join(cacheDir, "store"));
+          figures.edit = await remoteEditLoop(none, workspace, env);
+        }
       } finally {
         run([kacheBin, "daemon", "stop"], env);
         rmSync(workspace, { recursive: true, force: true });
       }
     }
+    figures.pageCost = await measurePageCost(workDirectory, figures.storeBytes);
     return figures;
   } finally {
     server.child.kill();
