@@ -45,7 +45,7 @@ export class RemoteService {
   private wakeAgain = false;
   private timer: ReturnType<typeof setInterval> | null = null;
   private readonly transfers = new TransferLog();
-  /** The wrappers' own downloads: the prefetch starts no new one while any is under way. */
+  /** Wrappers' downloads: the prefetch starts none while one is under way (a check_timeout at most). */
   private readonly asked = new RightOfWay();
 
   constructor(
@@ -271,7 +271,7 @@ export class RemoteService {
           concurrency: this.concurrency,
           list: (crate) => state.listings.get(remote, state.settings, crate),
           fetchEntry: (key, crate) => this.fetchEntry(state, key, crate, "prefetch"),
-          mayStart: () => this.asked.clear(),
+          mayStart: () => this.asked.clear(state.settings.checkTimeoutSecs * 1000),
         },
         {
           crates,

@@ -159,7 +159,7 @@ test("no pull starts while a wrapper's own download is under way", async () => {
         fetched.push(Number.parseInt(entryKey, 16));
       },
     ),
-    mayStart: () => asked.clear(),
+    mayStart: () => asked.clear(60_000),
   };
   const pulled = pullPlanned(pulls, {
     crates: ["serde"],

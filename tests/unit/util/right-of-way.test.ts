@@ -1,5 +1,6 @@
 // Work someone waits for goes first: background steps that ask `clear()` wait while any of it is
-// under way, and a failed piece of work releases them as a finished one does.
+// under way, a failed piece of work releases them as a finished one does, and work that hangs holds
+// them back no longer than the bound they asked with.
 import { describe, expect, test } from "bun:test";
 import { RightOfWay } from "../../../src/util/right-of-way";
 
@@ -18,7 +19,7 @@ describe("right of way", () => {
   test("clear resolves at once when nothing is under way", async () => {
     const way = new RightOfWay();
     let cleared = false;
-    way.clear().then(() => {
+    way.clear(60_000).then(() => {
       cleared = true;
     });
     await Bun.sleep(0);
@@ -32,7 +33,7 @@ describe("right of way", () => {
     const returned = way.during(first.promise);
     const failed = way.during(second.promise).catch((error: Error) => error.message);
     let cleared = false;
-    way.clear().then(() => {
+    way.clear(60_000).then(() => {
       cleared = true;
     });
     first.resolve("hit");
@@ -44,6 +45,14 @@ describe("right of way", () => {
     await Bun.sleep(0);
     expect(cleared).toBe(true);
     // Once clear, later background steps pass straight through again.
-    await way.clear();
+    await way.clear(60_000);
+  });
+
+  test("work that never settles holds background steps back only until the bound", async () => {
+    const way = new RightOfWay();
+    way.during(new Promise<void>(() => {}));
+    const started = performance.now();
+    await way.clear(50);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(45);
   });
 });
