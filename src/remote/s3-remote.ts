@@ -109,6 +109,12 @@ interface ListingPage {
   next: string | undefined;
 }
 
+/**
+ * A connection that moves no byte for this long is dead: the request fails as transient, and the
+ * daemon's queue and prefetch go on. Without it, Bun's fetch waits 5 minutes and the SDK forever.
+ */
+const IDLE_TIMEOUT_MS = 30_000;
+
 function sortedByKey(objects: RemoteObject[]): RemoteObject[] {
   return objects.sort((x, y) => (x.key < y.key ? -1 : 1));
 }
@@ -129,6 +135,7 @@ class NativeReads {
     private readonly endpoint: string,
     private readonly bucket: string,
     private readonly region: string,
+    private readonly idleTimeoutMs: number,
   ) {}
 
   private async client(): Promise<Bun.S3Client> {
@@ -158,7 +165,7 @@ class NativeReads {
     const url = (await this.client()).presign(key, { method: "GET", expiresIn: 900 });
     let response: Response;
     try {
-      response = await fetch(url);
+      response = await fetch(url, { timeout: this.idleTimeoutMs });
     } catch (error) {
       throw new RemoteError("transient", `${what}: ${(error as Error)?.message ?? error}`);
     }
@@ -205,7 +212,13 @@ export class S3Remote implements Remote {
   private readonly native: NativeReads | null;
 
   /** `nativeReads: false` keeps reads on the SDK on a custom endpoint too (tests cover both paths). */
-  constructor(settings: RemoteSettings, { nativeReads = true }: { nativeReads?: boolean } = {}) {
+  constructor(
+    settings: RemoteSettings,
+    {
+      nativeReads = true,
+      idleTimeoutMs = IDLE_TIMEOUT_MS,
+    }: { nativeReads?: boolean; idleTimeoutMs?: number } = {},
+  ) {
     this.bucket = settings.bucket!;
     this.description = `s3://${this.bucket}/${settings.prefix}${settings.endpoint ? ` at ${settings.endpoint}` : ""}`;
     const custom = Boolean(settings.endpoint);
@@ -223,10 +236,11 @@ export class S3Remote implements Remote {
       responseChecksumValidation: custom ? "WHEN_REQUIRED" : "WHEN_SUPPORTED",
       ...(credentials ? { credentials } : settings.profile ? { profile: settings.profile } : {}),
       maxAttempts: 2,
+      requestHandler: { connectionTimeout: idleTimeoutMs, socketTimeout: idleTimeoutMs },
     });
     this.native =
       settings.endpoint && nativeReads
-        ? new NativeReads(this.client, settings.endpoint, this.bucket, settings.region)
+        ? new NativeReads(this.client, settings.endpoint, this.bucket, settings.region, idleTimeoutMs)
         : null;
   }
 

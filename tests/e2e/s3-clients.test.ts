@@ -130,6 +130,24 @@ for (const nativeReads of [true, false]) {
       }
     });
 
+    test("a connection that goes silent mid-body fails as transient at the idle timeout", async () => {
+      s3.fault = "stall-get";
+      try {
+        const started = performance.now();
+        const failure = await new S3Remote(settings, { nativeReads, idleTimeoutMs: 500 })
+          .read("artifacts/serde/big.tar.zst", 1 << 30)
+          .then((stream) => stream && readAll(stream))
+          .catch((error) => error);
+        expect(failure).toBeInstanceOf(RemoteError);
+        expect((failure as RemoteError).kind).toBe("transient");
+        // Bun's fetch checks its idle timers on a coarse tick: 500 ms fires after about 6 s. The
+        // proxy never closes an idle connection itself, so only kache's timeout ends this read.
+        expect(performance.now() - started).toBeLessThan(9_000);
+      } finally {
+        s3.fault = "none";
+      }
+    }, 20_000);
+
     test("a body over the cap is refused", async () => {
       const failure = await remote()
         .read("artifacts/serde/big.tar.zst", 1024)

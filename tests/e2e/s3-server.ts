@@ -9,7 +9,7 @@ import type { Subprocess } from "bun";
 import { s3rverCommand } from "../support/s3rver-command";
 import { freePort, makeTempDir, REPO_ROOT } from "./harness";
 
-export type Fault = "none" | "forbid-put" | "error-500" | "down" | "truncate-get" | "cut-get";
+export type Fault = "none" | "forbid-put" | "error-500" | "down" | "truncate-get" | "cut-get" | "stall-get";
 
 export interface S3Server {
   /** The proxy's address: what kache is pointed at. */
@@ -62,6 +62,7 @@ export async function startS3Server(bucket = "kache-test"): Promise<S3Server> {
   const proxy = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
+    idleTimeout: 0, // a stalled body stays open until the client gives up
     async fetch(request) {
       const url = new URL(request.url);
       state.requests.push(`${request.method} ${url.pathname}`);
@@ -90,6 +91,17 @@ export async function startS3Server(bucket = "kache-test"): Promise<S3Server> {
           body = body.subarray(0, Math.floor(body.length / 2)); // a cut-off body, framed as whole
           responseHeaders.set("content-length", String(body.length));
           responseHeaders.delete("etag");
+        }
+        if (state.fault === "stall-get" && body && url.pathname.endsWith(".tar.zst")) {
+          // Half the body, then the connection stays open and silent.
+          const half = body.subarray(0, Math.floor(body.length / 2));
+          const stalled = new ReadableStream<Uint8Array>({
+            start(controller) {
+              controller.enqueue(half);
+            },
+            pull: () => new Promise<void>(() => {}),
+          });
+          return new Response(stalled, { status: upstream.status, headers: responseHeaders });
         }
         if (state.fault === "cut-get" && body && url.pathname.endsWith(".tar.zst")) {
           // Half the body, then the connection drops: the full length was promised.
