@@ -3,7 +3,8 @@
 // page reporting), the second costs far more system time: each page must come back from the host.
 // A fresh machine writes its whole store into new pages; a local warm rebuild mostly hardlinks.
 
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export interface PageCost {
@@ -48,8 +49,6 @@ export async function measurePageCost(
 
 if (import.meta.main) {
   const megabytes = Number(process.argv[2] ?? 330);
-  const { mkdtempSync } = await import("node:fs");
-  const { tmpdir } = await import("node:os");
   const work = mkdtempSync(join(tmpdir(), "kache-page-cost-"));
   try {
     const cost = await measurePageCost(work, megabytes * 1e6);

@@ -6,6 +6,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { scanStore } from "../src/store/store-scan";
 import { s3rverCommand } from "../tests/support/s3rver-command";
 import type { Mode } from "./modes";
 import { measurePageCost, type PageCost } from "./page-cost";
@@ -82,16 +83,6 @@ function events(cacheDir: string): (KacheEvent & { key?: string })[] {
   }
 }
 
-/** Bytes of the regular files under `dir`. */
-function treeBytes(dir: string): number {
-  let bytes = 0;
-  for (const name of readdirSync(dir, { recursive: true }) as string[]) {
-    const stat = statSync(join(dir, name));
-    if (stat.isFile()) bytes += stat.size;
-  }
-  return bytes;
-}
-
 /** Bytes of each entry object in s3rver's storage, by cache key. */
 function objectSizes(s3Dir: string): Map<string, number> {
   const sizes = new Map<string, number>();
@@ -164,7 +155,7 @@ export async function measureRemoteWarm(
           `  kache    remoteWarm     ${(build.ms / 1000).toFixed(2)} s (${hits.length} remote hits)`,
         );
         if (i === repeats - 1) {
-          figures.storeBytes = treeBytes(join(cacheDir, "store"));
+          figures.storeBytes = scanStore(cacheDir).blobBytes;
           figures.edit = await remoteEditLoop(none, workspace, env);
         }
       } finally {
