@@ -143,13 +143,9 @@ test("no pull starts while a wrapper's own download is under way", async () => {
   mkdirSync(dir);
   const index = IndexDb.open(dir);
   const asked = new RightOfWay();
-  let checkDone!: () => void;
   // A wrapper's remote check is downloading before the prefetch's first pull is due.
-  const check = asked.during(
-    new Promise<void>((resolve) => {
-      checkDone = resolve;
-    }),
-  );
+  const download = Promise.withResolvers<void>();
+  const check = asked.during(download.promise);
   const fetched: number[] = [];
   const pulls = {
     ...pullsInto(
@@ -170,7 +166,7 @@ test("no pull starts while a wrapper's own download is under way", async () => {
   });
   await Bun.sleep(30);
   expect(fetched).toEqual([]);
-  checkDone();
+  download.resolve();
   await check;
   const counts = await pulled;
   expect(fetched.sort()).toEqual([1, 2]);

@@ -4,17 +4,6 @@
 import { describe, expect, test } from "bun:test";
 import { RightOfWay } from "../../../src/util/right-of-way";
 
-/** A promise and the functions that settle it. */
-function gate<T = void>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: Error) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
 describe("right of way", () => {
   test("clear resolves at once when nothing is under way", async () => {
     const way = new RightOfWay();
@@ -28,8 +17,8 @@ describe("right of way", () => {
 
   test("clear waits until every piece of waited-for work has settled, failed ones included", async () => {
     const way = new RightOfWay();
-    const first = gate<string>();
-    const second = gate<string>();
+    const first = Promise.withResolvers<string>();
+    const second = Promise.withResolvers<string>();
     const returned = way.during(first.promise);
     const failed = way.during(second.promise).catch((error: Error) => error.message);
     let cleared = false;
