@@ -1,5 +1,5 @@
 // Decides from argv alone whether kache was invoked as a compiler wrapper, and which argument is what.
-import { accessSync, constants, statSync } from "node:fs";
+import { accessSync, constants, realpathSync, statSync } from "node:fs";
 import { basename } from "node:path";
 import { COMMAND_NAMES } from "../command-names";
 
@@ -51,6 +51,17 @@ export interface CommandLine {
   unknownWrapper: boolean;
 }
 
+/** True when `arg` is this very kache, by path or by name on PATH. */
+function isKacheItself(arg: string | undefined): boolean {
+  if (!arg || arg.startsWith("-")) return false;
+  const path = arg.includes("/") ? arg : Bun.which(arg);
+  try {
+    return path !== null && realpathSync(path) === realpathSync(process.execPath);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Splits `[wrapper] compiler args...`. Cargo puts RUSTC_WORKSPACE_WRAPPER (clippy-driver, or another
  * tool) before RUSTC; a second argument is taken for the compiler when it is named rustc, or when it
@@ -58,6 +69,9 @@ export interface CommandLine {
  */
 export function splitCommandLine(argv: string[]): CommandLine {
   const [first, second] = argv as [string, string | undefined];
+  // kache set as RUSTC_WORKSPACE_WRAPPER too: one kache caches the call, not one inside the other.
+  if (compilerName(first) === null && isKacheItself(first) && argv.length > 1)
+    return splitCommandLine(argv.slice(1));
   const alone = {
     command: [first],
     compiler: first,

@@ -104,6 +104,12 @@ describe("a compiler not named rustc", () => {
   });
 });
 
+// `kache init` sets build.rustc-wrapper; a user who also sets RUSTC_WORKSPACE_WRAPPER=kache gets
+// `kache kache rustc ...`: one kache caches each unit, instead of a pass-through around a cached call.
+test("kache named as RUSTC_WORKSPACE_WRAPPER too caches each unit once", async () => {
+  await expectCachedWith({ RUSTC_WORKSPACE_WRAPPER: KACHE_BIN });
+}, 240_000);
+
 describe("a compile-first call", () => {
   // The side dep-info used to come as `--emit=dep-info=<tmp>`, which replaces rustc's default `link`.
   test("with no --emit writes the rlib, and the same call into a fresh out dir restores it", async () => {
