@@ -115,6 +115,18 @@ interface ListingPage {
  */
 const IDLE_TIMEOUT_MS = 30_000;
 
+/**
+ * Bun's client takes no timeout or signal: a page (at most 1000 keys, well under a megabyte) that
+ * has not arrived whole within the idle timeout counts as a dead connection.
+ */
+function withinMs<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
+}
+
 function sortedByKey(objects: RemoteObject[]): RemoteObject[] {
   return objects.sort((x, y) => (x.key < y.key ? -1 : 1));
 }
@@ -188,7 +200,10 @@ class NativeReads {
   async page(prefix: string, token?: string): Promise<ListingPage> {
     const client = await this.client();
     try {
-      const page = await client.list({ prefix, ...(token ? { continuationToken: token } : {}) });
+      const page = await withinMs(
+        client.list({ prefix, ...(token ? { continuationToken: token } : {}) }),
+        this.idleTimeoutMs,
+      );
       return {
         objects: (page.contents ?? []).map((item) => ({
           key: item.key,

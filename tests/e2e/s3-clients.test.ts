@@ -148,6 +148,23 @@ for (const nativeReads of [true, false]) {
       }
     }, 20_000);
 
+    // The daemon lists a crate's prefix before its prefetch and on every remote check it has no
+    // listing for: a listing that hangs must not hold those up for Bun's five minutes.
+    test("a listing that goes silent mid-body fails as transient at the idle timeout", async () => {
+      s3.fault = "stall-list";
+      try {
+        const started = performance.now();
+        const failure = await new S3Remote(settings, { nativeReads, idleTimeoutMs: 500 })
+          .list("artifacts/")
+          .catch((error) => error);
+        expect(failure).toBeInstanceOf(RemoteError);
+        expect((failure as RemoteError).kind).toBe("transient");
+        expect(performance.now() - started).toBeLessThan(9_000);
+      } finally {
+        s3.fault = "none";
+      }
+    }, 20_000);
+
     test("a body over the cap is refused", async () => {
       const failure = await remote()
         .read("artifacts/serde/big.tar.zst", 1024)

@@ -1,7 +1,8 @@
 // A real S3-speaking server for the tests: s3rver (npm) on 127.0.0.1 in a child process, with its
 // objects as plain files a test can tamper with, and an HTTP proxy of our own in front of it that
 // injects faults (403 on every PUT, 500s, a dropped connection, a server that is down, a body cut
-// short as if whole, a connection dropped half-way through a body).
+// short as if whole, a connection dropped half-way through a body, a body or a listing that
+// stops half-way and stays silent).
 
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -9,7 +10,15 @@ import type { Subprocess } from "bun";
 import { s3rverCommand } from "../support/s3rver-command";
 import { freePort, makeTempDir, REPO_ROOT } from "./harness";
 
-export type Fault = "none" | "forbid-put" | "error-500" | "down" | "truncate-get" | "cut-get" | "stall-get";
+export type Fault =
+  | "none"
+  | "forbid-put"
+  | "error-500"
+  | "down"
+  | "truncate-get"
+  | "cut-get"
+  | "stall-get"
+  | "stall-list";
 
 export interface S3Server {
   /** The proxy's address: what kache is pointed at. */
@@ -92,7 +101,11 @@ export async function startS3Server(bucket = "kache-test"): Promise<S3Server> {
           responseHeaders.set("content-length", String(body.length));
           responseHeaders.delete("etag");
         }
-        if (state.fault === "stall-get" && body && url.pathname.endsWith(".tar.zst")) {
+        const listing = request.method === "GET" && /^\/[^/]+\/?$/.test(url.pathname);
+        const stalls =
+          (state.fault === "stall-get" && url.pathname.endsWith(".tar.zst")) ||
+          (state.fault === "stall-list" && listing);
+        if (stalls && body) {
           // Half the body, then the connection stays open and silent.
           const half = body.subarray(0, Math.floor(body.length / 2));
           const stalled = new ReadableStream<Uint8Array>({
