@@ -13,7 +13,6 @@ import {
   removeTempDirs,
   runBinary,
   summarise,
-  withoutProgressLines,
 } from "./harness";
 
 const WARNING = "warning: unused variable: `unused_on_purpose`";
@@ -21,12 +20,9 @@ const CLIPPY_LINT = "clippy::ptr_arg";
 
 afterAll(removeTempDirs);
 
-/** What cargo itself printed: a progress line can land inside a line cargo writes in pieces. */
-const cargoText = (result: CargoResult) => withoutProgressLines(result.stderr);
-
 /** The set of `warning:`/`error:` lines and lint names cargo printed, for comparing diagnostics. */
 function diagnostics(result: CargoResult): string[] {
-  const lines = cargoText(result)
+  const lines = result.cargoText
     .split("\n")
     .filter((line) => /^(warning|error)(\[|:)|#\[warn\(|clippy::/.test(line.trim()))
     .map((line) => line.trim());
@@ -58,16 +54,16 @@ test("fixture_noisy's warning prints on the miss and again on the hit after rm -
   const { cold, warm } = await coldThenWarm(["build", "--locked"], workspace, newCacheDir());
   expect(cold.events.find((event) => event.crate === "fixture_noisy")?.outcome).toBe("miss");
   expect(warm.events.find((event) => event.crate === "fixture_noisy")?.outcome).toBe("local hit");
-  expect(cargoText(cold)).toContain(WARNING);
-  expect(cargoText(warm)).toContain(WARNING);
-  expect(cargoText(warm)).toContain("noisy/src/lib.rs:3:9");
+  expect(cold.cargoText).toContain(WARNING);
+  expect(warm.cargoText).toContain(WARNING);
+  expect(warm.cargoText).toContain("noisy/src/lib.rs:3:9");
 }, 120_000);
 
 test("cargo check (metadata only): cold misses, warm hits after rm -rf target, same warning", async () => {
   const workspace = copyFixture("path-ws");
   const { cold, warm } = await coldThenWarm(["check", "--locked"], workspace, newCacheDir());
-  expect(cargoText(cold)).toContain(WARNING);
-  expect(cargoText(warm)).toContain(WARNING);
+  expect(cold.cargoText).toContain(WARNING);
+  expect(warm.cargoText).toContain(WARNING);
   expect(warm.compiled.sort()).toEqual(["fixture_app", "fixture_core", "fixture_macros", "fixture_noisy"]);
 }, 120_000);
 
@@ -100,15 +96,15 @@ test("cargo clippy: never served cargo check's entries, then warm hits with the 
   const cacheDir = newCacheDir();
   const check = await cargo(["check", "--locked"], { cwd: workspace, cacheDir });
   expect(check.code).toBe(0);
-  expect(cargoText(check)).not.toContain(CLIPPY_LINT);
+  expect(check.cargoText).not.toContain(CLIPPY_LINT);
   removeTarget(workspace);
 
   const { cold, warm } = await coldThenWarm(["clippy", "--locked"], workspace, cacheDir);
   const checkKeys = new Set(check.events.map((event) => event.key));
   expect(cold.events.filter((event) => checkKeys.has(event.key))).toEqual([]);
   for (const result of [cold, warm]) {
-    expect(cargoText(result)).toContain(WARNING);
-    expect(cargoText(result)).toContain(CLIPPY_LINT);
+    expect(result.cargoText).toContain(WARNING);
+    expect(result.cargoText).toContain(CLIPPY_LINT);
   }
 }, 120_000);
 

@@ -192,7 +192,7 @@ test("with sccache as the fallback (set in the config file), sccache caches the 
     expect(cold.code, cold.stderr).toBe(0);
     expect(eventsByCrate(cold).fixture_noisy).toEqual(["passthrough", "excluded"]);
     expect(eventsByCrate(cold).fixture_core).toEqual(["miss", null]);
-    expect(cold.stderr).toContain("unused variable: `unused_on_purpose`");
+    expect(cold.cargoText).toContain("unused variable: `unused_on_purpose`");
     expect(stats().cache_misses.counts.Rust, cold.stderr).toBe(1);
     expect(appOutput()).toEqual(PATH_WS_OUTPUT);
 
@@ -201,7 +201,7 @@ test("with sccache as the fallback (set in the config file), sccache caches the 
     expect(warm.code, warm.stderr).toBe(0);
     expect(eventsByCrate(warm).fixture_core).toEqual(["local hit", null]);
     expect(stats().cache_hits.counts.Rust, warm.stderr).toBe(1);
-    expect(warm.stderr).toContain("unused variable: `unused_on_purpose`");
+    expect(warm.cargoText).toContain("unused variable: `unused_on_purpose`");
     expect(appOutput()).toEqual(PATH_WS_OUTPUT);
   } finally {
     Bun.spawnSync(["sccache", "--stop-server"], { env: { ...process.env, ...sccacheEnv } });

@@ -95,6 +95,11 @@ export interface CargoResult {
   code: number;
   stdout: string;
   stderr: string;
+  /**
+   * Cargo's stderr without kache's progress lines: a line kache writes straight to cargo's stderr
+   * can land inside one cargo writes in pieces. Check cargo's and rustc's own words here.
+   */
+  cargoText: string;
   lines: ProgressLine[];
   outcomes: Record<Outcome, number>;
   /** Packages cargo reported as `Compiling`/`Checking` (once per package, not per rustc call). */
@@ -157,7 +162,8 @@ export async function cargo(args: string[], options: CargoOptions): Promise<Carg
     .slice(eventsBefore)
     .filter((event) => !PROBE_REASONS.includes(String(event.reason)));
   const compiled = compiledPackages(stderr);
-  return { code, stdout, stderr, lines, outcomes: countOutcomes(lines), compiled, events };
+  const cargoText = withoutProgressLines(stderr);
+  return { code, stdout, stderr, cargoText, lines, outcomes: countOutcomes(lines), compiled, events };
 }
 
 /** Live `kache __store-job` processes working on `cacheDir`'s staging dirs (Linux /proc). */

@@ -166,7 +166,7 @@ test(
     removeTarget(workspace);
     const asPrimary = await clippy("fixture_noisy");
     expect(asPrimary.code).not.toBe(0);
-    expect(asPrimary.stderr).toContain("clippy::len_zero");
+    expect(asPrimary.cargoText).toContain("clippy::len_zero");
   },
   TIMEOUT,
 );
