@@ -227,6 +227,7 @@ function keyRequest(flow: Flow) {
     normaliser: flow.normaliser,
     remap: flow.remap,
     salt: call.settings.keySalt,
+    keyEnvVars: call.settings.keyEnvVars,
   };
 }
 

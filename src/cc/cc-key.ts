@@ -5,6 +5,7 @@ import type { IndexDb } from "../store/index-db";
 import { hashBytes } from "../util/hash";
 import type { PathNormaliser } from "../util/path-roots";
 import { digestKey, KEY_COMPONENTS, type KeyComponents } from "../wrapper/cache-key";
+import { declaredEnvLines } from "../wrapper/declared-env";
 import type { PassthroughReason } from "../wrapper/outcomes";
 import { type CcArgs, objectPath, preprocessArgs } from "./cc-args";
 import { ccIdentity } from "./cc-identity";
@@ -25,6 +26,8 @@ export interface CcKeyInput {
   remap: string[];
   /** cache.key_salt (KACHE_KEY_SALT), as for Rust keys. */
   salt: string;
+  /** cache.key_env_vars (KACHE_KEY_ENV_VARS), as for Rust keys. */
+  keyEnvVars: string[];
   env: Record<string, string | undefined>;
 }
 
@@ -110,7 +113,7 @@ export function callComponents(input: Omit<CcKeyInput, "preprocessed">): Omit<Cc
     ],
     remap: remapComponent(args, input.remap),
     salt: input.salt ? [input.salt] : [],
-    env: envComponent(input.env, normaliser),
+    env: [...envComponent(input.env, normaliser), ...declaredEnvLines(input.keyEnvVars, input.env)],
   });
   return { target, components };
 }

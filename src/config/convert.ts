@@ -78,8 +78,22 @@ function toEnum(row: SettingRow, raw: unknown): string {
   return value;
 }
 
-function toStringList(row: SettingRow, raw: unknown): string[] {
-  if (Array.isArray(raw) && raw.every((item) => typeof item === "string")) return [...raw];
+function checkItems(row: SettingRow, items: string[]): string[] {
+  const bad = row.item ? items.find((item) => !row.item!.pattern.test(item)) : undefined;
+  if (bad !== undefined) throw new KacheError(`invalid ${row.item!.what} "${bad}"`, row.item!.hint);
+  return items;
+}
+
+/** A TOML array, or in the environment a comma-separated list. */
+function toStringList(row: SettingRow, raw: unknown, source: Source): string[] {
+  if (Array.isArray(raw) && raw.every((item) => typeof item === "string")) return checkItems(row, [...raw]);
+  if (typeof raw === "string" && source === "env") {
+    const items = raw
+      .split(",")
+      .map((item) => item.trim())
+      .filter((item) => item !== "");
+    return checkItems(row, items);
+  }
   throw wrongType(row, raw);
 }
 
@@ -100,6 +114,6 @@ export function convertValue(row: SettingRow, raw: unknown, source: Source): Set
     case "enum":
       return toEnum(row, raw);
     case "string-list":
-      return toStringList(row, raw);
+      return toStringList(row, raw, source);
   }
 }

@@ -60,6 +60,8 @@ export interface Settings {
   /** 0 means the daemon never exits on its own. */
   daemonIdleTimeoutSecs: number;
   keySalt: string;
+  /** Env var names (or `PREFIX_*`) folded into every key: what proc-macros read unseen. */
+  keyEnvVars: string[];
   /** The program uncached calls run through (`sccache`), as written: a name on PATH or a path. */
   fallback?: string;
   disabled: boolean;
@@ -87,6 +89,8 @@ export interface SettingRow {
   values?: readonly string[];
   min?: number;
   max?: number;
+  /** For a list: the form each item must have, and the hint when one does not. */
+  item?: { pattern: RegExp; what: string; hint: string };
 }
 
 /** CI systems set CI (GitHub Actions, GitLab, CircleCI, Buildkite, Travis...). */
@@ -316,6 +320,20 @@ export const SETTINGS: readonly SettingRow[] = [
     type: "string",
     default: "",
     description: "folded into every cache key",
+  },
+  {
+    env: "KACHE_KEY_ENV_VARS",
+    key: "cache.key_env_vars",
+    field: "keyEnvVars",
+    type: "string-list",
+    default: [],
+    item: {
+      pattern: /^[A-Za-z_][A-Za-z0-9_]*\*?$/,
+      what: "variable name",
+      hint: "use names such as MY_VAR, or a prefix such as MY_TOOL_*",
+    },
+    description:
+      "env vars folded into every key with their values, for proc-macros and build tools that read them unseen: names or a PREFIX_* (env: comma-separated)",
   },
   {
     env: "KACHE_FALLBACK",

@@ -49,7 +49,7 @@ export const KEY_COMPONENT_LABELS: Record<KeyComponentName, string> = {
   native_libs: "native libraries (-l)",
   rustflags: "RUSTFLAGS",
   cargo_cfg: "CARGO_CFG_* variables",
-  env: "other compiler environment variables",
+  env: "other compiler environment variables, and cache.key_env_vars",
   linker: "linker identity",
   link_inputs: "files the linker read (rlibs, native libraries, objects, scripts)",
   remap: "path remapping",

@@ -75,6 +75,7 @@ function keyContext(inv: Invocation, stores: Stores, normaliser: PathNormaliser)
     remapApplied: remapWanted(args),
     incremental: compilesIncrementally(inv),
     salt: inv.settings.keySalt,
+    keyEnvVars: inv.settings.keyEnvVars,
     extraInputs: { patterns: crateConfig.extraInputs, files: extra?.files ?? [] },
     hashedFiles: new Set(extra?.files.map((file) => file.absolute)),
   };

@@ -4,6 +4,7 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { FileHashMemo } from "../store/file-hash-memo";
 import type { PathNormaliser } from "../util/path-roots";
 import { KEY_FORMAT_VERSION, type KeyComponents } from "./cache-key";
+import { declaredEnvLines } from "./declared-env";
 import type { DepInfo } from "./dep-info";
 import type { RustcArgs } from "./rustc-args";
 import { type CompilerIdentity, isUnder } from "./tool-identity";
@@ -46,6 +47,8 @@ export interface KeyContext {
   /** The call compiles incrementally (cargo asked, and cache.incremental is keep). */
   incremental: boolean;
   salt: string;
+  /** cache.key_env_vars. */
+  keyEnvVars: string[];
   extraInputs: { patterns: string[]; files: { path: string; absolute: string; hash: string }[] };
   /** Every file whose hash went into the key, absolute: checked again after the compile. */
   hashedFiles: Set<string>;
@@ -251,7 +254,10 @@ export function buildKeyComponents(ctx: KeyContext, linking: boolean): KeyCompon
       .filter((name) => name.startsWith("CARGO_CFG_"))
       .sort()
       .map((name) => `${name}=${env[name]}`),
-    env: COMPILER_ENV.filter((name) => env[name] !== undefined).map((name) => `${name}=${n(env[name]!)}`),
+    env: [
+      ...COMPILER_ENV.filter((name) => env[name] !== undefined).map((name) => `${name}=${n(env[name]!)}`),
+      ...declaredEnvLines(ctx.keyEnvVars, env),
+    ],
     linker: ctx.linkerVersion === null ? [] : [ctx.linkerVersion],
     link_inputs: [],
     remap: [ctx.remapApplied ? "sentinels" : "none"],

@@ -1,6 +1,7 @@
-// Inputs the key must see (SPEC §3): a declared extra input edited while its crate compiles,
-// `-C target-cpu=native` resolved to this machine's CPU, clippy's primary-package switch, and an
-// entry bound only to the local roots its bytes really hold.
+// Inputs the key must see (SPEC §3): a declared extra input edited while its crate compiles, an
+// env var a proc-macro reads unseen once declared in cache.key_env_vars, `-C target-cpu=native`
+// resolved to this machine's CPU, clippy's primary-package switch, and an entry bound only to the
+// local roots its bytes really hold.
 import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -101,6 +102,53 @@ test(
     const reverted = await build(workspace, cacheDir);
     expect(eventOf(reverted, "user").outcome).toBe("miss");
     expect(runBinary(join(workspace, "target", "debug", "app")).trim()).toBe("one");
+  },
+  TIMEOUT,
+);
+
+/** A proc-macro that reads FIXTURE_MODE with std::env::var (rustc never hears of it) and a bin using it. */
+function envMacroWorkspace(): string {
+  return writeTree(makeTempDir("kache-e2e-envmacro-"), {
+    "Cargo.toml": '[workspace]\nmembers = ["mode", "app"]\nresolver = "2"\n',
+    "mode/Cargo.toml":
+      '[package]\nname = "mode"\nversion = "0.1.0"\nedition = "2021"\n[lib]\nproc-macro = true\n',
+    "mode/src/lib.rs": `use proc_macro::TokenStream;
+#[proc_macro]
+pub fn mode(_: TokenStream) -> TokenStream {
+    let mode = std::env::var("FIXTURE_MODE").unwrap_or_else(|_| "unset".to_string());
+    format!("{mode:?}").parse().unwrap()
+}
+`,
+    "app/Cargo.toml":
+      '[package]\nname = "app"\nversion = "0.1.0"\nedition = "2021"\n[dependencies]\nmode = { path = "../mode" }\n',
+    "app/src/main.rs": 'fn main() { println!("{}", mode::mode!()); }\n',
+  });
+}
+
+test(
+  "an env var a proc-macro reads unseen is keyed once declared in KACHE_KEY_ENV_VARS",
+  async () => {
+    const workspace = envMacroWorkspace();
+    const cacheDir = newCacheDir();
+    const app = () => runBinary(join(workspace, "target", "debug", "app")).trim();
+    const fresh = async (env: Record<string, string>) => {
+      removeTarget(workspace);
+      const result = await build(workspace, cacheDir, env);
+      return { outcome: eventOf(result, "app").outcome, printed: app() };
+    };
+    expect(await fresh({ FIXTURE_MODE: "alpha" })).toEqual({ outcome: "miss", printed: "alpha" });
+    // Undeclared, the read leaves no trace in the call: the fixture really hides it from kache.
+    expect(await fresh({ FIXTURE_MODE: "beta" })).toEqual({ outcome: "local hit", printed: "alpha" });
+
+    const declared = { KACHE_KEY_ENV_VARS: "OTHER_VAR,FIXTURE_*" };
+    expect(await fresh({ ...declared, FIXTURE_MODE: "beta" })).toEqual({ outcome: "miss", printed: "beta" });
+    // Unset but declared is a key of its own: never the entry stored before the declaration.
+    expect(await fresh(declared)).toEqual({ outcome: "miss", printed: "unset" });
+    expect(await fresh({ ...declared, FIXTURE_MODE: "alpha" })).toEqual({ outcome: "miss", printed: "alpha" });
+    expect(await fresh({ ...declared, FIXTURE_MODE: "beta" })).toEqual({
+      outcome: "local hit",
+      printed: "beta",
+    });
   },
   TIMEOUT,
 );

@@ -37,7 +37,7 @@ function checkout(name: string, header = "#define ANSWER 42\n"): string {
   return dir;
 }
 
-function keyIn(dir: string, extra: string[] = []): CcKey {
+function keyIn(dir: string, extra: string[] = [], keyEnvVars: string[] = []): CcKey {
   const args = [
     "-O2",
     "-g",
@@ -54,7 +54,8 @@ function keyIn(dir: string, extra: string[] = []): CcKey {
   expect(parsed.passthrough).toBeNull();
   const normaliser = new PathNormaliser(ccRoots(dir, env));
   const remap = remapFlags(parsed, normaliser);
-  const keying = keyCall({ compiler: "cc", args, parsed, cwd: dir, env, index, normaliser, remap, salt: "" });
+  const request = { compiler: "cc", args, parsed, cwd: dir, env, index, normaliser, remap, salt: "" };
+  const keying = keyCall({ ...request, keyEnvVars });
   if (!("keyed" in keying)) throw new Error(`not keyed: ${keying.passthrough}`);
   return keying.keyed;
 }
@@ -91,6 +92,22 @@ describe("the C/C++ key", () => {
     } finally {
       delete env.CPATH;
     }
+  });
+
+  test("a variable declared in cache.key_env_vars is in the key with its value; none declared, none", () => {
+    const plain = keyIn(first);
+    env.TOOL_MODE = "fast";
+    try {
+      expect(keyIn(first).key).toBe(plain.key);
+      const declared = keyIn(first, [], ["TOOL_*"]);
+      expect(declared.components.env).toEqual(["declared TOOL_*", "TOOL_MODE=fast"]);
+      env.TOOL_MODE = "slow";
+      expect(keyIn(first, [], ["TOOL_*"]).key).not.toBe(declared.key);
+    } finally {
+      delete env.TOOL_MODE;
+    }
+    // Declared and unset is still not the undeclared key.
+    expect(keyIn(first, [], ["TOOL_*"]).key).not.toBe(plain.key);
   });
 
   test("the user's own prefix maps switch kache's remapping off, and the key says so", () => {
@@ -130,6 +147,7 @@ describe("the C/C++ key", () => {
       normaliser,
       remap: [],
       salt: "",
+      keyEnvVars: [],
     });
     expect(keying).toMatchObject({ passthrough: "time-macros" });
   });

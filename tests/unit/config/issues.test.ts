@@ -132,3 +132,19 @@ test("local_store expands ~ and resolves relative to the config file", () => {
   ({ settings } = load('[cache]\nlocal_store = "~/kc"\n', { HOME: "/users/me" }));
   expect(settings.cacheDir).toBe("/users/me/kc");
 });
+
+test("key_env_vars: a TOML array, or comma-separated in KACHE_KEY_ENV_VARS; a bad name is an issue", () => {
+  expect(load('[cache]\nkey_env_vars = ["MY_TOOL_*", "MODE"]\n').settings.keyEnvVars).toEqual([
+    "MY_TOOL_*",
+    "MODE",
+  ]);
+  const fromEnv = load("", { KACHE_KEY_ENV_VARS: " MODE, MY_TOOL_* ,," });
+  expect(fromEnv.settings.keyEnvVars).toEqual(["MODE", "MY_TOOL_*"]);
+  const bad = load('[cache]\n\nkey_env_vars = ["MY-TOOL", "*"]\n');
+  expect(bad.settings.keyEnvVars).toEqual([]);
+  expect(bad.errors[0]).toMatchObject({
+    key: "cache.key_env_vars",
+    line: 3,
+    message: 'invalid variable name "MY-TOOL"',
+  });
+});
