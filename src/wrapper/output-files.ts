@@ -6,9 +6,18 @@ import type { RustcArgs } from "./rustc-args";
 const EXECUTABLE_CRATE_TYPES = new Set(["bin", "dylib", "cdylib", "proc-macro"]);
 const DYLIB_SUFFIX = process.platform === "darwin" ? ".dylib" : ".so";
 
+/**
+ * The crate types the outputs follow. A call that names none (cargo's `harness = false` tests and
+ * benches) makes a binary, as rustc does, unless the crate root asks for another type: then the
+ * binary predicted here is missing after the compile, and nothing is stored.
+ */
+export function outputCrateTypes(args: RustcArgs): string[] {
+  return args.crateTypes.length > 0 || args.isTest ? args.crateTypes : ["bin"];
+}
+
 export function producesExecutable(args: RustcArgs): boolean {
   if (!args.emit.includes("link") && args.emit.length > 0) return false;
-  return args.isTest || args.crateTypes.some((type) => EXECUTABLE_CRATE_TYPES.has(type));
+  return args.isTest || outputCrateTypes(args).some((type) => EXECUTABLE_CRATE_TYPES.has(type));
 }
 
 /**
@@ -33,7 +42,7 @@ export function expectedOutputs(args: RustcArgs): string[] {
   if (emits.includes("metadata")) names.add(`lib${stem}.rmeta`);
   if (emits.includes("link")) {
     if (args.isTest) names.add(stem);
-    for (const type of args.crateTypes) {
+    for (const type of outputCrateTypes(args)) {
       if (type === "bin") names.add(stem);
       else if (type === "lib" || type === "rlib") names.add(`lib${stem}.rlib`);
       else if (type === "staticlib") names.add(`lib${stem}.a`);

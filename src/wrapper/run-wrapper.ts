@@ -38,8 +38,7 @@ function passthroughReason(
   if (settings.disabled) return "disabled";
   if (cmd.unknownWrapper) return "unknown-wrapper";
   if (args.passthrough) return args.passthrough;
-  if (!args.crateName || !args.outDir || (args.crateTypes.length === 0 && !args.isTest))
-    return "unsupported-flag";
+  if (!args.crateName || !args.outDir) return "unsupported-flag";
   const split = args.codegen.findLast(([k]) => k === "split-debuginfo")?.[1];
   if (split && split !== "off" && process.platform !== "darwin") return "split-debuginfo";
   if (producesExecutable(args) && !settings.cacheExecutables) return "executables-disabled";

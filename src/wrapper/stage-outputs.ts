@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { RemoteSettings } from "../config/settings";
 import type { PathNormaliser } from "../util/path-roots";
 import type { KeyComponents } from "./cache-key";
-import { collectOutputs, fileStem } from "./output-files";
+import { collectOutputs, fileStem, outputCrateTypes } from "./output-files";
 import type { RustcArgs } from "./rustc-args";
 import {
   type EntryFields,
@@ -59,7 +59,7 @@ function entryFields(req: StoreRequest, normaliser: PathNormaliser): EntryFields
   const { args } = req;
   return {
     crate: args.crateName ?? "",
-    crateTypes: args.isTest ? ["test"] : args.crateTypes,
+    crateTypes: args.isTest ? ["test"] : outputCrateTypes(args),
     target: req.target,
     profile: profileOf(req.outDir),
     features: args.cfgs.filter((c) => c.startsWith("feature=")).map((c) => c.slice(9).replace(/^"|"$/g, "")),
