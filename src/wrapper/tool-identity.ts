@@ -66,12 +66,16 @@ export function compilerIdentity(index: IndexDb | null, compiler: string): Compi
   return { version, host, sysroot };
 }
 
-/** `--version` of a wrapper in front of rustc (clippy-driver) or of the linker. */
+/**
+ * `--version` of a wrapper in front of rustc (clippy-driver) or of the linker, in the C locale:
+ * gcc translates its banner, and a developer's German one must key binaries as CI's English one.
+ */
 export function toolVersion(index: IndexDb | null, tool: string): string {
   const resolved = tool.includes("/") ? tool : (Bun.which(tool) ?? tool);
-  return memoised(index, "tool-version", resolved, () => {
+  return memoised(index, "tool-version-c", resolved, () => {
     const result = Bun.spawnSync({
       cmd: [resolved, "--version"],
+      env: { ...process.env, LC_ALL: "C", LANGUAGE: "" },
       stdout: "pipe",
       stderr: "pipe",
       stdin: "ignore",
