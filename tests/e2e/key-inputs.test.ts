@@ -144,7 +144,10 @@ test(
     expect(await fresh({ ...declared, FIXTURE_MODE: "beta" })).toEqual({ outcome: "miss", printed: "beta" });
     // Unset but declared is a key of its own: never the entry stored before the declaration.
     expect(await fresh(declared)).toEqual({ outcome: "miss", printed: "unset" });
-    expect(await fresh({ ...declared, FIXTURE_MODE: "alpha" })).toEqual({ outcome: "miss", printed: "alpha" });
+    expect(await fresh({ ...declared, FIXTURE_MODE: "alpha" })).toEqual({
+      outcome: "miss",
+      printed: "alpha",
+    });
     expect(await fresh({ ...declared, FIXTURE_MODE: "beta" })).toEqual({
       outcome: "local hit",
       printed: "beta",
