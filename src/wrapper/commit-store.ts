@@ -53,8 +53,13 @@ function place(file: StagedFile, blobs: BlobStore, normaliser: PathNormaliser): 
     // The staged link is the tree's own file: the blob is a copy, never that inode. Unchanged after
     // the copy means the copy holds the bytes just hashed.
     const copy = blobs.tempFile();
-    copyFileSync(file.staged, copy);
-    unchanged(file);
+    try {
+      copyFileSync(file.staged, copy);
+      unchanged(file);
+    } catch (error) {
+      unlinkQuietly(copy); // half a copy on a full disk, or bytes that are no longer the compiler's
+      throw error;
+    }
     added = blobs.adopt(copy, scan.hash, scan.size, "executable");
   } else if (file.executable) {
     unlinkQuietly(file.staged); // the blob exists

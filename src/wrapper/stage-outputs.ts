@@ -1,7 +1,7 @@
 // After a successful miss: the outputs staged for the store (hardlinks, microseconds each) and the
 // entry described, so the hashing and copying can happen after the wrapper has exited.
 
-import { copyFileSync, linkSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, linkSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RemoteSettings } from "../config/settings";
 import type { PathNormaliser } from "../util/path-roots";
@@ -79,15 +79,22 @@ export function stageOutputs(
   if (!collected.storable) return { why: collected.why ?? "outputs cannot be stored" };
   const stagingDir = newStagingDir(req.cacheDir);
   const depInfoName = `${fileStem(req.args)}.d`;
-  const files: StagedFile[] = collected.files.map((name, i) => {
-    const output = join(req.outDir, name);
-    const staged = join(stagingDir, String(i));
-    const depInfo = name === depInfoName;
-    if (depInfo) writeFileSync(staged, normaliser.normalise(readFileSync(output, "utf8")));
-    else stageFile(output, staged);
-    const executable = !depInfo && (statSync(output).mode & 0o111) !== 0;
-    return { name, output, staged, executable, depInfo, stamp: stampOf(staged) };
-  });
+  let files: StagedFile[];
+  try {
+    files = collected.files.map((name, i) => {
+      const output = join(req.outDir, name);
+      const staged = join(stagingDir, String(i));
+      const depInfo = name === depInfoName;
+      if (depInfo) writeFileSync(staged, normaliser.normalise(readFileSync(output, "utf8")));
+      else stageFile(output, staged);
+      const executable = !depInfo && (statSync(output).mode & 0o111) !== 0;
+      return { name, output, staged, executable, depInfo, stamp: stampOf(staged) };
+    });
+  } catch (error) {
+    // A full disk stops a copy half-way: what was staged must not keep taking the space.
+    rmSync(stagingDir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     job: {
       format: STORE_JOB_FORMAT,

@@ -122,7 +122,8 @@ const SCRUBBED_ENV = [
   "RUSTUP_TOOLCHAIN",
 ];
 
-function cargoEnv(options: CargoOptions): Record<string, string> {
+/** The environment `cargo` runs in: the caller's, scrubbed, with kache as the wrapper (unless `wrapper: false`). */
+export function cargoEnv(options: CargoOptions): Record<string, string> {
   const env: Record<string, string | undefined> = { ...process.env };
   for (const name of Object.keys(env)) {
     if (name.startsWith("KACHE_") || SCRUBBED_ENV.includes(name)) delete env[name];

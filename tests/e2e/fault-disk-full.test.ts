@@ -1,0 +1,50 @@
+// A cache dir whose filesystem fills up mid-build: its own 6 MB tmpfs, mounted in a private mount
+// namespace (`unshare -rm`, so no root is needed and nothing outside sees it). The build must succeed
+// with the right program, say what it could not store, and leave no half-copied file behind in the
+// little space there is: no staging dir, no temp blob, no blob that is not whole.
+import { afterAll, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { cargoEnv, copyFixture, KACHE_BIN, makeTempDir, PATH_WS_OUTPUT, removeTempDirs } from "./harness";
+import { runCollected } from "./run-collected";
+
+afterAll(removeTempDirs);
+
+/** Runs in the namespace: mount, build, then report what the cache holds (the mount dies with it). */
+const SCRIPT = `set -u
+mount -t tmpfs -o size=6m,mode=700 tmpfs "$KACHE_CACHE_DIR"
+cd "$WORKSPACE"
+cargo build --locked
+echo "$?" > "$REPORT/build-status"
+./target/debug/fixture_app > "$REPORT/app-output"
+find "$KACHE_CACHE_DIR/staging" -mindepth 1 -maxdepth 1 > "$REPORT/staging" 2>/dev/null
+find "$KACHE_CACHE_DIR/store" -name '.tmp-*' > "$REPORT/temps" 2>/dev/null
+"$KACHE" doctor --verify > "$REPORT/doctor" 2>&1
+df -k "$KACHE_CACHE_DIR" | tail -1 > "$REPORT/df"
+`;
+
+test("a cache filesystem that fills up mid-build: the build succeeds and nothing half-written stays", async () => {
+  const workspace = copyFixture("path-ws");
+  const cacheDir = makeTempDir("kache-e2e-full-cache-");
+  const report = makeTempDir("kache-e2e-full-report-");
+  const env = {
+    ...cargoEnv({ cwd: workspace, cacheDir }),
+    // Stored in the wrapper, so that everything has happened when the script looks.
+    KACHE_BACKGROUND_STORE: "never",
+    WORKSPACE: workspace,
+    REPORT: report,
+    KACHE: KACHE_BIN,
+  };
+  const run = await runCollected(["unshare", "-rm", "sh", "-c", SCRIPT], { env, timeoutMs: 180_000 });
+  const read = (name: string) => readFileSync(join(report, name), "utf8");
+  expect(read("build-status").trim(), run.stderr).toBe("0");
+  expect(read("app-output").trim()).toBe(PATH_WS_OUTPUT.join("\n"));
+  // The disk really filled: some unit could not be stored, and said so once, as a warning.
+  expect(run.stderr).toContain("no space left on device");
+  expect(run.stderr).toMatch(/kache warn: could not store \S+ in the cache .*the build is unaffected/);
+  expect(read("staging")).toBe("");
+  expect(read("temps")).toBe("");
+  const doctor = read("doctor");
+  expect(doctor).toMatch(/^ok +blobs: re-hashed \d+ blobs? .*each matches its name$/m);
+  expect(doctor).toMatch(/^ok +entries: all \d+ entr(y|ies) have their blobs, whole$/m);
+}, 240_000);
