@@ -2,7 +2,7 @@
 // metadata member and the entry's files. Packed from the store (every blob re-hashed on the way, so
 // a damaged local blob is never shared) and unpacked as hostile input: nothing reaches the store or
 // the index until every member passed its checks.
-import { closeSync, createReadStream, createWriteStream, openSync, writeSync } from "node:fs";
+import { closeSync, createReadStream, createWriteStream, openSync } from "node:fs";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import zlib from "node:zlib";
@@ -10,6 +10,7 @@ import type { BlobStore } from "../store/blobs";
 import type { Entry, StoredFile } from "../store/index-db";
 import { unlinkQuietly } from "../util/atomic-write";
 import { ContentChecker } from "../util/hash";
+import { writeAllSync } from "../util/write-all";
 import { VERSION } from "../version";
 import { RemoteError } from "./remote";
 import { endOfArchive, fileHeader, padding, parseHeader, TAR_BLOCK, TarError } from "./tar";
@@ -303,7 +304,7 @@ class Unpacker {
       const bytes = data.subarray(0, body);
       member.hasher.update(bytes);
       member.checker.update(bytes);
-      writeSync(member.fd, bytes);
+      writeAllSync(member.fd, bytes);
       member.remaining -= body;
     }
     const skip = Math.min(data.length - body, member.padding);

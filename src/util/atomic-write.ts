@@ -1,6 +1,7 @@
 // Write-to-temp-then-rename, the one way kache replaces a file so readers never see half of it.
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { writeAllSync } from "./write-all";
 
 let counter = 0;
 
@@ -17,7 +18,7 @@ export function atomicWrite(
   const temp = tempPathBeside(path);
   const fd = openSync(temp, "wx", opts.mode ?? 0o644);
   try {
-    writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
+    writeAllSync(fd, data);
     if (opts.fsync) fsyncSync(fd);
   } catch (error) {
     closeSync(fd);

@@ -1,5 +1,5 @@
 // Runs the real compiler: pass-through with inherited stdio, or streamed to cargo while captured for replay.
-import { writeSync } from "node:fs";
+import { writeAllSync } from "../util/write-all";
 
 export interface CapturedRun {
   exitCode: number;
@@ -7,20 +7,6 @@ export interface CapturedRun {
   stdout: string;
   stderr: string;
   ms: number;
-}
-
-/** Writes everything, retrying on a full non-blocking pipe: cargo must see every byte in order. */
-export function writeAllSync(fd: number, data: Uint8Array | string): void {
-  let bytes = typeof data === "string" ? Buffer.from(data) : data;
-  while (bytes.byteLength > 0) {
-    try {
-      const written = writeSync(fd, bytes);
-      bytes = bytes.subarray(written);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EAGAIN") throw error;
-      Bun.sleepSync(1);
-    }
-  }
 }
 
 type StdioSlot = "inherit" | "pipe" | "ignore" | number;

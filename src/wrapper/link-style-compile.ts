@@ -5,7 +5,8 @@
 import { existsSync } from "node:fs";
 import { describeError } from "../util/errors";
 import { log } from "../util/log";
-import { type CapturedRun, runCaptured, writeAllSync } from "./compiler-process";
+import { writeAllSync } from "../util/write-all";
+import { type CapturedRun, runCaptured } from "./compiler-process";
 import type { KeyPlan, Stores } from "./compute-key";
 import { readLinkList } from "./link-inputs";
 import { probeLinkListStyle, rememberLinkListStyle } from "./link-probe";

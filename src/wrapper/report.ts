@@ -1,7 +1,7 @@
 // The progress line on stderr (a public format, SPEC §2) and the events.jsonl record of each invocation.
 import { closeSync, constants, fstatSync, openSync, statSync } from "node:fs";
 import { formatBytes, formatDuration } from "../util/size";
-import { writeAllSync } from "./compiler-process";
+import { writeAllSync } from "../util/write-all";
 import { appendEventLine } from "./event-log";
 import type { Outcome, PassthroughReason } from "./outcomes";
 
