@@ -7,6 +7,7 @@ import type { Settings } from "../config/settings";
 import { ensureCacheDir } from "../store/cache-dir";
 import { collectGarbage, type GcOptions, type GcReport, type RemovedEntry, takeGcLock } from "../store/gc";
 import { IndexDb } from "../store/index-db";
+import { type MadeRoom, makeRoom } from "../store/make-room";
 import { parseDuration } from "../util/duration";
 import { KacheError } from "../util/errors";
 import { formatBytes, formatLimit } from "../util/size";
@@ -43,14 +44,17 @@ export async function runUpkeep(settings: Settings, run: UpkeepRun): Promise<GcR
       "try again once it has finished",
     );
   try {
+    // On a full disk the index cannot even open: room first, without it (never for a dry run).
+    const madeRoom = run.options.dryRun ? null : makeRoom(settings.cacheDir);
     const index = IndexDb.open(settings.cacheDir);
     try {
-      return collectGarbage(settings.cacheDir, index, {
+      const report = collectGarbage(settings.cacheDir, index, {
         ...run.options,
         maxSize: settings.maxSize,
         cleanIncremental: settings.cleanIncremental,
         fingerprintOf: (components) => invocationFingerprint(components as KeyComponents),
       });
+      return { ...report, madeRoom };
     } finally {
       index.close();
     }
@@ -86,9 +90,16 @@ function byWhy(removed: RemovedEntry[]): string {
   return [...counts].map(([why, n]) => `${n} ${why}`).join(", ");
 }
 
+/** What gc or purge took, without the index, to be able to open it on a full disk. */
+export function madeRoomLine(room: MadeRoom): string {
+  const what = `${count(room.leftovers, "leftover")} of stores and ${count(room.blobs, "blob")}`;
+  return `the disk was full (${formatBytes(room.before)} free): removed ${what} (${formatBytes(room.freedBytes)}), least recently used first, to open the index`;
+}
+
 /** The human report: what went (or would go), and the store against its limit before and after. */
 export function printReport(report: GcReport): void {
   const verb = report.dryRun ? "would remove" : "removed";
+  if (report.madeRoom) out(madeRoomLine(report.madeRoom));
   const limit = formatLimit(report.limitBytes);
   out(
     `store: ${formatBytes(report.beforeBytes)} of ${limit} (${share(report.beforeBytes, report.limitBytes)})`,

@@ -9,7 +9,7 @@ import { KacheError } from "../util/errors";
 import { formatBytes, formatLimit } from "../util/size";
 import { settingsOrExit } from "./cli-settings";
 import { writeOut } from "./colour";
-import { count, runUpkeep } from "./gc";
+import { count, madeRoomLine, runUpkeep } from "./gc";
 
 function out(line: string): void {
   writeOut(`${line}\n`);
@@ -79,6 +79,7 @@ export const purgeCommand = defineCommand({
       }
     }
     const report = await purge(settings, select, false);
+    if (report.madeRoom) out(madeRoomLine(report.madeRoom));
     const purged = report.removed.filter((entry) => entry.why === "purged").length;
     out(
       `purged ${count(purged, "entry", "entries")} (${formatBytes(report.freed.bytes)} of blobs) from ${settings.cacheDir}`,

@@ -20,6 +20,7 @@ import {
 import { INCREMENTAL_IDLE_MS, type RemovedDir, sweepIncrementalDirs } from "./incremental-dirs";
 import type { IndexDb } from "./index-db";
 import { type HeldLock, tryKernelLock } from "./kernel-lock";
+import type { MadeRoom } from "./make-room";
 import { sweepLeftovers } from "./pending-stores";
 import { type ScannedFile, type StoreScan, scanStore } from "./store-scan";
 import { readStoreBytes, setStoreBytes } from "./store-size";
@@ -73,6 +74,8 @@ export interface GcReport {
   markers: number;
   manifests: number;
   incremental: RemovedDir[];
+  /** What went, without the index, to make room for it on a full disk (set by the caller). */
+  madeRoom: MadeRoom | null;
 }
 
 interface Planned {
@@ -255,6 +258,7 @@ export function collectGarbage(cacheDir: string, index: IndexDb, options: GcOpti
     markers: 0,
     manifests: 0,
     incremental: [],
+    madeRoom: null,
   };
   if (options.dryRun) {
     const { markers, fingerprints } = pointers(rows, new Set(removed.map((entry) => entry.key)), options);

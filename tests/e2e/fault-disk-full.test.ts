@@ -1,7 +1,7 @@
-// A cache dir whose filesystem fills up mid-build: its own 6 MB tmpfs, mounted in a private mount
-// namespace (`unshare -rm`, so no root is needed and nothing outside sees it). The build must succeed
-// with the right program, say what it could not store, and leave no half-copied file behind in the
-// little space there is: no staging dir, no temp blob, no blob that is not whole.
+// A cache dir whose filesystem fills up: its own small tmpfs, mounted in a private mount namespace
+// (`unshare -rm`, so no root is needed and nothing outside sees it). A build must succeed with the
+// right program, say what it could not store, and leave no half-copied file behind in the little
+// space there is; gc must free the disk even though SQLite cannot open the index on it.
 import { afterAll, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -47,4 +47,48 @@ test("a cache filesystem that fills up mid-build: the build succeeds and nothing
   const doctor = read("doctor");
   expect(doctor).toMatch(/^ok +blobs: re-hashed \d+ blobs? .*each matches its name$/m);
   expect(doctor).toMatch(/^ok +entries: all \d+ entr(y|ies) have their blobs, whole$/m);
+}, 240_000);
+
+/** A warm cache, then the disk filled to the last byte by something else; then what kache says. */
+const GC_SCRIPT = `set -u
+mount -t tmpfs -o size=12m,mode=700 tmpfs "$KACHE_CACHE_DIR"
+cd "$WORKSPACE"
+cargo build --locked 2> "$REPORT/cold-stderr"
+dd if=/dev/zero of="$KACHE_CACHE_DIR/filler" bs=64k 2>/dev/null
+"$KACHE" stats > "$REPORT/stats-full" 2>&1; echo "$?" > "$REPORT/stats-full-status"
+"$KACHE" gc > "$REPORT/gc" 2>&1; echo "$?" > "$REPORT/gc-status"
+"$KACHE" stats > "$REPORT/stats-after" 2>&1; echo "$?" > "$REPORT/stats-after-status"
+"$KACHE" doctor --verify > "$REPORT/doctor" 2>&1
+rm -rf target
+cargo build --locked 2> "$REPORT/warm-stderr"; echo "$?" > "$REPORT/warm-status"
+./target/debug/fixture_app > "$REPORT/app-output"
+`;
+
+test("on a full disk gc makes room without the index, then works; other commands say what is wrong", async () => {
+  const workspace = copyFixture("path-ws");
+  const cacheDir = makeTempDir("kache-e2e-full-cache-");
+  const report = makeTempDir("kache-e2e-full-report-");
+  const env = {
+    ...cargoEnv({ cwd: workspace, cacheDir }),
+    KACHE_BACKGROUND_STORE: "never",
+    KACHE_PROGRESS: "never",
+    WORKSPACE: workspace,
+    REPORT: report,
+    KACHE: KACHE_BIN,
+  };
+  const run = await runCollected(["unshare", "-rm", "sh", "-c", GC_SCRIPT], { env, timeoutMs: 180_000 });
+  const read = (name: string) => readFileSync(join(report, name), "utf8").trim();
+  expect(read("stats-full-status"), run.stderr).toBe("1");
+  expect(read("stats-full")).toBe(
+    `kache: error: the disk holding ${cacheDir} is full: the index cannot be opened (free some space, or run \`kache gc\`, which makes room first)`,
+  );
+  expect(read("gc-status"), read("gc")).toBe("0");
+  expect(read("gc")).toMatch(
+    /^the disk was full \(0 B free\): removed \d+ leftovers? of stores and [1-9]\d* blobs? /,
+  );
+  expect(read("gc")).toMatch(/removed [1-9]\d* (entry|entries) \(\d+ broken\)/);
+  expect(read("stats-after-status"), read("stats-after")).toBe("0");
+  expect(read("doctor")).toMatch(/^ok +entries: all \d+ entr(y|ies) have their blobs, whole$/m);
+  expect(read("warm-status"), read("warm-stderr")).toBe("0");
+  expect(read("app-output")).toBe(PATH_WS_OUTPUT.join("\n"));
 }, 240_000);
