@@ -1,6 +1,17 @@
 // How full the cache's filesystem is: SQLite answers a full disk with "disk I/O error" when it
 // cannot grow its shared-memory file, which says nothing a user can act on.
 import { statfsSync } from "node:fs";
+import { KacheError } from "../util/errors";
+
+/** The index cannot be opened because the cache's disk has no room left. */
+export class DiskFullError extends KacheError {
+  constructor(cacheDir: string) {
+    super(
+      `the disk holding ${cacheDir} is full: the index cannot be opened`,
+      "free some space, or run `kache gc`, which makes room first",
+    );
+  }
+}
 
 /** Free bytes for an unprivileged writer, and the filesystem's size; null when it cannot say. */
 export function diskSpace(dir: string): { free: number; size: number } | null {

@@ -2,9 +2,8 @@
 import type { Database } from "bun:sqlite";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { KacheError } from "../util/errors";
 import { hashBytes, hashParts } from "../util/hash";
-import { diskIsFull } from "./disk-space";
+import { DiskFullError, diskIsFull } from "./disk-space";
 import { isCorruption, openIndexFile, quarantine, repairedSince } from "./index-file";
 import { acquireKeyLockSync } from "./key-lock";
 
@@ -117,11 +116,7 @@ export class IndexDb {
     try {
       return new IndexDb(openIndexFile(path), cacheDir);
     } catch (error) {
-      if (diskIsFull(cacheDir, error))
-        throw new KacheError(
-          `the disk holding ${cacheDir} is full: the index cannot be opened`,
-          "free some space, or run `kache gc`, which makes room first",
-        );
+      if (diskIsFull(cacheDir, error)) throw new DiskFullError(cacheDir);
       if (!isCorruption(error) || !existsSync(path)) throw error;
       quarantine(path);
       return new IndexDb(openIndexFile(path), cacheDir);

@@ -4,6 +4,7 @@ import { formatIssue, loadSettings } from "../config/load";
 import { configSearchDir } from "../config/project-dir";
 import type { Settings } from "../config/settings";
 import { CacheDirRefused, ensureCacheDir } from "../store/cache-dir";
+import { DiskFullError } from "../store/disk-space";
 import { IndexDb } from "../store/index-db";
 import { isCorruption, NewerIndexError } from "../store/index-file";
 import { describeError } from "../util/errors";
@@ -101,8 +102,8 @@ async function cachedCompileRepairing(invocation: Invocation, state: FlowState) 
   }
 }
 
-/** A newer kache's index is left alone; saying so once a minute is enough for a whole build. */
-const NEWER_INDEX_WARN_EVERY_MS = 60_000;
+/** Warnings every call of a build would give (a newer kache's index, a full disk): once a minute. */
+const RARE_WARN_EVERY_MS = 60_000;
 
 /** The pass-through an error inside kache turns into, and what (if anything) to warn about it. */
 function passthroughFor(
@@ -112,9 +113,17 @@ function passthroughFor(
   if (error instanceof NotRustcError) return { reason: "unknown-compiler", warn: null };
   if (error instanceof CacheDirRefused)
     return { reason: "cache-dir-refused", warn: `${describeError(error)}; running the compiler directly` };
-  if (error instanceof NewerIndexError) {
+  if (error instanceof DiskFullError) {
+    // Every call of the build meets it: once a minute is enough (the marker needs no data block).
     const due =
-      settings !== null && markerDue(join(settings.cacheDir, "index.db.newer"), NEWER_INDEX_WARN_EVERY_MS);
+      settings === null || markerDue(join(settings.cacheDir, "disk-full.warned"), RARE_WARN_EVERY_MS);
+    return {
+      reason: "cache-error",
+      warn: due ? `${describeError(error)}; running the compiler directly` : null,
+    };
+  }
+  if (error instanceof NewerIndexError) {
+    const due = settings !== null && markerDue(join(settings.cacheDir, "index.db.newer"), RARE_WARN_EVERY_MS);
     return {
       reason: "index-newer",
       warn: due ? `${describeError(error)}; running the compiler directly` : null,

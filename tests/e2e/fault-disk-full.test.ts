@@ -56,6 +56,8 @@ cd "$WORKSPACE"
 cargo build --locked 2> "$REPORT/cold-stderr"
 dd if=/dev/zero of="$KACHE_CACHE_DIR/filler" bs=64k 2>/dev/null
 "$KACHE" stats > "$REPORT/stats-full" 2>&1; echo "$?" > "$REPORT/stats-full-status"
+rm -rf target
+cargo build --locked 2> "$REPORT/full-stderr"; echo "$?" > "$REPORT/full-status"
 "$KACHE" gc > "$REPORT/gc" 2>&1; echo "$?" > "$REPORT/gc-status"
 "$KACHE" stats > "$REPORT/stats-after" 2>&1; echo "$?" > "$REPORT/stats-after-status"
 "$KACHE" doctor --verify > "$REPORT/doctor" 2>&1
@@ -64,7 +66,7 @@ cargo build --locked 2> "$REPORT/warm-stderr"; echo "$?" > "$REPORT/warm-status"
 ./target/debug/fixture_app > "$REPORT/app-output"
 `;
 
-test("on a full disk gc makes room without the index, then works; other commands say what is wrong", async () => {
+test("on a full disk builds warn once and compile, gc makes room without the index, other commands say why", async () => {
   const workspace = copyFixture("path-ws");
   const cacheDir = makeTempDir("kache-e2e-full-cache-");
   const report = makeTempDir("kache-e2e-full-report-");
@@ -82,6 +84,14 @@ test("on a full disk gc makes room without the index, then works; other commands
   expect(read("stats-full")).toBe(
     `kache: error: the disk holding ${cacheDir} is full: the index cannot be opened (free some space, or run \`kache gc\`, which makes room first)`,
   );
+  // Every unit compiles uncached on the full disk, and the build says why once, not per unit.
+  expect(read("full-status"), read("full-stderr")).toBe("0");
+  const warnings = read("full-stderr")
+    .split("\n")
+    .filter((line) => line.startsWith("kache warn"));
+  expect(warnings).toEqual([
+    `kache warn: the disk holding ${cacheDir} is full: the index cannot be opened (free some space, or run \`kache gc\`, which makes room first); running the compiler directly`,
+  ]);
   expect(read("gc-status"), read("gc")).toBe("0");
   expect(read("gc")).toMatch(
     /^the disk was full \(0 B free\): removed \d+ leftovers? of stores and [1-9]\d* blobs? /,
