@@ -5,10 +5,11 @@ import { basename, resolve } from "node:path";
 import { formatIssue, loadSettings } from "../config/load";
 import { configSearchDir } from "../config/project-dir";
 import type { Settings } from "../config/settings";
-import { CacheDirRefused, ensureCacheDir } from "../store/cache-dir";
+import { ensureCacheDir } from "../store/cache-dir";
 import { describeError } from "../util/errors";
 import { log, setLogLevel } from "../util/log";
 import { writeAllSync } from "../util/write-all";
+import { passthroughFor } from "../wrapper/cache-failure";
 import { exitLike, runPassthrough } from "../wrapper/compiler-process";
 import type { PassthroughReason } from "../wrapper/outcomes";
 import { report } from "../wrapper/report";
@@ -130,11 +131,8 @@ export async function runCc(inv: CcInvocation): Promise<never> {
       log.warn(`internal error after compiling (${describeError(error)}); the compiler's result stands`);
       exitLike(state.status ?? { exitCode: 1, signal: null });
     }
-    const refused = error instanceof CacheDirRefused;
-    const reason: PassthroughReason = refused ? "cache-dir-refused" : "cache-error";
-    log.warn(
-      `${refused ? describeError(error) : `cache unavailable (${describeError(error)})`}; running the compiler directly`,
-    );
+    const { reason, warn } = passthroughFor(error, settings);
+    if (warn) log.warn(warn);
     log.debug((error as Error)?.stack ?? "");
     passThrough(compiler, inv, parsed, settings, reason);
   }

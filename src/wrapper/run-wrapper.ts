@@ -1,16 +1,15 @@
 // Wrapper mode entry: decide cache or pass-through, run the flow, and turn any kache failure into a plain compile.
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { formatIssue, loadSettings } from "../config/load";
 import { configSearchDir } from "../config/project-dir";
 import type { Settings } from "../config/settings";
-import { CacheDirRefused, ensureCacheDir } from "../store/cache-dir";
-import { DiskFullError } from "../store/disk-space";
+import { ensureCacheDir } from "../store/cache-dir";
 import { IndexDb } from "../store/index-db";
-import { isCorruption, NewerIndexError } from "../store/index-file";
+import { isCorruption } from "../store/index-file";
 import { describeError } from "../util/errors";
 import { log, setLogLevel } from "../util/log";
-import { markerDue } from "../util/rate-marker";
 import { writeAllSync } from "../util/write-all";
+import { passthroughFor } from "./cache-failure";
 import { cachedCompile, type FlowState, unlinkOutputs } from "./cached-compile";
 import { exitLike } from "./compiler-process";
 import { type CommandLine, splitCommandLine } from "./detect";
@@ -20,7 +19,6 @@ import type { PassthroughReason } from "./outcomes";
 import { producesExecutable } from "./output-files";
 import { report } from "./report";
 import { parseRustcArgs, type RustcArgs, stripIncremental } from "./rustc-args";
-import { NotRustcError } from "./tool-identity";
 
 function globMatches(pattern: string, path: string): boolean {
   try {
@@ -100,39 +98,6 @@ async function cachedCompileRepairing(invocation: Invocation, state: FlowState) 
     else if (!IndexDb.repairedSince(cacheDir, started - 1000)) throw error;
     return await cachedCompile(invocation, state);
   }
-}
-
-/** Warnings every call of a build would give (a newer kache's index, a full disk): once a minute. */
-const RARE_WARN_EVERY_MS = 60_000;
-
-/** The pass-through an error inside kache turns into, and what (if anything) to warn about it. */
-function passthroughFor(
-  error: unknown,
-  settings: Settings | null,
-): { reason: PassthroughReason; warn: string | null } {
-  if (error instanceof NotRustcError) return { reason: "unknown-compiler", warn: null };
-  if (error instanceof CacheDirRefused)
-    return { reason: "cache-dir-refused", warn: `${describeError(error)}; running the compiler directly` };
-  if (error instanceof DiskFullError) {
-    // Every call of the build meets it: once a minute is enough (the marker needs no data block).
-    const due =
-      settings === null || markerDue(join(settings.cacheDir, "disk-full.warned"), RARE_WARN_EVERY_MS);
-    return {
-      reason: "cache-error",
-      warn: due ? `${describeError(error)}; running the compiler directly` : null,
-    };
-  }
-  if (error instanceof NewerIndexError) {
-    const due = settings !== null && markerDue(join(settings.cacheDir, "index.db.newer"), RARE_WARN_EVERY_MS);
-    return {
-      reason: "index-newer",
-      warn: due ? `${describeError(error)}; running the compiler directly` : null,
-    };
-  }
-  return {
-    reason: "cache-error",
-    warn: `cache unavailable (${describeError(error)}); running the compiler directly`,
-  };
 }
 
 export async function runWrapper(argv: string[]): Promise<never> {
