@@ -2,6 +2,7 @@
 // store holds), removing them. Nothing here follows a symlink.
 import { type Dirent, existsSync, lstatSync, readdirSync, rmSync, type Stats } from "node:fs";
 import { join } from "node:path";
+import { DiskFullError } from "../store/disk-space";
 import { IndexDb } from "../store/index-db";
 import { scanStore } from "../store/store-scan";
 import { contentCheckOfFile } from "../util/hash";
@@ -85,7 +86,15 @@ export function readStoreBlobs(cacheDir: string): StoreBlobs {
   const blobs: StoreBlobs = { inodes: new Set(), contents: new Set(), sizes: new Set() };
   const present = blobNames(cacheDir, blobs.inodes);
   if (present.size === 0 || !existsSync(join(cacheDir, "index.db"))) return blobs;
-  const index = IndexDb.open(cacheDir);
+  let index: IndexDb;
+  try {
+    index = IndexDb.open(cacheDir);
+  } catch (error) {
+    // Deleting target dirs is how a full disk gets room back: without the index, copies of
+    // stored files are only not told apart from the rest.
+    if (error instanceof DiskFullError) return blobs;
+    throw error;
+  }
   try {
     for (const entry of index.allEntries())
       for (const file of entry.files) {

@@ -56,6 +56,7 @@ cd "$WORKSPACE"
 cargo build --locked 2> "$REPORT/cold-stderr"
 dd if=/dev/zero of="$KACHE_CACHE_DIR/filler" bs=64k 2>/dev/null
 "$KACHE" stats > "$REPORT/stats-full" 2>&1; echo "$?" > "$REPORT/stats-full-status"
+"$KACHE" clean --dry-run > "$REPORT/clean" 2>&1; echo "$?" > "$REPORT/clean-status"
 rm -rf target
 cargo build --locked 2> "$REPORT/full-stderr"; echo "$?" > "$REPORT/full-status"
 "$KACHE" gc > "$REPORT/gc" 2>&1; echo "$?" > "$REPORT/gc-status"
@@ -84,6 +85,9 @@ test("on a full disk builds warn once and compile, gc makes room without the ind
   expect(read("stats-full")).toBe(
     `kache: error: the disk holding ${cacheDir} is full: the index cannot be opened (free some space, or run \`kache gc\`, which makes room first)`,
   );
+  // Deleting target dirs is one way to get room back: kache clean finds them without the index.
+  expect(read("clean-status"), read("clean")).toBe("0");
+  expect(read("clean")).toMatch(/ 1 target dir$/m);
   // Every unit compiles uncached on the full disk, and the build says why once, not per unit.
   expect(read("full-status"), read("full-stderr")).toBe("0");
   const warnings = read("full-stderr")
