@@ -10,6 +10,7 @@ import { DamagedEntryError } from "../store/restore";
 import { describeError } from "../util/errors";
 import { log } from "../util/log";
 import { detectRoots, PathNormaliser } from "../util/path-roots";
+import { storeFailureWarning } from "../wrapper/cache-failure";
 import { type CapturedRun, runCaptured } from "../wrapper/compiler-process";
 import { daemonWanted, handOffUpload, remoteCheck } from "../wrapper/daemon-hooks";
 import type { Outcome, PassthroughReason } from "../wrapper/outcomes";
@@ -171,9 +172,8 @@ async function storeMiss(flow: Flow, keyed: CcKey, run: CapturedRun): Promise<nu
       await handOffUpload(call.settings, stored.key, job.crate, call.settings.remote, null);
     return stored.size;
   } catch (error) {
-    log.warn(
-      `could not store ${call.parsed.source} in the cache (${describeError(error)}); the build is unaffected`,
-    );
+    const warning = storeFailureWarning(call.parsed.source ?? "", error, call.settings.cacheDir);
+    if (warning) log.warn(warning);
     return 0;
   } finally {
     flow.phases.store = performance.now() - started;

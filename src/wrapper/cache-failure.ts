@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import type { Settings } from "../config/settings";
 import { CacheDirRefused } from "../store/cache-dir";
-import { DiskFullError } from "../store/disk-space";
+import { DiskFullError, diskIsFull } from "../store/disk-space";
 import { NewerIndexError } from "../store/index-file";
 import { describeError } from "../util/errors";
 import { markerDue } from "../util/rate-marker";
@@ -40,4 +40,13 @@ export function passthroughFor(
     reason: "cache-error",
     warn: `cache unavailable (${describeError(error)}); running the compiler directly`,
   };
+}
+
+/** What a failed store says: a full disk once a minute for the whole build, anything else each time. */
+export function storeFailureWarning(what: string, error: unknown, cacheDir: string): string | null {
+  const noSpace = (error as NodeJS.ErrnoException)?.code === "ENOSPC" || diskIsFull(cacheDir, error);
+  if (!noSpace)
+    return `could not store ${what} in the cache (${describeError(error)}); the build is unaffected`;
+  if (!markerDue(join(cacheDir, "disk-full.warned"), RARE_WARN_EVERY_MS)) return null;
+  return `could not store ${what}: the disk holding ${cacheDir} is full (run \`kache gc\`, which makes room first); the build is unaffected`;
 }

@@ -6,6 +6,7 @@ import { clearPending, markPending, recordStorePid } from "../store/pending-stor
 import { describeError } from "../util/errors";
 import { log } from "../util/log";
 import type { PathNormaliser } from "../util/path-roots";
+import { storeFailureWarning } from "./cache-failure";
 import { commitStoreJob, type StoreResult } from "./commit-store";
 import type { CapturedRun } from "./compiler-process";
 import {
@@ -151,7 +152,8 @@ async function storeOutputs(miss: Miss): Promise<number> {
     else if (result.why) log.info(`${crate}: ${result.why}`);
     return result.size;
   } catch (error) {
-    log.warn(`could not store ${crate} in the cache (${describeError(error)}); the build is unaffected`);
+    const warning = storeFailureWarning(crate ?? "", error, inv.settings.cacheDir);
+    if (warning) log.warn(warning);
     return 0;
   }
 }
