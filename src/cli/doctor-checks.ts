@@ -7,6 +7,7 @@ import { ownEpoch } from "../ipc/daemon-paths";
 import { type DaemonStatus, PROTOCOL_VERSION } from "../ipc/protocol";
 import { describeError } from "../util/errors";
 import { formatDuration } from "../util/size";
+import { withinMs } from "../util/within";
 import { VERSION } from "../version";
 import { check, type FixableCheck } from "./check-report";
 import { displayPath } from "./wrapper-setup";
@@ -126,17 +127,14 @@ export async function remoteCheck(settings: Settings): Promise<FixableCheck> {
   const { openRemote, crateListPrefix } = await import("../remote/remote");
   let description = settings.remote.bucket ?? settings.remote.path ?? "the remote";
   const started = performance.now();
-  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     const remote = await openRemote(settings.remote);
     description = remote.description;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`no answer within ${REMOTE_TIMEOUT_MS / 1000}s`)),
-        REMOTE_TIMEOUT_MS,
-      );
-    });
-    await Promise.race([remote.list(crateListPrefix(settings.remote, "kache-doctor-probe")), timeout]);
+    await withinMs(
+      remote.list(crateListPrefix(settings.remote, "kache-doctor-probe")),
+      REMOTE_TIMEOUT_MS,
+      `no answer within ${REMOTE_TIMEOUT_MS / 1000}s`,
+    );
   } catch (error) {
     const kind = (error as { kind?: string }).kind;
     const hint =
@@ -148,8 +146,6 @@ export async function remoteCheck(settings: Settings): Promise<FixableCheck> {
     // The SDK appends lines of advice for its own developers; the first line is the error.
     const reason = describeError(error).split("\n")[0];
     return check("remote", "problem", `${description} does not answer: ${reason}`, hint);
-  } finally {
-    clearTimeout(timer);
   }
   const ms = Math.round(performance.now() - started);
   const mode = settings.remote.readOnly ? ", read-only" : "";

@@ -15,6 +15,7 @@ import {
 } from "@aws-sdk/client-s3";
 import type { RemoteSettings } from "../config/settings";
 import { unlinkQuietly } from "../util/atomic-write";
+import { withinMs } from "../util/within";
 import { type ListedPage, type Remote, RemoteError, type RemoteObject } from "./remote";
 
 interface SdkError {
@@ -115,18 +116,6 @@ interface ListingPage {
  */
 const IDLE_TIMEOUT_MS = 30_000;
 
-/**
- * Bun's client takes no timeout or signal: a page (at most 1000 keys, well under a megabyte) that
- * has not arrived whole within the idle timeout counts as a dead connection.
- */
-function withinMs<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
-}
-
 function sortedByKey(objects: RemoteObject[]): RemoteObject[] {
   return objects.sort((x, y) => (x.key < y.key ? -1 : 1));
 }
@@ -200,6 +189,8 @@ class NativeReads {
   async page(prefix: string, token?: string): Promise<ListingPage> {
     const client = await this.client();
     try {
+      // Bun's client takes no timeout or signal: a page (at most 1000 keys, well under a megabyte)
+      // that has not arrived whole within the idle timeout counts as a dead connection.
       const page = await withinMs(
         client.list({ prefix, ...(token ? { continuationToken: token } : {}) }),
         this.idleTimeoutMs,

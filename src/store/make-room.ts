@@ -2,11 +2,10 @@
 // pages), so gc and purge could not free the space they exist to free. This makes room first
 // without the index: the leftovers of stores, then the least recently used blobs. An entry whose
 // blob went is dropped by the gc that follows, and a restore that meets it compiles instead.
-import { readdirSync, rmSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { statSync } from "node:fs";
 import { unlinkQuietly } from "../util/atomic-write";
 import { diskSpace } from "./disk-space";
-import { stagingRoot } from "./pending-stores";
+import { sweepLeftovers } from "./pending-stores";
 import { scanStore } from "./store-scan";
 
 /** Room the index needs to open and record a gc: 64 MiB, or a tenth of a small filesystem. */
@@ -39,10 +38,7 @@ export function makeRoom(cacheDir: string): MadeRoom | null {
     made.leftovers += 1;
     made.freedBytes += temp.size;
   }
-  for (const name of listDir(stagingRoot(cacheDir))) {
-    rmSync(join(stagingRoot(cacheDir), name), { recursive: true, force: true });
-    made.leftovers += 1;
-  }
+  made.leftovers += sweepLeftovers(cacheDir, 0);
   const oldestFirst = [...scan.blobs.values()].sort((a, b) => a.mtimeMs - b.mtimeMs);
   for (const blob of oldestFirst) {
     if (freeBytes(cacheDir) >= wanted) break;
@@ -60,13 +56,5 @@ function linkCount(path: string): number {
     return statSync(path).nlink;
   } catch {
     return 0;
-  }
-}
-
-function listDir(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
   }
 }

@@ -126,22 +126,27 @@ export async function waitForPendingStore(cacheDir: string, lockName: string): P
 /** What stores killed before they cleaned up leave behind: gone once it is an hour old. */
 const LEFTOVER_MS = 3_600_000;
 
-function sweep(dir: string): void {
+/** How many it removed. */
+function sweep(dir: string, olderThanMs: number): number {
+  let removed = 0;
   try {
     for (const name of readdirSync(dir)) {
       const path = join(dir, name);
-      if (Date.now() - statSync(path).mtimeMs > LEFTOVER_MS) rmSync(path, { recursive: true, force: true });
+      if (Date.now() - statSync(path).mtimeMs < olderThanMs) continue;
+      rmSync(path, { recursive: true, force: true });
+      removed += 1;
     }
   } catch {
     // nothing there, or swept by another store meanwhile
   }
+  return removed;
 }
 
 /**
  * Staging dirs and markers of stores that were killed. A waiter clears a marker it meets, but the
  * next call of a crate often takes another lock (a dependency changed), so old ones are swept too.
+ * On a full disk (`olderThanMs` 0) the stores under way go too: they cannot finish there anyway.
  */
-export function sweepLeftovers(cacheDir: string): void {
-  sweep(stagingRoot(cacheDir));
-  sweep(pendingDir(cacheDir));
+export function sweepLeftovers(cacheDir: string, olderThanMs = LEFTOVER_MS): number {
+  return sweep(stagingRoot(cacheDir), olderThanMs) + sweep(pendingDir(cacheDir), olderThanMs);
 }
