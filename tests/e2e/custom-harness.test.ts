@@ -3,8 +3,8 @@
 // they are cached like any binary, restored executable, and a crate root that makes itself a
 // library is never stored under a binary's name.
 import { afterAll, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import {
   type CargoResult,
   cargo,
@@ -14,6 +14,7 @@ import {
   removeTarget,
   removeTempDirs,
   runBinary,
+  writeTree,
 } from "./harness";
 
 const TIMEOUT = 240_000;
@@ -23,14 +24,6 @@ afterAll(() => {
   removeTempDirs();
   rmSync(otherFsCacheDir, { recursive: true, force: true });
 });
-
-function writeTree(root: string, files: Record<string, string>): string {
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), text);
-  }
-  return root;
-}
 
 function customHarnessCrate(): string {
   return writeTree(makeTempDir("kache-e2e-harness-"), {

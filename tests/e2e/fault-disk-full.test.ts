@@ -10,35 +10,42 @@ import { runCollected } from "./run-collected";
 
 afterAll(removeTempDirs);
 
-/** Runs in the namespace: mount, build, then report what the cache holds (the mount dies with it). */
-const SCRIPT = `set -u
-mount -t tmpfs -o size=6m,mode=700 tmpfs "$KACHE_CACHE_DIR"
-cd "$WORKSPACE"
-cargo build --locked
-echo "$?" > "$REPORT/build-status"
-./target/debug/fixture_app > "$REPORT/app-output"
-find "$KACHE_CACHE_DIR/staging" -mindepth 1 -maxdepth 1 > "$REPORT/staging" 2>/dev/null
-find "$KACHE_CACHE_DIR/store" -name '.tmp-*' > "$REPORT/temps" 2>/dev/null
-"$KACHE" doctor --verify > "$REPORT/doctor" 2>&1
-df -k "$KACHE_CACHE_DIR" | tail -1 > "$REPORT/df"
-`;
-
-test("a cache filesystem that fills up mid-build: the build succeeds and nothing half-written stays", async () => {
+/**
+ * Runs `script` in a private mount namespace with the cache on a tmpfs of `sizeMb`, in a copy of
+ * path-ws; the script writes what it finds into $REPORT (the mount dies with the namespace).
+ * Stores happen in the wrapper, so that everything has happened when the script looks.
+ */
+async function onSmallDisk(sizeMb: number, script: string, extraEnv: Record<string, string> = {}) {
   const workspace = copyFixture("path-ws");
   const cacheDir = makeTempDir("kache-e2e-full-cache-");
   const report = makeTempDir("kache-e2e-full-report-");
   const env = {
     ...cargoEnv({ cwd: workspace, cacheDir }),
-    // Stored in the wrapper, so that everything has happened when the script looks.
     KACHE_BACKGROUND_STORE: "never",
+    ...extraEnv,
     WORKSPACE: workspace,
     REPORT: report,
     KACHE: KACHE_BIN,
   };
-  const run = await runCollected(["unshare", "-rm", "sh", "-c", SCRIPT], { env, timeoutMs: 180_000 });
-  const read = (name: string) => readFileSync(join(report, name), "utf8");
-  expect(read("build-status").trim(), run.stderr).toBe("0");
-  expect(read("app-output").trim()).toBe(PATH_WS_OUTPUT.join("\n"));
+  const mounted = `set -u\nmount -t tmpfs -o size=${sizeMb}m,mode=700 tmpfs "$KACHE_CACHE_DIR"\ncd "$WORKSPACE"\n${script}`;
+  const run = await runCollected(["unshare", "-rm", "sh", "-c", mounted], { env, timeoutMs: 180_000 });
+  const read = (name: string) => readFileSync(join(report, name), "utf8").trim();
+  return { cacheDir, run, read };
+}
+
+/** A build, then what the cache holds. */
+const SCRIPT = `cargo build --locked
+echo "$?" > "$REPORT/build-status"
+./target/debug/fixture_app > "$REPORT/app-output"
+find "$KACHE_CACHE_DIR/staging" -mindepth 1 -maxdepth 1 > "$REPORT/staging" 2>/dev/null
+find "$KACHE_CACHE_DIR/store" -name '.tmp-*' > "$REPORT/temps" 2>/dev/null
+"$KACHE" doctor --verify > "$REPORT/doctor" 2>&1
+`;
+
+test("a cache filesystem that fills up mid-build: the build succeeds and nothing half-written stays", async () => {
+  const { cacheDir, run, read } = await onSmallDisk(6, SCRIPT);
+  expect(read("build-status"), run.stderr).toBe("0");
+  expect(read("app-output")).toBe(PATH_WS_OUTPUT.join("\n"));
   // The disk really filled: units could not be stored, and the build said so once, not per unit.
   const warnings = run.stderr.split("\n").filter((line) => line.startsWith("kache warn"));
   expect(warnings.length, run.stderr).toBe(1);
@@ -55,10 +62,7 @@ test("a cache filesystem that fills up mid-build: the build succeeds and nothing
 }, 240_000);
 
 /** A warm cache, then the disk filled to the last byte by something else; then what kache says. */
-const GC_SCRIPT = `set -u
-mount -t tmpfs -o size=12m,mode=700 tmpfs "$KACHE_CACHE_DIR"
-cd "$WORKSPACE"
-cargo build --locked 2> "$REPORT/cold-stderr"
+const GC_SCRIPT = `cargo build --locked 2> "$REPORT/cold-stderr"
 dd if=/dev/zero of="$KACHE_CACHE_DIR/filler" bs=64k 2>/dev/null
 "$KACHE" stats > "$REPORT/stats-full" 2>&1; echo "$?" > "$REPORT/stats-full-status"
 "$KACHE" clean --dry-run > "$REPORT/clean" 2>&1; echo "$?" > "$REPORT/clean-status"
@@ -73,19 +77,7 @@ cargo build --locked 2> "$REPORT/warm-stderr"; echo "$?" > "$REPORT/warm-status"
 `;
 
 test("on a full disk builds warn once and compile, gc makes room without the index, other commands say why", async () => {
-  const workspace = copyFixture("path-ws");
-  const cacheDir = makeTempDir("kache-e2e-full-cache-");
-  const report = makeTempDir("kache-e2e-full-report-");
-  const env = {
-    ...cargoEnv({ cwd: workspace, cacheDir }),
-    KACHE_BACKGROUND_STORE: "never",
-    KACHE_PROGRESS: "never",
-    WORKSPACE: workspace,
-    REPORT: report,
-    KACHE: KACHE_BIN,
-  };
-  const run = await runCollected(["unshare", "-rm", "sh", "-c", GC_SCRIPT], { env, timeoutMs: 180_000 });
-  const read = (name: string) => readFileSync(join(report, name), "utf8").trim();
+  const { cacheDir, run, read } = await onSmallDisk(12, GC_SCRIPT, { KACHE_PROGRESS: "never" });
   expect(read("stats-full-status"), run.stderr).toBe("1");
   expect(read("stats-full")).toBe(
     `kache: error: the disk holding ${cacheDir} is full: the index cannot be opened (free some space, or run \`kache gc\`, which makes room first)`,

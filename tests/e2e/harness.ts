@@ -11,7 +11,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative, resolve, sep } from "node:path";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { hashFile } from "../../src/util/hash";
 import { readEventLines } from "../../src/wrapper/event-log";
 import type { Outcome } from "../../src/wrapper/outcomes";
@@ -65,6 +65,15 @@ export function copyFixture(name: string, options: CopyFixtureOptions = {}): str
     filter: (path) => relative(source, path).split(sep)[0] !== "target",
   });
   return destination;
+}
+
+/** Writes `files` (path relative to `root` to text) under `root`, making dirs; returns `root`. */
+export function writeTree(root: string, files: Record<string, string>): string {
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+  return root;
 }
 
 export function newCacheDir(): string {

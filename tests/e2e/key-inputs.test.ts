@@ -4,8 +4,8 @@
 // local roots its bytes really hold.
 import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import {
   type CargoResult,
   cargo,
@@ -16,19 +16,12 @@ import {
   removeTarget,
   removeTempDirs,
   runBinary,
+  writeTree,
 } from "./harness";
 
 afterAll(removeTempDirs);
 
 const TIMEOUT = 240_000;
-
-function writeTree(root: string, files: Record<string, string>): string {
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), text);
-  }
-  return root;
-}
 
 function eventOf(result: CargoResult, crate: string): KacheEvent {
   const found = result.events.find((event) => event.crate === crate);

@@ -10,7 +10,7 @@ import { CrateListings } from "../../src/daemon/crate-listings";
 import { RemoteError } from "../../src/remote/remote";
 import { S3Remote } from "../../src/remote/s3-remote";
 import { makeTempDir, removeTempDirs } from "./harness";
-import { type S3Server, startS3Server } from "./s3-server";
+import { type Fault, type S3Server, startS3Server } from "./s3-server";
 
 let s3: S3Server;
 let settings: RemoteSettings;
@@ -130,39 +130,36 @@ for (const nativeReads of [true, false]) {
       }
     });
 
-    test("a connection that goes silent mid-body fails as transient at the idle timeout", async () => {
-      s3.fault = "stall-get";
+    /**
+     * With `fault` on, `work` (through a remote with a 500 ms idle timeout) fails as transient in
+     * time. Bun's fetch checks its idle timers on a coarse tick: 500 ms fires after about 6 s. The
+     * proxy never closes an idle connection itself, so only kache's timeout ends the request.
+     */
+    async function failsAtIdleTimeout(fault: Fault, work: (remote: S3Remote) => Promise<unknown>) {
+      s3.fault = fault;
       try {
         const started = performance.now();
-        const failure = await new S3Remote(settings, { nativeReads, idleTimeoutMs: 500 })
-          .read("artifacts/serde/big.tar.zst", 1 << 30)
-          .then((stream) => stream && readAll(stream))
-          .catch((error) => error);
+        const failure = await work(new S3Remote(settings, { nativeReads, idleTimeoutMs: 500 })).catch(
+          (error) => error,
+        );
         expect(failure).toBeInstanceOf(RemoteError);
         expect((failure as RemoteError).kind).toBe("transient");
-        // Bun's fetch checks its idle timers on a coarse tick: 500 ms fires after about 6 s. The
-        // proxy never closes an idle connection itself, so only kache's timeout ends this read.
         expect(performance.now() - started).toBeLessThan(9_000);
       } finally {
         s3.fault = "none";
       }
+    }
+
+    test("a connection that goes silent mid-body fails as transient at the idle timeout", async () => {
+      await failsAtIdleTimeout("stall-get", (remote) =>
+        remote.read("artifacts/serde/big.tar.zst", 1 << 30).then((stream) => stream && readAll(stream)),
+      );
     }, 20_000);
 
     // The daemon lists a crate's prefix before its prefetch and on every remote check it has no
     // listing for: a listing that hangs must not hold those up for Bun's five minutes.
     test("a listing that goes silent mid-body fails as transient at the idle timeout", async () => {
-      s3.fault = "stall-list";
-      try {
-        const started = performance.now();
-        const failure = await new S3Remote(settings, { nativeReads, idleTimeoutMs: 500 })
-          .list("artifacts/")
-          .catch((error) => error);
-        expect(failure).toBeInstanceOf(RemoteError);
-        expect((failure as RemoteError).kind).toBe("transient");
-        expect(performance.now() - started).toBeLessThan(9_000);
-      } finally {
-        s3.fault = "none";
-      }
+      await failsAtIdleTimeout("stall-list", (remote) => remote.list("artifacts/"));
     }, 20_000);
 
     test("a body over the cap is refused", async () => {
