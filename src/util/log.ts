@@ -13,9 +13,18 @@ export function setLogLevel(level: LogLevel): void {
   threshold = ORDER[level];
 }
 
+let writeLine = (line: string): void => {
+  process.stderr.write(line);
+};
+
+/** Sends every line elsewhere than our stderr: a Rust wrapper's go to cargo's (see parent-stderr). */
+export function setLogWriter(writer: (line: string) => void): void {
+  writeLine = writer;
+}
+
 function write(level: LogLevel, message: string): void {
   if (ORDER[level] > threshold) return;
-  process.stderr.write(`kache ${level}: ${message}\n`);
+  writeLine(`kache ${level}: ${message}\n`);
 }
 
 export const log = {

@@ -1,5 +1,5 @@
 // The progress line on stderr (a public format, SPEC §2) and the events.jsonl record of each invocation.
-import { closeSync, constants, fstatSync, openSync, statSync } from "node:fs";
+import { cargoStderr, isTerminal, parentStderr } from "../util/parent-stderr";
 import { formatBytes, formatDuration } from "../util/size";
 import { writeAllSync } from "../util/write-all";
 import { appendEventLine } from "./event-log";
@@ -49,49 +49,19 @@ export function progressLine(event: InvocationEvent): string {
 }
 
 /**
- * Cargo stores every stderr line of rustc and replays it when the unit is fresh, so a line written
- * to our own stderr would come back on every no-op build. On Linux the line goes straight to
- * cargo's stderr instead, when that is a pipe or terminal (never a regular file: no offsets to race).
- */
-function openParentStderr(): number | null {
-  // An orphaned wrapper's parent is init: its stderr is nobody's build log.
-  if (process.platform !== "linux" || process.ppid <= 1) return null;
-  try {
-    const fd = openSync(
-      `/proc/${process.ppid}/fd/2`,
-      constants.O_WRONLY | constants.O_APPEND | constants.O_NOCTTY,
-    );
-    const stat = fstatSync(fd);
-    if (stat.isFIFO() || stat.isCharacterDevice() || stat.isSocket()) return fd;
-    closeSync(fd);
-  } catch {
-    // not permitted or gone: fall back to our own stderr
-  }
-  return null;
-}
-
-function isDevNull(fd: number): boolean {
-  const stat = fstatSync(fd);
-  const devNull = statSync("/dev/null");
-  return stat.rdev === devNull.rdev;
-}
-
-/**
  * Where the progress line goes, or null for none. `auto` prints when the user's stderr is no terminal.
- * Without `ownStderr` the line goes only to the parent's stderr (or, with `always`, to ours): the
- * `cc` crate turns every line of its compiler's stderr into a `cargo:warning`.
+ * A Rust wrapper's line goes to cargo's stderr (see cargoStderr). Without `ownStderr` (`kache cc`)
+ * it goes only to the parent's stderr (or, with `always`, to ours): the `cc` crate turns every line
+ * of its compiler's stderr into a `cargo:warning`.
  */
 export function progressTarget(mode: ProgressMode, ownStderr = true): number | null {
   if (mode === "never") return null;
-  const parent = openParentStderr();
+  const parent = ownStderr ? cargoStderr() : parentStderr();
   if (parent === null && !ownStderr && mode !== "always") return null;
+  const fd = parent ?? 2;
   // A terminal is a character device; node:tty would answer exactly but costs ~4ms of start-up.
-  const userIsTerminal = fstatSync(parent ?? 2).isCharacterDevice() && !isDevNull(parent ?? 2);
-  if (mode === "auto" && userIsTerminal) {
-    if (parent !== null) closeSync(parent);
-    return null;
-  }
-  return parent ?? 2;
+  if (mode === "auto" && isTerminal(fd)) return null;
+  return fd;
 }
 
 /** Where events go: the cache dir, and the size at which events.jsonl is rotated. */
@@ -135,8 +105,6 @@ export function report(
       writeAllSync(fd, `${progressLine(event)}\n`);
     } catch {
       // cargo went away; nothing to tell
-    } finally {
-      if (fd !== 2) closeSync(fd);
     }
   }
   if (!events) return;

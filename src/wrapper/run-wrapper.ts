@@ -7,7 +7,8 @@ import { ensureCacheDir } from "../store/cache-dir";
 import { IndexDb } from "../store/index-db";
 import { isCorruption } from "../store/index-file";
 import { describeError } from "../util/errors";
-import { log, setLogLevel } from "../util/log";
+import { log, setLogLevel, setLogWriter } from "../util/log";
+import { writeToCargoStderr } from "../util/parent-stderr";
 import { writeAllSync } from "../util/write-all";
 import { passthroughFor } from "./cache-failure";
 import { cachedCompile, type FlowState, unlinkOutputs } from "./cached-compile";
@@ -101,6 +102,8 @@ async function cachedCompileRepairing(invocation: Invocation, state: FlowState) 
 }
 
 export async function runWrapper(argv: string[]): Promise<never> {
+  // Cargo would replay our own stderr's lines with the unit, on every build while it stays fresh.
+  setLogWriter(writeToCargoStderr);
   const cwd = process.cwd();
   const cmd = splitCommandLine(argv);
   let settings: Settings | null = null;

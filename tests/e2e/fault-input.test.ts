@@ -57,6 +57,25 @@ for (const bad of CONFIG_CASES) {
 }
 
 test(
+  "a warning is gone once its cause is fixed: cargo does not replay it with the units it was printed for",
+  async () => {
+    const workspace = copyFixture("path-ws");
+    const cacheDir = newCacheDir();
+    const file = join(workspace, ".kache.toml");
+    writeFileSync(file, CONFIG_CASES[0]!.text);
+    const broken = await cleanBuild(workspace, cacheDir);
+    expect(distinctLogLines(broken).length, broken.stderr).toBe(1);
+    // Cargo keeps every stderr line of a unit's compiler and prints it again while the unit is fresh.
+    writeFileSync(file, '[cache]\nkey_salt = "x"\n');
+    const fresh = await cargo(["build", "--locked"], { cwd: workspace, cacheDir });
+    expect(fresh.code, fresh.stderr).toBe(0);
+    expect(fresh.compiled, fresh.stderr).toEqual([]);
+    expect(kacheLogLines(fresh.stderr), fresh.stderr).toEqual([]);
+  },
+  TIMEOUT,
+);
+
+test(
   "a per-crate kache.toml with an unknown key: the build compiles and kache names file, line and key",
   async () => {
     const workspace = copyFixture("path-ws");
