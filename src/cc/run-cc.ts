@@ -2,7 +2,7 @@
 // turn any kache failure into the plain compile the build asked for.
 import { statSync } from "node:fs";
 import { basename, resolve } from "node:path";
-import { formatIssue, loadSettings } from "../config/load";
+import { loadSettings } from "../config/load";
 import { configSearchDir } from "../config/project-dir";
 import type { Settings } from "../config/settings";
 import { ensureCacheDir } from "../store/cache-dir";
@@ -11,6 +11,7 @@ import { log, setLogLevel } from "../util/log";
 import { writeAllSync } from "../util/write-all";
 import { passthroughFor } from "../wrapper/cache-failure";
 import { exitLike, runPassthrough } from "../wrapper/compiler-process";
+import { warnConfigIssues } from "../wrapper/config-warnings";
 import type { PassthroughReason } from "../wrapper/outcomes";
 import { report } from "../wrapper/report";
 import { type CcArgs, depFilePath, objectPath, parseCcArgs } from "./cc-args";
@@ -93,7 +94,7 @@ function passthroughReason(parsed: CcArgs, settings: Settings, cwd: string): Pas
 function loadCcSettings(cwd: string): Settings {
   const loaded = loadSettings({ cwd, searchFrom: configSearchDir(cwd, null, null) });
   setLogLevel(loaded.settings.logLevel);
-  for (const issue of loaded.errors) log.warn(`config: ${formatIssue(issue)}`);
+  warnConfigIssues(loaded.errors, loaded.settings.cacheDir);
   return loaded.settings;
 }
 

@@ -1,6 +1,6 @@
 // Wrapper mode entry: decide cache or pass-through, run the flow, and turn any kache failure into a plain compile.
 import { resolve } from "node:path";
-import { formatIssue, loadSettings } from "../config/load";
+import { loadSettings } from "../config/load";
 import { configSearchDir } from "../config/project-dir";
 import type { Settings } from "../config/settings";
 import { ensureCacheDir } from "../store/cache-dir";
@@ -13,6 +13,7 @@ import { writeAllSync } from "../util/write-all";
 import { passthroughFor } from "./cache-failure";
 import { cachedCompile, type FlowState, unlinkOutputs } from "./cached-compile";
 import { exitLike } from "./compiler-process";
+import { warnConfigIssues } from "./config-warnings";
 import { type CommandLine, splitCommandLine } from "./detect";
 import { runPassthroughCall } from "./fallback";
 import type { Invocation } from "./invocation";
@@ -115,7 +116,7 @@ export async function runWrapper(argv: string[]): Promise<never> {
     const loaded = loadSettings({ cwd, searchFrom: projectDir });
     settings = loaded.settings;
     setLogLevel(settings.logLevel);
-    for (const issue of loaded.errors) log.warn(`config: ${formatIssue(issue)}`);
+    warnConfigIssues(loaded.errors, settings.cacheDir);
     const reason = passthroughReason(cmd, args, settings, cwd);
     if (reason) passThrough(cmd, cwd, settings, reason, args);
     ensureCacheDir(settings.cacheDir);
