@@ -31,7 +31,8 @@ export function parentStderr(): number | null {
 
 function parentIsCargo(): boolean {
   try {
-    return readFileSync(`/proc/${process.ppid}/comm`, "utf8").startsWith("cargo");
+    // Packagers rename it: Nix's wrapper runs `.cargo-wrapped`.
+    return readFileSync(`/proc/${process.ppid}/comm`, "utf8").includes("cargo");
   } catch {
     return false;
   }
