@@ -26,7 +26,7 @@ import { buildKeyComponents, buildKind, type KeyContext, withDepInfo } from "./k
 import { externalLinkInputs, type LinkListStyle, linkListArgs, readLinkList } from "./link-inputs";
 import { knownLinkListStyle, likelyLinkListStyle } from "./link-probe";
 import { resolveNativeCpu } from "./native-cpu";
-import { bundlesClosure, fileStem, producesExecutable } from "./output-files";
+import { bundlesClosure, fileStem, linksWithLto, producesExecutable } from "./output-files";
 import type { RustcArgs } from "./rustc-args";
 import { compilerIdentity, isUnder, toolVersion } from "./tool-identity";
 
@@ -81,7 +81,7 @@ function keyContext(inv: Invocation, stores: Stores, normaliser: PathNormaliser)
   };
 }
 
-export type PlanPassthrough = "prepass-failed" | "link-inputs-unknown";
+export type PlanPassthrough = "prepass-failed" | "link-inputs-unknown" | "lto";
 
 export interface KeyPlan {
   inv: Invocation;
@@ -177,6 +177,10 @@ export function planKey(
   const plan = newPlan(inv, stores, normaliser, callStartNs);
   if (bundlesClosure(inv.args)) {
     plan.passthrough = "link-inputs-unknown";
+    return plan;
+  }
+  if (plan.linking && linksWithLto(inv.args)) {
+    plan.passthrough = "lto";
     return plan;
   }
   if (plan.linking) {

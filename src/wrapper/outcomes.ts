@@ -18,6 +18,7 @@ export const PASSTHROUGH_REASONS = {
   "unknown-wrapper": "another wrapper in front of rustc",
   "prepass-failed": "dep-info pre-pass failed (the compile will show why)",
   "link-inputs-unknown": "the linker cannot list the files it reads, so the link is not cached",
+  lto: "under LTO rustc reads the dependencies' code itself, so the link is not cached",
   "compile-failed": "the compiler failed; failures are not cached",
   "cache-error": "kache hit an internal problem and ran the compiler directly",
   "unknown-compiler": "the compiler does not answer -vV like rustc",

@@ -28,6 +28,16 @@ export function bundlesClosure(args: RustcArgs): boolean {
   return (args.emit.includes("link") || args.emit.length === 0) && args.crateTypes.includes("staticlib");
 }
 
+/**
+ * Under LTO rustc reads the code of every upstream rlib itself and hands the linker at most filtered
+ * copies in its own temp dir (none for a crate without native code): no linker lists what the link
+ * read, and a change two crates below may leave every direct dependency's rlib as it was.
+ */
+export function linksWithLto(args: RustcArgs): boolean {
+  const lto = args.codegen.findLast(([key]) => key === "lto")?.[1];
+  return lto !== undefined && !["n", "no", "off", "false"].includes(lto);
+}
+
 export function fileStem(args: RustcArgs): string {
   const extra = args.codegen.findLast(([key]) => key === "extra-filename")?.[1] ?? "";
   return `${args.crateName}${extra}`;

@@ -125,3 +125,27 @@ test("a staticlib (rustc bundles the whole closure itself, no linker lists it) i
     reason: "link-inputs-unknown",
   });
 });
+
+// Under LTO rustc reads every upstream rlib itself and hands the linker only filtered copies in its
+// own temp dir (none when a crate has no native code), so no linker list names what the link read.
+for (const lto of ["true", "thin"]) {
+  test(`an LTO link (lto = ${lto}) is not cached, and every edit below it reaches the program`, async () => {
+    const env = { CARGO_PROFILE_RELEASE_LTO: lto };
+    const release = () => runBinary(join(workspace, "target", "release", "native_app"));
+    const first = await cargo(["build", "--locked", "--release"], { cwd: workspace, cacheDir, env });
+    expect(first.code, first.stderr).toBe(0);
+    expect(eventOf(first, "native_app")).toMatchObject({ outcome: "passthrough", reason: "lto" });
+    expect(release()).toBe(ORIGINAL);
+    edit("native");
+    try {
+      const edited = await cargo(["build", "--locked", "--release"], { cwd: workspace, cacheDir, env });
+      expect(edited.code, edited.stderr).toBe(0);
+      expect(release()).toBe("native: 14\nnative2: 100\nnative3: 1000\nextra: 10\n");
+    } finally {
+      edit("native", true);
+    }
+    const reverted = await cargo(["build", "--locked", "--release"], { cwd: workspace, cacheDir, env });
+    expect(reverted.code, reverted.stderr).toBe(0);
+    expect(release()).toBe(ORIGINAL);
+  }, 240_000);
+}

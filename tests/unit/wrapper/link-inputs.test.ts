@@ -9,6 +9,7 @@ import {
   parseDependencyInfo,
 } from "../../../src/wrapper/link-inputs";
 import { linkerChoiceFlags } from "../../../src/wrapper/link-probe";
+import { linksWithLto } from "../../../src/wrapper/output-files";
 import { parseRustcArgs } from "../../../src/wrapper/rustc-args";
 
 // The shape lld writes (checked here with rustc 1.95's rust-lld): one rule, then a phony rule per input.
@@ -120,5 +121,36 @@ describe("asking the linker for its list", () => {
       "link-arg=-fuse-ld=mold",
       "-Zlinker-features=+lld",
     ]);
+  });
+});
+
+describe("links under LTO, whose inputs no linker lists", () => {
+  const linkWith = (...codegen: string[]) =>
+    linksWithLto(
+      parseRustcArgs([
+        "--crate-name",
+        "app",
+        "--crate-type",
+        "bin",
+        ...codegen.flatMap((value) => ["-C", value]),
+        "src/main.rs",
+      ]),
+    );
+
+  test("cargo's lto = true, fat and thin are LTO; the last -C lto wins", () => {
+    expect(linkWith("lto")).toBe(true);
+    expect(linkWith("lto=fat")).toBe(true);
+    expect(linkWith("lto=thin")).toBe(true);
+    expect(linkWith("lto=yes")).toBe(true);
+    expect(linkWith("lto=off", "lto=thin")).toBe(true);
+  });
+
+  test("no -C lto, or one that turns it off, is not", () => {
+    expect(linkWith()).toBe(false);
+    expect(linkWith("lto=off")).toBe(false);
+    expect(linkWith("lto=no")).toBe(false);
+    expect(linkWith("lto=false")).toBe(false);
+    expect(linkWith("lto=n")).toBe(false);
+    expect(linkWith("lto", "lto=off")).toBe(false);
   });
 });
