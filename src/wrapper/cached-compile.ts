@@ -319,9 +319,13 @@ async function compileAndStore(flow: Flow, plan: KeyPlan, lockName: string): Pro
   const command = (p: KeyPlan) => [...inv.command, ...remaps, ...compilerArgs(inv), ...planCompileArgs(p)];
   const startedWallMs = Date.now();
   flow.state.compiled = true;
-  const tried = plan.linkStyleUntried ? await compileTryingLinkStyle(plan, flow.stores, command) : undefined;
+  // rustc remaps its diagnostics too: cargo (and `cargo fix`, an editor) must see this machine's paths.
+  const shown = remaps.length ? (text: string) => normaliser.denormalise(text) : undefined;
+  const tried = plan.linkStyleUntried
+    ? await compileTryingLinkStyle(plan, flow.stores, command, shown ?? ((text) => text))
+    : undefined;
   if (tried === null) return passthroughCompile(flow, "link-inputs-unknown");
-  const run = tried ?? (await runCaptured(command(plan), inv.cwd));
+  const run = tried ?? (await runCaptured(command(plan), inv.cwd, undefined, { shown }));
   flow.state.status = { exitCode: run.exitCode, signal: run.signal };
   flow.phases.compile = run.ms;
   if (compilesIncrementally(inv)) noteIncrementalDir(flow);

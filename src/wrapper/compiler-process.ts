@@ -28,25 +28,55 @@ export function withJobserverFds(
   return stdio;
 }
 
+/** What cargo is shown of the compiler's output, when it differs from what the store keeps. */
+export type Shown = (text: string) => string;
+
+/** Passes output on line by line through `shown`: a chunk may end inside a path. */
+function lineEcho(fd: number, shown: Shown): { write(chunk: Uint8Array): void; end(): void } {
+  const decoder = new TextDecoder();
+  let pending = "";
+  return {
+    write(chunk) {
+      pending += decoder.decode(chunk, { stream: true });
+      const cut = pending.lastIndexOf("\n") + 1;
+      if (cut === 0) return;
+      writeAllSync(fd, shown(pending.slice(0, cut)));
+      pending = pending.slice(cut);
+    },
+    end() {
+      pending += decoder.decode();
+      if (pending) writeAllSync(fd, shown(pending));
+      pending = "";
+    },
+  };
+}
+
 async function pump(
   stream: ReadableStream<Uint8Array>,
   fd: number | null,
   chunks: Uint8Array[],
+  shown: Shown | undefined,
 ): Promise<void> {
+  const echo = fd !== null && shown ? lineEcho(fd, shown) : null;
   for await (const chunk of stream) {
     chunks.push(chunk);
-    if (fd !== null) writeAllSync(fd, chunk);
+    if (echo) echo.write(chunk);
+    else if (fd !== null) writeAllSync(fd, chunk);
   }
+  echo?.end();
 }
 
 export type ProcessEnv = Record<string, string | undefined>;
 
-/** `echo: false` holds the output back: the caller decides whether cargo ever sees it. */
+/**
+ * `echo: false` holds the output back: the caller decides whether cargo ever sees it. `shown`
+ * turns what cargo sees back into this machine's paths; the captured output stays as rustc wrote it.
+ */
 export async function runCaptured(
   cmd: string[],
   cwd: string,
   env?: ProcessEnv,
-  { echo = true }: { echo?: boolean } = {},
+  { echo = true, shown }: { echo?: boolean; shown?: Shown } = {},
 ): Promise<CapturedRun> {
   const started = performance.now();
   const stdio = withJobserverFds(["inherit", "pipe", "pipe"]) as never;
@@ -58,8 +88,8 @@ export async function runCaptured(
     stderr: ReadableStream<Uint8Array>;
   };
   await Promise.all([
-    pump(streams.stdout, echo ? 1 : null, out),
-    pump(streams.stderr, echo ? 2 : null, err),
+    pump(streams.stdout, echo ? 1 : null, out, shown),
+    pump(streams.stderr, echo ? 2 : null, err, shown),
     child.exited,
   ]);
   return {

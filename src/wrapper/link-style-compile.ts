@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { describeError } from "../util/errors";
 import { log } from "../util/log";
 import { writeAllSync } from "../util/write-all";
-import { type CapturedRun, runCaptured } from "./compiler-process";
+import { type CapturedRun, runCaptured, type Shown } from "./compiler-process";
 import type { KeyPlan, Stores } from "./compute-key";
 import { readLinkList } from "./link-inputs";
 import { probeLinkListStyle, rememberLinkListStyle } from "./link-probe";
@@ -23,9 +23,9 @@ function listWritten(plan: KeyPlan): boolean {
   }
 }
 
-function release(run: CapturedRun): void {
-  writeAllSync(1, run.stdout);
-  writeAllSync(2, run.stderr);
+function release(run: CapturedRun, shown: Shown): void {
+  writeAllSync(1, shown(run.stdout));
+  writeAllSync(2, shown(run.stderr));
 }
 
 /** The probe's answer, or the style tried when the probe itself failed (the compile's result then stands). */
@@ -54,6 +54,7 @@ export async function compileTryingLinkStyle(
   plan: KeyPlan,
   stores: Stores,
   command: (plan: KeyPlan) => string[],
+  shown: Shown,
 ): Promise<CapturedRun | null> {
   const { inv, ctx } = plan;
   const run = await runCaptured(command(plan), inv.cwd, undefined, { echo: false });
@@ -65,28 +66,28 @@ export async function compileTryingLinkStyle(
       log.debug(`could not remember the link style: ${describeError(error)}`);
     }
     plan.linkStyleUntried = false;
-    release(run);
+    release(run, shown);
     return run;
   }
   if (run.signal !== null) {
-    release(run); // stopped from outside (cargo cancelling the build): nothing to learn
+    release(run, shown); // stopped from outside (cargo cancelling the build): nothing to learn
     return run;
   }
   if (succeeded) {
     // The linker ignored the flag: this link's inputs are unknown, so it is not cached.
     plan.linkList = null;
     probedStyle(plan, stores);
-    release(run);
+    release(run, shown);
     return run;
   }
   const style = probedStyle(plan, stores);
   if (style === plan.linkStyle) {
-    release(run); // the flag works: the compile failed on its own
+    release(run, shown); // the flag works: the compile failed on its own
     return run;
   }
   log.debug(`${inv.args.crateName}: the linker refused ${plan.linkStyle}; compiling again with ${style}`);
   if (style === "none") return null;
   plan.linkStyle = style;
   plan.linkStyleUntried = false;
-  return runCaptured(command(plan), inv.cwd);
+  return runCaptured(command(plan), inv.cwd, undefined, { shown });
 }

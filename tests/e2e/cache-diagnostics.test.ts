@@ -7,12 +7,14 @@ import {
   type CargoResult,
   cargo,
   copyFixture,
+  makeTempDir,
   newCacheDir,
   PATH_WS_UNITS,
   removeTarget,
   removeTempDirs,
   runBinary,
   summarise,
+  writeTree,
 } from "./harness";
 
 const WARNING = "warning: unused variable: `unused_on_purpose`";
@@ -57,6 +59,44 @@ test("fixture_noisy's warning prints on the miss and again on the hit after rm -
   expect(cold.cargoText).toContain(WARNING);
   expect(warm.cargoText).toContain(WARNING);
   expect(warm.cargoText).toContain("noisy/src/lib.rs:3:9");
+}, 120_000);
+
+/** The files named by the spans of cargo's `compiler-message` lines. */
+function jsonSpanFiles(stdout: string): string[] {
+  return stdout
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line))
+    .filter((message) => message.reason === "compiler-message")
+    .flatMap((message) => message.message.spans.map((span: { file_name: string }) => span.file_name));
+}
+
+// Cargo gives rustc an absolute path for a package outside the workspace (as for registry and git
+// crates), and kache's --remap-path-prefix would reach rustc's diagnostics as well as the artifacts.
+test("a path dependency outside the workspace: its warning names the real file on a miss and a hit", async () => {
+  const root = makeTempDir();
+  writeTree(root, {
+    "app/Cargo.toml": `[package]\nname = "outside_app"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\noutside_lib = { path = "../lib" }\n`,
+    "app/src/main.rs": 'fn main() {\n    println!("{}", outside_lib::value());\n}\n',
+    "lib/Cargo.toml": `[package]\nname = "outside_lib"\nversion = "0.1.0"\nedition = "2021"\n`,
+    "lib/src/lib.rs": "pub fn value() -> u32 {\n    let unused_here = 1;\n    2\n}\n",
+  });
+  const app = join(root, "app");
+  const source = join(root, "lib", "src", "lib.rs");
+  const outcomeOf = (result: CargoResult) => result.events.find((e) => e.crate === "outside_lib")?.outcome;
+  // Cargo always reads rustc's JSON, so a JSON build and a text one share their entries.
+  for (const args of [["build"], ["build", "--message-format=json"]]) {
+    const cacheDir = newCacheDir();
+    for (const expected of ["miss", "local hit"]) {
+      removeTarget(app);
+      const result = await cargo(args, { cwd: app, cacheDir });
+      expect(result.code, result.stderr).toBe(0);
+      expect(outcomeOf(result)).toBe(expected);
+      expect(`${result.cargoText}${result.stdout}`).not.toMatch(/<(WORKSPACE|TMPDIR|HOME|TARGET)>/);
+      if (args.length === 1) expect(result.cargoText).toContain(`${source}:2:9`);
+      else expect(jsonSpanFiles(result.stdout)).toEqual([source]);
+    }
+  }
 }, 120_000);
 
 test("cargo check (metadata only): cold misses, warm hits after rm -rf target, same warning", async () => {
