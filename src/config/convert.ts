@@ -46,8 +46,7 @@ function toInt(row: SettingRow, raw: unknown, source: Source): number {
 }
 
 function toDurationSecs(row: SettingRow, raw: unknown, source: Source): number {
-  if (typeof raw === "string" && !INTEGER.test(raw))
-    return checkRange(row, Math.round(parseDuration(raw) / 1000));
+  if (typeof raw === "string" && !INTEGER.test(raw)) return checkRange(row, parseDuration(raw) / 1000);
   return toInt(row, raw, source);
 }
 

@@ -221,12 +221,20 @@ async function keyFromRemoteLists(flow: Flow, plan: KeyPlan): Promise<void> {
   if (!plan.keyed) keyByPrepass(plan, flow.stores);
 }
 
-/** Asks the daemon to bring the entry from the remote cache; restores it when it did. */
+/**
+ * Asks the daemon to bring the entry from the remote cache; restores it when it did. An incremental
+ * call asks for its own key, then for a plain build's (CI's, `CARGO_INCREMENTAL=0`), as it looks up
+ * locally.
+ */
 async function remoteHit(flow: Flow, keyed: Keyed): Promise<FlowResult | null> {
   if (!daemonWanted(flow.inv.settings)) return null;
   await prefetchOnce(flow, keyed.components);
   const started = performance.now();
-  const fetched = await remoteCheck(flow.inv.settings, keyed.key, flow.inv.args.crateName ?? "");
+  let fetched = false;
+  for (const key of keyed.lookupKeys) {
+    fetched = await remoteCheck(flow.inv.settings, key, flow.inv.args.crateName ?? "");
+    if (fetched) break;
+  }
   flow.phases.remote = (flow.phases.remote ?? 0) + (performance.now() - started);
   if (!fetched) return null;
   const hit = lookupAndRestore(flow, keyed);

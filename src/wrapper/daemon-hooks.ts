@@ -63,9 +63,16 @@ async function autostart(home: DaemonHome): Promise<void> {
 /** Set once a call found no daemon or a silent one: this call asks it nothing more. */
 let unavailable = false;
 
+/**
+ * When this call stops waiting on the remote: check_timeout bounds its waits together (the input
+ * lists, then each key's entry), not each of them.
+ */
+let remoteDeadline: number | null = null;
+
 /** For measurements that ask a silent daemon many times from one process (bench/daemon-fallback.ts). */
 export function forgetUnavailableDaemon(): void {
   unavailable = false;
+  remoteDeadline = null;
 }
 
 async function onUnavailable(home: DaemonHome, error: unknown): Promise<void> {
@@ -79,11 +86,17 @@ async function onUnavailable(home: DaemonHome, error: unknown): Promise<void> {
   }
 }
 
-/** A request the daemon acknowledges at once and answers within the remote's check_timeout. */
+/**
+ * A request the daemon acknowledges at once and answers within what is left of the call's
+ * check_timeout; null, without asking, once nothing is left.
+ */
 function askForRemoteWork(settings: Settings, request: Parameters<typeof callDaemon>[1]) {
+  remoteDeadline ??= performance.now() + settings.remote.checkTimeoutSecs * 1000;
+  const replyTimeoutMs = remoteDeadline - performance.now();
+  if (replyTimeoutMs <= 0) return null;
   return callDaemon(daemonPaths(settings.cacheDir).socket, request, {
     ackTimeoutMs: ANSWER_MS,
-    replyTimeoutMs: settings.remote.checkTimeoutSecs * 1000,
+    replyTimeoutMs,
     heartbeat: patience(settings.cacheDir),
   });
 }
@@ -102,7 +115,13 @@ export async function fetchManifests(
       crate,
       remote: settings.remote,
     });
-    return "ok" in response && response.ok && response.type === "manifests" && response.added > 0;
+    return (
+      response !== null &&
+      "ok" in response &&
+      response.ok &&
+      response.type === "manifests" &&
+      response.added > 0
+    );
   } catch (error) {
     await onUnavailable(settings, error);
     return false;
@@ -214,7 +233,13 @@ export async function remoteCheck(settings: Settings, key: string, crate: string
       crate,
       remote: settings.remote,
     });
-    return "ok" in response && response.ok && response.type === "remote-check" && response.result === "hit";
+    return (
+      response !== null &&
+      "ok" in response &&
+      response.ok &&
+      response.type === "remote-check" &&
+      response.result === "hit"
+    );
   } catch (error) {
     await onUnavailable(settings, error);
     return false;

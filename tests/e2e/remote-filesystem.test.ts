@@ -347,3 +347,28 @@ describe("a bucket that holds a build's entries and a check's", () => {
     }
   }, 300_000);
 });
+
+// Cargo's -C metadata hashes the profile, incremental included: a CARGO_INCREMENTAL=0 build shares
+// no member with a dev build. CI keeps cargo's flags and has kache compile without it (strip).
+describe("CI's entries, built with KACHE_INCREMENTAL=strip, and a developer's incremental build", () => {
+  const bucket = makeTempDir("kache-e2e-bucket-");
+  const env = { KACHE_CONFIG: remoteConfig({ type: "filesystem", path: bucket }) };
+  const ci = machine("CI", "path-ws", "ci", env);
+  const dev = machine("D", "path-ws", "dev/box", env);
+
+  test("each of the developer's calls asks the remote for CI's plain entry too, and restores it", async () => {
+    await ci.startDaemon();
+    const built = await ci.build(["build", "--locked"], { KACHE_INCREMENTAL: "strip" });
+    expect(built.code).toBe(0);
+    await waitForUploads(ci);
+    await dev.startDaemon();
+    // No prefetch this session: each unit comes by its own call's remote check, or not at all.
+    const { settings } = loadSettings({ env: { ...process.env, ...env, KACHE_CACHE_DIR: dev.cacheDir } });
+    markerDue(prefetchMarker(settings, dev.workspace), 60_000);
+    const devBuild = await dev.build();
+    expect(devBuild.code).toBe(0);
+    expect(summarise(devBuild.events)).toEqual(PATH_WS_UNITS.map((crate) => `${crate}: remote hit`));
+    const app = (root: string) => join(root, "target", "debug", "fixture_app");
+    expect(readFileSync(app(dev.workspace))).toEqual(readFileSync(app(ci.workspace)));
+  }, 180_000);
+});

@@ -175,6 +175,14 @@ describe("value parsing", () => {
     expect(settings.s3Concurrency).toBe(32);
   });
 
+  test("a duration under a second keeps its fraction (a check_timeout of 0.2s is not 0, which turns checks off)", () => {
+    const { cwd, env } = setup();
+    writeFile(join(cwd, ".kache.toml"), '[cache.remote]\ncheck_timeout = "0.2s"\n');
+    const { settings, errors } = loadSettings({ cwd, env });
+    expect(errors).toEqual([]);
+    expect(settings.remote.checkTimeoutSecs).toBe(0.2);
+  });
+
   test.each([
     ["1", true],
     ["yes", true],
