@@ -154,7 +154,7 @@ async function pushJobs(remote: Remote, settings: Settings, stores: LocalStores)
     (await remote.list(crateListPrefix(settings.remote, null))).map((object) => object.key),
   );
   return stores.index
-    .allEntries()
+    .shareableEntries()
     .filter((entry) => !present.has(entryObjectKey(settings.remote, entry.crate, entry.key)))
     .map((entry) => ({
       label: `${entry.crate} ${entry.key.slice(0, 12)}`,

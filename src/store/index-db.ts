@@ -221,6 +221,20 @@ export class IndexDb {
     return rows.map(rowToEntry);
   }
 
+  /**
+   * The entries another machine may use: neither marker rows nor the location-bound entries they
+   * point at (a marker keeps its entry's components under the portable key).
+   */
+  shareableEntries(): Entry[] {
+    const rows = this.db
+      .query(
+        `SELECT * FROM entries AS e WHERE bound_to IS NULL AND NOT EXISTS
+           (SELECT 1 FROM entries AS m WHERE m.bound_to IS NOT NULL AND m.components = e.components)`,
+      )
+      .all() as EntryRow[];
+    return rows.map(rowToEntry);
+  }
+
   /** The marker rows of location-bound entries: each names the roots its entry is bound to. */
   locationMarkers(): Entry[] {
     const rows = this.db.query("SELECT * FROM entries WHERE bound_to IS NOT NULL").all() as EntryRow[];
