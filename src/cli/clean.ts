@@ -2,9 +2,9 @@
 // how much of it the store already holds, and deletes the ones picked (all with --yes).
 import { relative } from "node:path";
 import { defineCommand } from "citty";
-import { loadSettings } from "../config/load";
 import { KacheError } from "../util/errors";
 import { formatBytes } from "../util/size";
+import { settingsOrExit } from "./cli-settings";
 import { paintFor, writeErr, writeOut } from "./colour";
 import {
   findTargetDirs,
@@ -94,7 +94,7 @@ export const cleanCommand = defineCommand({
     yes: { type: "boolean", alias: "y", description: "delete every target dir listed, without asking" },
   },
   async run({ args }) {
-    const { settings } = loadSettings();
+    const settings = settingsOrExit();
     const root = process.cwd();
     const unreadable: string[] = [];
     const paths = findTargetDirs(root, unreadable);

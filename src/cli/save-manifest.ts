@@ -4,11 +4,11 @@
 
 import { dirname, join, resolve, sep } from "node:path";
 import { defineCommand } from "citty";
-import { loadSettings } from "../config/load";
 import { DEFAULT_NAMESPACE, NAMESPACE, type SavedEntry, saveNamespace } from "../remote/namespaces";
 import { pushEntry, remoteTemp } from "../remote/transfer";
 import { KacheError } from "../util/errors";
 import { formatBytes } from "../util/size";
+import { settingsOrExit } from "./cli-settings";
 import { writeOut } from "./colour";
 import { readHistory } from "./history";
 import { findLockfile } from "./lockfile-crates";
@@ -40,7 +40,7 @@ export const saveManifestCommand = defineCommand({
     },
   },
   async run({ args }) {
-    const { settings } = loadSettings();
+    const settings = settingsOrExit();
     const name = args.namespace ?? DEFAULT_NAMESPACE;
     if (!NAMESPACE.test(name))
       throw new KacheError(`not a namespace name: ${name}`, "use letters, digits, '.', '_' and '-'");

@@ -2,7 +2,6 @@
 // local store and the remote directly, with no daemon (SPEC §8). Exit 1 when any transfer failed.
 import { dirname } from "node:path";
 import { defineCommand } from "citty";
-import { loadSettings } from "../config/load";
 import type { Settings } from "../config/settings";
 import { parseManifestObjectKey, pullManifestObject, pushManifests } from "../remote/manifests";
 import { crateListPrefix, entryObjectKey, parseEntryObjectKey, type Remote } from "../remote/remote";
@@ -13,6 +12,7 @@ import { formatBytes, formatDuration } from "../util/size";
 import type { KeyComponents } from "../wrapper/cache-key";
 import { invocationFingerprint } from "../wrapper/direct-mode";
 import { compilerTag } from "../wrapper/toolchain-tag";
+import { settingsOrExit } from "./cli-settings";
 import { findLockfile, lockfileCrates } from "./lockfile-crates";
 import { openRemoteSession } from "./remote-session";
 
@@ -200,7 +200,7 @@ export const syncCommand = defineCommand({
     },
   },
   async run({ args }) {
-    const { settings } = loadSettings();
+    const settings = settingsOrExit();
     const both = !args.pull && !args.push;
     const { remote, stores } = await openRemoteSession(settings);
     let failed = 0;

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type CommandNode, describeTree, flattenTree } from "../../src/cli/command-tree";
 import { rootCommand } from "../../src/cli/run-cli";
-import { KACHE_BIN, makeTempDir, removeTempDirs } from "./harness";
+import { KACHE_BIN, makeTempDir, removeTempDirs, writeTree } from "./harness";
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: what the tests look for
 const ESCAPE = /\x1b/;
@@ -160,6 +160,29 @@ describe("bad usage exits 2 with one line on stderr that says what to do", () =>
         stdout: "",
         stderr: `kache: error: ${message}\n`,
       });
+    });
+});
+
+describe("a config error stops a command with one line that names file, line and key", () => {
+  const commands = [
+    ["stats"],
+    ["list"],
+    ["gc", "--dry-run"],
+    ["sync", "--dry-run"],
+    ["save-manifest"],
+    ["clean", "--dry-run"],
+  ];
+  for (const args of commands)
+    test(args.join(" "), () => {
+      const configHome = makeTempDir("kache-conventions-config-");
+      const file = join(configHome, "kache", "config.toml");
+      writeTree(configHome, { "kache/config.toml": "[cache]\nlocal_max_sise = 1\n" });
+      const result = kache(args, { XDG_CONFIG_HOME: configHome });
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe("");
+      expect(result.stderr.trimEnd().split("\n")).toEqual([
+        `kache: error: config: ${file}:2: cache.local_max_sise: unknown key (did you mean cache.local_max_size?) (fix it, then run the command again)`,
+      ]);
     });
 });
 
