@@ -62,7 +62,8 @@ function passThrough(
   if (args?.outDir && args.crateName) unlinkOutputs(args, resolve(cwd, args.outDir));
   // Exactly the call cargo made, unless cache.incremental = "strip" asks for its old behaviour.
   const rest = settings?.incremental === "strip" ? stripIncremental(cmd.rest) : cmd.rest;
-  // Cargo's own probes (`rustc -vV`, `- --print ...`) are recorded but not announced.
+  // Cargo's own probes (`rustc -vV`, `- --print ...`) are cargo's questions, not compile units:
+  // neither announced nor recorded, so the pass-through a probe is costs no event-log write.
   const probe = args === null || ["no-input", "stdin-input", "print"].includes(args.passthrough ?? "");
   // What kache does not cache goes to cache.fallback (sccache, say); cargo swallows a probe's warnings.
   const notices = { warn: !probe, markerDir: recordEvent ? (settings?.cacheDir ?? null) : null };
