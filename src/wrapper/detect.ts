@@ -34,10 +34,20 @@ export function namesExecutable(arg: string | undefined): boolean {
  * Whether it really is rustc is asked of the compiler itself (`-vV`), later.
  */
 export function isWrapperInvocation(args: string[]): boolean {
-  const first = args[0];
+  const [first, next] = args;
   if (compilerName(first)) return true;
   if (!first || first.startsWith("-") || COMMAND_NAMES.has(first)) return false;
-  return namesExecutable(first);
+  return calledLikeACompiler(next) && namesExecutable(first);
+}
+
+/**
+ * Cargo never runs its compiler without arguments, and they start with a flag, a source, `-`
+ * (stdin), or the compiler behind a workspace wrapper. `kache test` or `kache install` is a
+ * mistyped command, not a compiler named test or install.
+ */
+function calledLikeACompiler(next: string | undefined): boolean {
+  if (next === undefined) return false;
+  return next.startsWith("-") || next.endsWith(".rs") || compilerName(next) !== null || namesExecutable(next);
 }
 
 export interface CommandLine {

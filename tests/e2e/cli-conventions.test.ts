@@ -142,6 +142,10 @@ describe("a reader that stops early", () => {
 describe("bad usage exits 2 with one line on stderr that says what to do", () => {
   const cases: [string[], string][] = [
     [["no-such-command"], 'unknown command "no-such-command" (see `kache --help`)'],
+    // Programs on PATH, but no compiler call: cargo always passes its compiler arguments.
+    [["test"], 'unknown command "test" (see `kache --help`)'],
+    [["install"], 'unknown command "install" (see `kache --help`)'],
+    [["env", "nothing-to-run"], 'unknown command "env" (see `kache --help`)'],
     [["clean", "--bogus"], "unknown flag --bogus (see `kache clean --help`)"],
     [["clean", "-q"], "unknown flag -q (see `kache clean --help`)"],
     [["daemon", "nope"], 'unknown command "nope" (see `kache daemon --help`)'],
