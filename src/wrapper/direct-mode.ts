@@ -1,7 +1,7 @@
 // Direct mode: per invocation fingerprint, the inputs the last pre-pass found. While they all still
 // match, the key is computed from this manifest and the dep-info pre-pass is skipped.
-import { statSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, statSync } from "node:fs";
+import { basename, dirname, resolve } from "node:path";
 import type { IndexDb } from "../store/index-db";
 import { contentCheckOfFile, hashParts } from "../util/hash";
 import { digestKey, type KeyComponents } from "./cache-key";
@@ -142,6 +142,16 @@ function matchLinks(manifest: Manifest, ctx: KeyContext, hashes: Map<string, str
   return links;
 }
 
+/**
+ * The file that would make a module source ambiguous: `foo/mod.rs` for `foo.rs` and the other way
+ * round. rustc fails (E0761) when both exist, and the new one is in no input list.
+ */
+function moduleTwin(path: string): string | null {
+  if (!path.endsWith(".rs")) return null;
+  if (basename(path) === "mod.rs") return `${dirname(path)}.rs`;
+  return `${path.slice(0, -3)}/mod.rs`;
+}
+
 function matchManifest(manifest: Manifest, ctx: KeyContext): KnownInputs | null {
   if (linkSizeDiffers(manifest, ctx)) return null;
   const sources: string[] = [];
@@ -150,6 +160,9 @@ function matchManifest(manifest: Manifest, ctx: KeyContext): KnownInputs | null 
     const path = ctx.normaliser.denormalise(source.path);
     const hash = hashOf(ctx, path);
     if (hash !== source.hash) return null;
+    // A registry's unpacked crates do not change, so no twin appears there.
+    const twin = source.path.startsWith("<CARGO_HOME>/") ? null : moduleTwin(path);
+    if (twin && existsSync(twin)) return null;
     sources.push(path);
     hashes.set(path, hash);
   }

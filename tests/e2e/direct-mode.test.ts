@@ -2,7 +2,7 @@
 // list may cost a miss, never a wrong hit, including when a source is edited while it compiles.
 // A counting RUSTC shim witnesses, apart from kache's own events, which compiles and pre-passes ran.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { daemonPids, kache } from "./daemon-support";
 import {
@@ -116,6 +116,26 @@ describe("direct mode", () => {
     await build();
     expect(appLine("util")).toBe("util: util says two");
     restoreOriginals();
+  });
+
+  test("a new util/mod.rs beside the listed util.rs fails the build as rustc does, though no listed file changed", async () => {
+    await build();
+    removeTarget(workspace);
+    mkdirSync(join(workspace, "core/src/util"));
+    writeFileSync(
+      join(workspace, "core/src/util/mod.rs"),
+      'pub fn message() -> String { "shadow".into() }\n',
+    );
+    try {
+      const shadowed = await cargo(["build", "--locked"], { cwd: workspace, cacheDir, env: compiler.env });
+      expect(shadowed.code).not.toBe(0);
+      expect(shadowed.cargoText).toContain("error[E0761]");
+      expect(shadowed.events.find((e) => e.crate === "fixture_core")?.outcome).not.toBe("local hit");
+    } finally {
+      rmSync(join(workspace, "core/src/util"), { recursive: true, force: true });
+    }
+    const after = await build();
+    expect(event(after.events, "fixture_core")).toMatchObject({ outcome: "local hit", prepass: false });
   });
 
   test("a listed file that was deleted misses and falls back (pre-pass when a remote could hit)", async () => {
