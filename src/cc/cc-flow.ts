@@ -68,7 +68,7 @@ interface Flow {
 /** Roots as the Rust path sees them; under cargo the target dir comes from the build script's OUT_DIR. */
 export function ccRoots(cwd: string, env: Record<string, string | undefined>) {
   const unitDir = env.OUT_DIR ? dirname(resolve(cwd, env.OUT_DIR)) : null;
-  return detectRoots(cwd, unitDir, env.TARGET ?? null, env);
+  return detectRoots(cwd, cwd, unitDir, env.TARGET ?? null, env);
 }
 
 function event(flow: Flow, outcome: Outcome, fields: Partial<InvocationEvent>): InvocationEvent {

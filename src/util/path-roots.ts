@@ -1,4 +1,5 @@
 // Machine-local path roots and the sentinels that replace them, so keys and stored text are portable.
+import { realpathSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { basename, dirname, isAbsolute, resolve } from "node:path";
 
@@ -7,6 +8,8 @@ export type RootName = "WORKSPACE" | "TARGET" | "CARGO_HOME" | "RUSTUP_HOME" | "
 export interface PathRoot {
   name: RootName;
   path: string;
+  /** Where a symlinked root leads: it normalises to the root's sentinel, which turns back into `path`'s twin. */
+  alias?: boolean;
 }
 
 /** Roots whose literal presence in an output means the artifact is bound to this location. */
@@ -40,24 +43,47 @@ export function targetDirFromOutDir(outDir: string | null, triple: string | null
   return target;
 }
 
+/** Where a symlinked dir really is, or null: rustc names the libraries it links by that path. */
+function realPathIfOther(path: string | null): string | null {
+  if (!path) return null;
+  try {
+    const real = clean(realpathSync(path));
+    return real === path ? null : real;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The roots of one compiler call. `workspace` is the dir cargo runs a workspace member's compiler
+ * in, or null for any other crate: cargo runs a registry, git or outside path crate's compiler in
+ * the crate's own dir, which as WORKSPACE would make every dependency's paths (panics, `file!()`,
+ * debug info) read `<WORKSPACE>/src/...`; its paths then fall under CARGO_HOME, HOME or TMPDIR.
+ */
 export function detectRoots(
+  workspace: string | null,
   cwd: string,
   outDir: string | null,
   triple: string | null,
   env: Record<string, string | undefined>,
 ): PathRoot[] {
   const home = env.HOME || homedir();
+  const target = clean(targetDirFromOutDir(outDir ? resolve(cwd, outDir) : null, triple) ?? undefined);
   const candidates: [RootName, string | null][] = [
-    ["WORKSPACE", clean(cwd)],
-    ["TARGET", clean(targetDirFromOutDir(outDir ? resolve(cwd, outDir) : null, triple) ?? undefined)],
+    ["WORKSPACE", clean(workspace ?? undefined)],
+    ["TARGET", target],
     ["CARGO_HOME", clean(env.CARGO_HOME || `${home}/.cargo`)],
     ["RUSTUP_HOME", clean(env.RUSTUP_HOME || `${home}/.rustup`)],
     ["HOME", clean(home)],
     ["TMPDIR", clean(env.TMPDIR || tmpdir())],
   ];
-  const roots = candidates.filter((c): c is [RootName, string] => c[1] !== null && c[1].length > 1);
+  const roots: PathRoot[] = candidates
+    .filter((c): c is [RootName, string] => c[1] !== null && c[1].length > 1)
+    .map(([name, path]) => ({ name, path }));
+  const realTarget = realPathIfOther(target);
+  if (realTarget) roots.push({ name: "TARGET", path: realTarget, alias: true });
   // Longest first so the most specific root claims a path (a target dir inside the workspace).
-  return roots.map(([name, path]) => ({ name, path })).sort((a, b) => b.path.length - a.path.length);
+  return roots.sort((a, b) => b.path.length - a.path.length);
 }
 
 function escapeRegExp(text: string): string {
@@ -72,7 +98,7 @@ export class PathNormaliser {
   private readonly byPath: Map<string, RootName>;
 
   constructor(readonly roots: PathRoot[]) {
-    this.byName = new Map(roots.map((r) => [r.name, r.path]));
+    this.byName = new Map(roots.filter((r) => !r.alias).map((r) => [r.name, r.path]));
     this.byPath = new Map(roots.map((r) => [r.path, r.name]));
     const alternatives = roots.map((r) => escapeRegExp(r.path)).join("|");
     this.toSentinel = alternatives ? new RegExp(`(${alternatives})(?=[/\\\\"'\\s:;,)\\]]|$)`, "gm") : null;
@@ -98,10 +124,8 @@ export class PathNormaliser {
   }
 
   /** True for a path inside the target dir (cargo's outputs). */
-  readonly inTargetDir = (path: string): boolean => {
-    const target = this.byName.get("TARGET");
-    return target !== undefined && (path === target || path.startsWith(`${target}/`));
-  };
+  readonly inTargetDir = (path: string): boolean =>
+    this.roots.some((r) => r.name === "TARGET" && (path === r.path || path.startsWith(`${r.path}/`)));
 
   /** The roots whose literal presence in an artifact binds it to this location, shortest first. */
   bindingRoots(): PathRoot[] {

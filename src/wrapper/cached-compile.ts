@@ -1,6 +1,6 @@
 // The compile-or-restore flow for one cacheable rustc call: key, lookup, restore or compile and store.
 import { existsSync, mkdirSync, unlinkSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import { BlobStore } from "../store/blobs";
 import { FileHashMemo } from "../store/file-hash-memo";
 import { rememberIncrementalDir } from "../store/incremental-dirs";
@@ -251,7 +251,9 @@ export async function cachedCompile(inv: Invocation, state: FlowState): Promise<
   mkdirSync(outDir, { recursive: true });
   const index = IndexDb.open(settings.cacheDir);
   const stores: Stores = { index, blobs: new BlobStore(settings.cacheDir), memo: new FileHashMemo(index) };
-  const normaliser = new PathNormaliser(detectRoots(inv.cwd, outDir, args.target, inv.env));
+  // Cargo names a workspace member's source relative to the workspace it runs the compiler in.
+  const workspace = isAbsolute(args.input!) ? null : inv.cwd;
+  const normaliser = new PathNormaliser(detectRoots(workspace, inv.cwd, outDir, args.target, inv.env));
   const flow: Flow = { inv, state, stores, normaliser, outDir, phases: {}, started };
   try {
     return await runFlow(flow);

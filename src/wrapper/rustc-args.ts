@@ -120,7 +120,9 @@ const FLAGS: Record<string, FlagSpec> = {
   "--error-format": { takesValue: true, handle: other("--error-format") },
   "--json": { takesValue: true, handle: other("--json") },
   "--color": { takesValue: true, handle: other("--color") },
-  "--diagnostic-width": { takesValue: true, handle: other("--diagnostic-width") },
+  // The terminal's width (cargo passes it on a tty): where rendered diagnostics wrap, nothing else.
+  // Keyed, every resize, terminal, IDE and CI would have entries of their own.
+  "--diagnostic-width": { takesValue: true, handle: keep },
   "--cap-lints": { takesValue: true, handle: other("--cap-lints") },
   "-Z": { takesValue: true, handle: other("-Z") },
   "-A": { takesValue: true, handle: other("-A") },

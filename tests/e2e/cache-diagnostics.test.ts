@@ -6,10 +6,12 @@ import { join } from "node:path";
 import {
   type CargoResult,
   cargo,
+  cargoEnv,
   copyFixture,
   makeTempDir,
   newCacheDir,
   PATH_WS_UNITS,
+  readEvents,
   removeTarget,
   removeTempDirs,
   runBinary,
@@ -77,9 +79,10 @@ test("a path dependency outside the workspace: its warning names the real file o
   const root = makeTempDir();
   writeTree(root, {
     "app/Cargo.toml": `[package]\nname = "outside_app"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\noutside_lib = { path = "../lib" }\n`,
-    "app/src/main.rs": 'fn main() {\n    println!("{}", outside_lib::value());\n}\n',
+    "app/src/main.rs": 'fn main() {\n    println!("{} {}", outside_lib::value(), outside_lib::FILE);\n}\n',
     "lib/Cargo.toml": `[package]\nname = "outside_lib"\nversion = "0.1.0"\nedition = "2021"\n`,
-    "lib/src/lib.rs": "pub fn value() -> u32 {\n    let unused_here = 1;\n    2\n}\n",
+    "lib/src/lib.rs":
+      "pub fn value() -> u32 {\n    let unused_here = 1;\n    2\n}\npub const FILE: &str = file!();\n",
   });
   const app = join(root, "app");
   const source = join(root, "lib", "src", "lib.rs");
@@ -95,7 +98,34 @@ test("a path dependency outside the workspace: its warning names the real file o
       expect(`${result.cargoText}${result.stdout}`).not.toMatch(/<(WORKSPACE|TMPDIR|HOME|TARGET)>/);
       if (args.length === 1) expect(result.cargoText).toContain(`${source}:2:9`);
       else expect(jsonSpanFiles(result.stdout)).toEqual([source]);
+      // The program names the crate's file by a sentinel of its own root (TMPDIR here), never as
+      // if it were in the workspace.
+      const printed = runBinary(join(app, "target", "debug", "outside_app")).trim();
+      expect(printed).toMatch(/^2 <[A-Z_]+>\/.*\/lib\/src\/lib\.rs$/);
+      expect(printed).not.toContain("<WORKSPACE>");
     }
+  }
+}, 120_000);
+
+test("a build in a terminal (cargo adds --diagnostic-width) hits what a piped build stored", async () => {
+  const workspace = copyFixture("path-ws");
+  const cacheDir = newCacheDir();
+  const piped = await cargo(["build", "--locked"], { cwd: workspace, cacheDir });
+  expect(piped.code, piped.stderr).toBe(0);
+  for (const columns of [97, 213]) {
+    removeTarget(workspace);
+    const before = readEvents(cacheDir).length;
+    const terminal = Bun.spawnSync(
+      ["script", "-qfec", `stty cols ${columns}; cargo build --locked`, "/dev/null"],
+      { cwd: workspace, env: cargoEnv({ cwd: workspace, cacheDir }), stdout: "pipe", stderr: "pipe" },
+    );
+    expect(terminal.exitCode, terminal.stdout.toString()).toBe(0);
+    // The warning is rendered at the stored width; every unit is a hit all the same.
+    expect(terminal.stdout.toString()).toContain("unused_on_purpose");
+    const outcomes = readEvents(cacheDir)
+      .slice(before)
+      .map((event) => `${event.crate}: ${event.outcome}`);
+    expect(outcomes.sort()).toEqual(PATH_WS_UNITS.map((crate) => `${crate}: local hit`));
   }
 }, 120_000);
 

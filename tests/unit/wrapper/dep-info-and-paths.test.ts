@@ -1,5 +1,8 @@
 // Parsing rustc's dep-info and normalising machine-local paths to sentinels and back.
 import { describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { detectRoots, PathNormaliser, targetDirFromOutDir } from "../../../src/util/path-roots";
 import { parseDepInfo, prepassArgs } from "../../../src/wrapper/dep-info";
 
@@ -77,7 +80,13 @@ describe("path roots", () => {
 
   test("the most specific root wins and boundaries are respected", () => {
     const n = new PathNormaliser(
-      detectRoots("/home/ann/src/proj", "/home/ann/src/proj/target/debug/deps", null, env),
+      detectRoots(
+        "/home/ann/src/proj",
+        "/home/ann/src/proj",
+        "/home/ann/src/proj/target/debug/deps",
+        null,
+        env,
+      ),
     );
     expect(n.normalise("/home/ann/src/proj/target/debug/deps/liba.rlib")).toBe(
       "<TARGET>/debug/deps/liba.rlib",
@@ -91,9 +100,9 @@ describe("path roots", () => {
   });
 
   test("normalise then denormalise in another checkout gives that checkout's paths", () => {
-    const a = new PathNormaliser(detectRoots("/a/proj", "/a/proj/target/debug/deps", null, env));
+    const a = new PathNormaliser(detectRoots("/a/proj", "/a/proj", "/a/proj/target/debug/deps", null, env));
     const b = new PathNormaliser(
-      detectRoots("/b/deeper/proj", "/b/deeper/proj/target/debug/deps", null, env),
+      detectRoots("/b/deeper/proj", "/b/deeper/proj", "/b/deeper/proj/target/debug/deps", null, env),
     );
     const stored = a.normalise("/a/proj/target/debug/deps/x.rmeta: /a/proj/target/debug/build/o/out/g.rs");
     expect(b.denormalise(stored)).toBe(
@@ -101,9 +110,44 @@ describe("path roots", () => {
     );
   });
 
+  test("a crate outside the workspace has no WORKSPACE root: its registry path stays readable", () => {
+    const crateDir = "/home/ann/.cargo/registry/src/index.crates.io-6f17d22bba15001f/clap-4.0.32";
+    const n = new PathNormaliser(
+      detectRoots(null, crateDir, "/home/ann/src/proj/target/debug/deps", null, env),
+    );
+    expect(n.normalise(`${crateDir}/src/lib.rs`)).toBe(
+      "<CARGO_HOME>/registry/src/index.crates.io-6f17d22bba15001f/clap-4.0.32/src/lib.rs",
+    );
+    expect(n.remapArgs().some((arg) => arg.includes("<WORKSPACE>"))).toBe(false);
+  });
+
+  test("a symlinked target dir: the path it leads to is the target dir too, and turns back into the link", () => {
+    const root = mkdtempSync(join(tmpdir(), "kache-roots-"));
+    try {
+      mkdirSync(join(root, "real", "debug", "deps"), { recursive: true });
+      symlinkSync(join(root, "real"), join(root, "target"));
+      const n = new PathNormaliser(detectRoots(root, root, join(root, "target", "debug", "deps"), null, {}));
+      const rlib = join(root, "real", "debug", "deps", "liba.rlib");
+      expect(n.inTargetDir(rlib)).toBe(true);
+      expect(n.normalise(rlib)).toBe("<TARGET>/debug/deps/liba.rlib");
+      expect(n.denormalise("<TARGET>/debug/deps/liba.rlib")).toBe(
+        join(root, "target", "debug", "deps", "liba.rlib"),
+      );
+      expect(n.remapArgs()).toContain(`--remap-path-prefix=${join(root, "real")}=<TARGET>`);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   test("remap args go least specific first, since rustc applies the last match", () => {
     const n = new PathNormaliser(
-      detectRoots("/home/ann/src/proj", "/home/ann/src/proj/target/debug/deps", null, env),
+      detectRoots(
+        "/home/ann/src/proj",
+        "/home/ann/src/proj",
+        "/home/ann/src/proj/target/debug/deps",
+        null,
+        env,
+      ),
     );
     const remaps = n.remapArgs();
     expect(remaps.at(-1)).toBe("--remap-path-prefix=/home/ann/src/proj/target=<TARGET>");

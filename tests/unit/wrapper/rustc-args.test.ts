@@ -59,6 +59,14 @@ describe("parseRustcArgs on cargo's argument lines", () => {
     expect(args.cfgs).toEqual(['feature="default"', 'feature="derive"', "no_std_atomic64"]);
   });
 
+  test("--diagnostic-width (cargo on a terminal) reaches rustc but not the key", () => {
+    for (const width of ["--diagnostic-width=80", "--diagnostic-width=213"]) {
+      const args = parseRustcArgs([...shellSplit(REGISTRY), width]);
+      expect(args.compileArgs).toContain(width);
+      expect(args.otherFlags.some((flag) => flag.startsWith("--diagnostic-width"))).toBe(false);
+    }
+  });
+
   test("test harness has no crate type but --test", () => {
     const args = parseRustcArgs(shellSplit(TEST_HARNESS));
     expect(args.isTest).toBe(true);
