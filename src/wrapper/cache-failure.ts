@@ -6,6 +6,7 @@ import { DiskFullError, diskIsFull } from "../store/disk-space";
 import { NewerIndexError } from "../store/index-file";
 import { describeError } from "../util/errors";
 import { markerDue } from "../util/rate-marker";
+import { firstInBuild, privateMarkerDir } from "./once-per-build";
 import type { PassthroughReason } from "./outcomes";
 import { NotRustcError } from "./tool-identity";
 
@@ -18,8 +19,13 @@ export function passthroughFor(
   settings: Settings | null,
 ): { reason: PassthroughReason; warn: string | null } {
   if (error instanceof NotRustcError) return { reason: "unknown-compiler", warn: null };
-  if (error instanceof CacheDirRefused)
-    return { reason: "cache-dir-refused", warn: `${describeError(error)}; running the compiler directly` };
+  if (error instanceof CacheDirRefused) {
+    // Every call of the build meets it, and the dir is not ours to keep a marker in.
+    const warn = `${describeError(error)}; running the compiler directly`;
+    const markers = privateMarkerDir();
+    const due = markers === null || firstInBuild(markers, "refused-cache-dir-", [warn]);
+    return { reason: "cache-dir-refused", warn: due ? warn : null };
+  }
   if (error instanceof DiskFullError) {
     // Every call of the build meets it: once a minute is enough (the marker needs no data block).
     const due =

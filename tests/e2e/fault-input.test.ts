@@ -1,7 +1,7 @@
 // Bad input to kache (SPEC §2, §5, §6): malformed config files, a rustc flag kache does not model,
 // KACHE_DISABLED. The build always compiles; kache says once per build, on one line, what was wrong.
 import { afterAll, expect, test } from "bun:test";
-import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanBuild, kacheLogLines } from "./fault-support";
 import { type CargoResult, cargo, copyFixture, newCacheDir, readEvents, removeTempDirs } from "./harness";
@@ -76,6 +76,25 @@ test(
     expect(fresh.code, fresh.stderr).toBe(0);
     expect(fresh.compiled, fresh.stderr).toEqual([]);
     expect(kacheLogLines(fresh.stderr), fresh.stderr).toEqual([]);
+  },
+  TIMEOUT,
+);
+
+test(
+  "a cache dir every user may write is refused, and kache says so once per build, not once per unit",
+  async () => {
+    const workspace = copyFixture("path-ws");
+    const cacheDir = newCacheDir();
+    chmodSync(cacheDir, 0o777);
+    for (let build = 0; build < 2; build++) {
+      const result = await cleanBuild(workspace, cacheDir);
+      const lines = kacheLogLines(result.stderr);
+      expect(lines, result.stderr).toHaveLength(1);
+      expect(lines[0]).toBe(
+        `kache warn: cache dir ${cacheDir} is writable by every user (make it private: chmod 700 ${cacheDir}); running the compiler directly`,
+      );
+      expect(result.outcomes, result.stderr).toMatchObject({ passthrough: UNITS });
+    }
   },
   TIMEOUT,
 );
