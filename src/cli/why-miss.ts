@@ -51,12 +51,27 @@ interface Nearest {
   sameKey: Entry | null;
 }
 
-/** Among the entries made before the miss, the one whose components differ least (newest on a tie). */
-function nearestEarlier(missEntry: Entry, entries: Entry[]): Nearest {
+/**
+ * The package whose build script an entry is (rustc calls every one `build_script_build`): the
+ * `<package>-<hash>` dir cargo compiles it into. Null for any other crate.
+ */
+export function buildScriptPackage(entry: Entry): string | null {
+  const outDir = components(entry).flags?.find((line) => line.startsWith("out-dir="));
+  const match = outDir && /\/build\/([^/]+)-[0-9a-f]{16}$/.exec(outDir);
+  return entry.crate.startsWith("build_script_") && match ? match[1]! : null;
+}
+
+/**
+ * Among the entries made before the miss, the one whose components differ least (newest on a tie);
+ * for a build script, only among the same package's.
+ */
+export function nearestEarlier(missEntry: Entry, entries: Entry[]): Nearest {
   let best: { entry: Entry; distance: number } | null = null;
   let sameKey: Entry | null = null;
+  const pkg = buildScriptPackage(missEntry);
   for (const entry of entries) {
     if (entry.key === missEntry.key || entry.created >= missEntry.created) continue;
+    if (pkg !== null && buildScriptPackage(entry) !== pkg) continue;
     const distance = diffDistance(components(entry), components(missEntry));
     if (distance === 0) sameKey ??= entry;
     else if (
@@ -77,7 +92,9 @@ function explain(crate: string, cacheDir: string): string[] {
       "give the crate name as rustc sees it; `kache list` shows the cached ones",
     );
   if (!miss) return [`${crate}: no miss recorded (${seen} events in the log): nothing to explain`];
-  const head = `${crate}: last miss at ${formatTime(miss.time)}, key ${miss.key!.slice(0, 12)}`;
+  const pkg = missEntry ? buildScriptPackage(missEntry) : null;
+  const who = pkg ? `${crate} (${pkg}'s build script)` : crate;
+  const head = `${who}: last miss at ${formatTime(miss.time)}, key ${miss.key!.slice(0, 12)}`;
   if (!missEntry)
     return [head, "  its entry is not in the index (not stored, or evicted since): nothing to compare"];
   const { entry: older, sameKey } = nearestEarlier(missEntry, entries);
