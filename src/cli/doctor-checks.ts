@@ -1,5 +1,6 @@
 // `kache doctor`'s checks of kache's own side: its config file, the cache dir, the daemon, the remote.
-import { chmodSync, statSync } from "node:fs";
+import { chmodSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { formatIssue, type LoadResult } from "../config/load";
 import { remoteConfigured, type Settings } from "../config/settings";
 import { daemonStatus, ensureDaemon } from "../daemon/control";
@@ -11,6 +12,35 @@ import { withinMs } from "../util/within";
 import { VERSION } from "../version";
 import { check, type FixableCheck } from "./check-report";
 import { displayPath } from "./wrapper-setup";
+
+/** How far back doctor looks for background stores that failed. */
+const STORE_LOG_DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Background stores finish after their wrapper returned, so a store that failed (a full disk, say)
+ * left only a `miss` line in the build's output and a line in store.log: say so here.
+ */
+export function storeLogCheck(cacheDir: string, now = Date.now()): FixableCheck {
+  let lines: string[];
+  try {
+    lines = readFileSync(join(cacheDir, "store.log"), "utf8").split("\n");
+  } catch {
+    lines = [];
+  }
+  const recent = lines.filter((line) => {
+    const time = Date.parse(line.slice(0, line.indexOf(" ")));
+    return Number.isFinite(time) && now - time < STORE_LOG_DAY_MS;
+  });
+  if (recent.length === 0) return check("background stores", "ok", "none failed in the last day");
+  const latest = recent.at(-1)!.slice(recent.at(-1)!.indexOf(" ") + 1);
+  const failed = recent.length === 1 ? "1 failed" : `${recent.length} failed`;
+  return check(
+    "background stores",
+    "warn",
+    `${failed} in the last day (their units were not cached); the latest: ${latest}`,
+    `see ${displayPath(join(cacheDir, "store.log"))}`,
+  );
+}
 
 /** How long doctor waits for the remote to answer one listing. */
 const REMOTE_TIMEOUT_MS = 10_000;

@@ -5,7 +5,7 @@ import { loadSettings } from "../config/load";
 import { describeError, KacheError } from "../util/errors";
 import { ccCheck } from "./cc-setup";
 import { type Check, type FixableCheck, hasProblem, printChecks } from "./check-report";
-import { cacheDirCheck, configChecks, daemonCheck, remoteCheck } from "./doctor-checks";
+import { cacheDirCheck, configChecks, daemonCheck, remoteCheck, storeLogCheck } from "./doctor-checks";
 import { storeChecks } from "./doctor-store";
 import { sccacheCheck, wrapperCheck } from "./setup-checks";
 
@@ -21,6 +21,7 @@ async function runChecks(options: { verify: boolean; purgeSccache: boolean }): P
     ...configChecks(loaded),
     cacheDirCheck(settings.cacheDir),
     ...storeChecks(settings.cacheDir, options.verify),
+    storeLogCheck(settings.cacheDir),
     await daemonCheck(settings),
     await remoteCheck(settings),
   ];

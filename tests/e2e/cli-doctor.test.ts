@@ -121,6 +121,7 @@ test("a healthy set-up after a real build exits 0, with --verify too, and --json
     "cache dir",
     "store",
     "blob modes",
+    "background stores",
     "daemon",
     "remote",
   ]);
@@ -128,6 +129,7 @@ test("a healthy set-up after a real build exits 0, with --verify too, and --json
     `ok       wrapper: cargo runs ${bin} (this kache), set in ~/.cargo/config.toml`,
   );
   expect(plain.stdout).toContain(`ok       store: ${PATH_WS_UNITS.length} entries,`);
+  expect(plain.stdout).toContain("ok       background stores: none failed in the last day");
 
   const verified = await doctor(["--verify", "--json"]);
   expect(verified.code).toBe(0);

@@ -61,6 +61,21 @@ test("a cache filesystem that fills up mid-build: the build succeeds and nothing
   expect(doctor).toMatch(/^ok +entries: all \d+ entr(y|ies) have their blobs, whole$/m);
 }, 240_000);
 
+test("a background store the full disk stopped: the build succeeds, and doctor names it from store.log", async () => {
+  // The stores run on after cargo: doctor reads store.log once the last of them is gone.
+  const waited = SCRIPT.replace(
+    '"$KACHE" doctor',
+    'for i in $(seq 300); do [ -z "$(ls -A "$KACHE_CACHE_DIR/staging" 2>/dev/null)" ] && break; sleep 0.1; done\n"$KACHE" doctor',
+  );
+  const { run, read } = await onSmallDisk(6, waited, { KACHE_BACKGROUND_STORE: "always" });
+  expect(read("build-status"), run.stderr).toBe("0");
+  expect(read("app-output")).toBe(PATH_WS_OUTPUT.join("\n"));
+  // The wrapper had returned to cargo: only doctor can tell the user those units were not cached.
+  expect(read("doctor")).toMatch(
+    /^warn +background stores: \d+ failed in the last day \(their units were not cached\); the latest: \S+: .*\(see .*store\.log\)$/m,
+  );
+}, 240_000);
+
 /** A warm cache, then the disk filled to the last byte by something else; then what kache says. */
 const GC_SCRIPT = `cargo build --locked 2> "$REPORT/cold-stderr"
 dd if=/dev/zero of="$KACHE_CACHE_DIR/filler" bs=64k 2>/dev/null
