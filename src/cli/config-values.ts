@@ -18,8 +18,9 @@ export function findSetting(name: string): SettingRow {
     SETTINGS.find((candidate) => candidate.key === name || candidate.env === name) ??
     SETTINGS.find((candidate) => candidate.key === `cache.${name}` || candidate.env === name.toUpperCase());
   if (row) return row;
-  const hint =
-    name.includes(".") || /^[a-z_]+$/.test(name) ? suggestKey(name) : "`kache config list` shows them";
+  // suggestKey's fallback tells a config file to drop the key; here there is no file to edit.
+  const suggestion = name.includes(".") || /^[a-z_]+$/.test(name) ? suggestKey(name) : "";
+  const hint = suggestion.startsWith("did you mean") ? suggestion : "`kache config list` shows them";
   throw new KacheError(`unknown setting \`${name}\``, hint, 2);
 }
 

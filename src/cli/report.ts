@@ -145,13 +145,28 @@ function render(insight: Insight, format: ReportFormat, toTerminal: boolean): st
   return renderMarkdown(reportModel(insight), format === "github");
 }
 
+const ERRNO_TEXT: Record<string, string> = {
+  ENOENT: "no such directory",
+  EACCES: "permission denied",
+  EROFS: "read-only filesystem",
+  ENOSPC: "no space left on the disk",
+  EISDIR: "it is a directory",
+  ENOTDIR: "a part of the path is not a directory",
+};
+
+function errnoText(code: string): string {
+  return ERRNO_TEXT[code] ?? code;
+}
+
 function writeTo(path: string, text: string, append: boolean): void {
   try {
     if (append) appendFileSync(path, text);
     else atomicWrite(path, text);
   } catch (error) {
+    // The error names the temp file beside `path`; the code says what went wrong.
+    const code = (error as NodeJS.ErrnoException).code;
     throw new KacheError(
-      `cannot write the report to ${path}: ${describeError(error)}`,
+      `cannot write the report to ${path}: ${code ? errnoText(code) : describeError(error)}`,
       "check that its directory exists and is writable",
     );
   }

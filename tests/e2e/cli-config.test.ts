@@ -258,6 +258,8 @@ test("a bad value is exit 2 with the valid form in the message, and the file is 
       ["cache.local_max_siz", "1GB"],
       "unknown setting `cache.local_max_siz` (did you mean cache.local_max_size?)",
     ],
+    // Nothing near it: no file to remove it from, so the hint is where the known keys are.
+    [["bogus.key", "1"], "unknown setting `bogus.key` (`kache config list` shows them)"],
   ];
   for (const [args, message] of cases) {
     const run = kache(home, ["config", "set", ...args]);
