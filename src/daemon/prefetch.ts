@@ -3,6 +3,7 @@
 
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { withoutJobserver } from "../util/jobserver-env";
 
 /** Target kinds a plain `cargo build` compiles. */
 const BUILT_KINDS = new Set([
@@ -93,17 +94,21 @@ export async function cargoMetadata(cargo: string, projectDir: string): Promise<
   // --frozen: never touch the network, and never rewrite the user's Cargo.lock (it fails instead).
   const child = Bun.spawn([cargo, "metadata", "--format-version", "1", "--frozen"], {
     cwd: projectDir,
+    env: withoutJobserver(process.env),
     stdout: "pipe",
     stderr: "pipe",
   });
   const timer = setTimeout(() => child.kill(), 60_000);
   try {
-    const [text, , code] = await Promise.all([
+    const [text, errors, code] = await Promise.all([
       new Response(child.stdout).text(),
       new Response(child.stderr).text(),
       child.exited,
     ]);
-    if (code !== 0) throw new Error(`cargo metadata exited with ${code} in ${projectDir}`);
+    if (code !== 0) {
+      const said = errors.trim().split("\n").at(-1) ?? "";
+      throw new Error(`cargo metadata exited with ${code} in ${projectDir}${said ? `: ${said}` : ""}`);
+    }
     return JSON.parse(text) as Metadata;
   } finally {
     clearTimeout(timer);

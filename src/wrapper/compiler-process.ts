@@ -1,4 +1,5 @@
 // Runs the real compiler: pass-through with inherited stdio, or streamed to cargo while captured for replay.
+import { fstatSync } from "node:fs";
 import { writeAllSync } from "../util/write-all";
 
 export interface CapturedRun {
@@ -11,6 +12,15 @@ export interface CapturedRun {
 
 type StdioSlot = "inherit" | "pipe" | "ignore" | number;
 
+function isOpen(fd: number): boolean {
+  try {
+    fstatSync(fd);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Cargo hands rustc its jobserver as inherited fds named in CARGO_MAKEFLAGS; Bun passes only
  * fds 0-2 unless told, so the same fds are listed again at the same positions.
@@ -22,7 +32,10 @@ export function withJobserverFds(
   const flags = env.CARGO_MAKEFLAGS ?? env.MAKEFLAGS ?? "";
   const match = /--jobserver-(?:fds|auth)=(\d+),(\d+)/.exec(flags);
   if (!match) return first3;
-  const fds = new Set([Number(match[1]), Number(match[2])]);
+  // Only fds that are open here: a process started outside cargo (the daemon's `cargo metadata`, a
+  // test) may carry cargo's variable without its fds, and Bun refuses to pass a closed fd.
+  const fds = new Set([Number(match[1]), Number(match[2])].filter(isOpen));
+  if (fds.size === 0) return first3;
   const stdio = [...first3];
   for (let fd = 3; fd <= Math.max(...fds); fd++) stdio.push(fds.has(fd) ? fd : "ignore");
   return stdio;

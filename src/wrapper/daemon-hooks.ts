@@ -5,6 +5,7 @@ import { type RemoteSettings, remoteConfigured, type Settings } from "../config/
 import { callDaemon, DaemonUnavailable } from "../ipc/client";
 import { daemonPaths, selfCommand } from "../ipc/daemon-paths";
 import { queueUpload } from "../store/upload-queue";
+import { withoutJobserver } from "../util/jobserver-env";
 import { log } from "../util/log";
 import { markerDue, markerFresh, releaseMarker } from "../util/rate-marker";
 import type { ToolchainTags } from "./toolchain-tag";
@@ -51,7 +52,7 @@ async function autostart(home: DaemonHome): Promise<void> {
   const [command, ...rest] = selfCommand();
   const child = spawn(command!, [...rest, "daemon", "start"], {
     cwd: home.configDir,
-    env: { ...process.env, KACHE_CACHE_DIR: home.cacheDir },
+    env: { ...withoutJobserver(process.env), KACHE_CACHE_DIR: home.cacheDir },
     detached: true,
     stdio: "ignore",
   });

@@ -167,3 +167,22 @@ describe("a compile-first call", () => {
     expect(readdirSync(tmp).filter((name) => name.includes("kache"))).toEqual([]);
   });
 });
+
+// The daemon's `cargo metadata` (and anything else started outside cargo) can carry cargo's jobserver
+// variable without its fds: Bun refuses to pass a closed fd, and kache died before running rustc.
+test("CARGO_MAKEFLAGS naming closed jobserver fds: a probe and a cached compile still run", async () => {
+  const jobserver = { CARGO_MAKEFLAGS: "-j --jobserver-fds=61,62 --jobserver-auth=61,62" };
+  const dir = crateDir(["out"]);
+  const cacheDir = newCacheDir();
+  const env = { ...kacheEnv(cacheDir), ...jobserver };
+  const probe = await runDirect(KACHE_BIN, [toolchainRustc(), "-vV"], dir, env);
+  expect(probe.code, probe.stderr).toBe(0);
+  expect(probe.stdout).toStartWith("rustc ");
+  for (const outcome of ["miss", "local hit"]) {
+    rmSync(join(dir, "out"), { recursive: true, force: true });
+    const run = await runDirect(KACHE_BIN, [toolchainRustc(), ...libArgs("out")], dir, env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(readdirSync(join(dir, "out"))).toEqual(["libfoo.rlib"]);
+    expect(outcomesOf(cacheDir).at(-1)).toBe(`foo: ${outcome}`);
+  }
+});
