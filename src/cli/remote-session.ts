@@ -5,6 +5,7 @@ import { remoteConfigured } from "../config/settings";
 import { openRemote, type Remote } from "../remote/remote";
 import type { LocalStores } from "../remote/transfer";
 import { BlobStore } from "../store/blobs";
+import { ensureCacheDir } from "../store/cache-dir";
 import { IndexDb } from "../store/index-db";
 import { KacheError } from "../util/errors";
 
@@ -17,6 +18,8 @@ export async function openRemoteSession(
       "set KACHE_S3_BUCKET, or cache.remote.* in the config file",
     );
   const remote = await openRemote(settings.remote);
+  // CI pulls before its first build: the cache dir may not exist yet (made as a wrapper makes it).
+  ensureCacheDir(settings.cacheDir);
   const index = IndexDb.open(settings.cacheDir);
   return { remote, stores: { cacheDir: settings.cacheDir, index, blobs: new BlobStore(settings.cacheDir) } };
 }

@@ -3,7 +3,7 @@
 
 import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
-import { appendFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { loadSettings } from "../../src/config/load";
 import { callDaemon } from "../../src/ipc/client";
@@ -78,6 +78,19 @@ describe("a filesystem remote shared by two machines", () => {
     expect(readFileSync(app(b.workspace))).toEqual(readFileSync(app(a.workspace)));
     expect(runBinary(app(b.workspace)).trim().split("\n")).toEqual(PATH_WS_OUTPUT);
   }, 180_000);
+
+  test("sync --pull into a cache dir that does not exist yet (CI's first step) makes it, private", async () => {
+    const cacheDir = join(makeTempDir("kache-e2e-ci-"), "cache");
+    const pulled = await kache(
+      KACHE_BIN,
+      ["sync", "--pull", "--manifest-path", join(a.workspace, "Cargo.toml")],
+      cacheDir,
+      { env },
+    );
+    expect(pulled.code, pulled.stderr).toBe(0);
+    expect(pulled.stdout).toMatch(/pulled \d+ objects/);
+    expect(statSync(cacheDir).mode & 0o777).toBe(0o700);
+  }, 60_000);
 
   test("a prefetch at the start of a session brings the workspace in before rustc asks: prefetch hits", async () => {
     const c = machine("C", "path-ws", "c/prefetched", env);
