@@ -138,8 +138,10 @@ export class RemoteService {
       return;
     }
     if (error instanceof RemoteError && error.kind === "config") {
-      if (state.configError !== message) this.log.warn(`${state.description}: ${message}`);
-      state.configError = message;
+      // Said once per cause: the message starts with the object it was about ("looking up <key>: ").
+      const cause = message.slice(message.indexOf(": ") + 2);
+      if (state.configError !== cause) this.log.warn(`${state.description}: ${message}`);
+      state.configError = cause;
       state.pausedUntil = Date.now() + PAUSE_MS;
       return;
     }

@@ -10,7 +10,7 @@ import type { KeyComponents } from "../wrapper/cache-key";
 import { invocationFingerprint } from "../wrapper/direct-mode";
 import { packEntry, unpackStream } from "./archive";
 import { importEntry } from "./import-entry";
-import { entryObjectKey, type Remote } from "./remote";
+import { entryObjectKey, type Remote, RemoteError } from "./remote";
 import { putToolchainMarker } from "./toolchain-markers";
 
 /** The largest archive kache downloads. */
@@ -67,6 +67,23 @@ export async function pullEntry(
   }
 }
 
+/**
+ * The HEAD an upload starts with. A 403 to it is a refused read, not a refused write: wrong
+ * credentials, or a policy without s3:ListBucket (AWS then answers a missing key with 403). Taken
+ * for a read-only bucket, it made the daemon drop every queued upload for good.
+ */
+async function headBeforeUpload(remote: Remote, objectKey: string) {
+  try {
+    return await remote.head(objectKey);
+  } catch (error) {
+    if (!(error instanceof RemoteError) || error.kind !== "denied") throw error;
+    throw new RemoteError(
+      "config",
+      `${error.message}; reads are refused too, so check the credentials and that the policy allows s3:GetObject, s3:PutObject and s3:ListBucket`,
+    );
+  }
+}
+
 /** Uploads one entry unless the remote has it; the bytes sent (0 when it was there). */
 export async function pushEntry(
   remote: Remote,
@@ -77,7 +94,7 @@ export async function pushEntry(
   progress?: TransferProgress,
 ): Promise<number> {
   const objectKey = entryObjectKey(settings, entry.crate, entry.key);
-  if ((await remote.head(objectKey)) !== null) return 0;
+  if ((await headBeforeUpload(remote, objectKey)) !== null) return 0;
   const archive = remoteTemp(stores.cacheDir);
   try {
     // The newest input list of the entry's fingerprint rides along: a pull then needs no pre-pass.

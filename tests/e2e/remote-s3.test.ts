@@ -264,6 +264,31 @@ describe("a bucket that cannot be trusted or reached", () => {
     }
   }, 300_000);
 
+  test("wrong credentials (403 to every request, a HEAD's without a body): said once, the queue kept for later", async () => {
+    s3.fault = "forbid-all";
+    try {
+      const m = machine("W", "path-ws", "w", { ...s3.env, KACHE_KEY_SALT: "wrong-credentials" });
+      await m.startDaemon();
+      const built = await m.build();
+      expect(built.code).toBe(0);
+      await waitFor(
+        "the daemon to try an upload",
+        () => /check the credentials/.test(daemonLog(m.cacheDir)),
+        30_000,
+      );
+      await Bun.sleep(2_000);
+      const log = daemonLog(m.cacheDir);
+      // Not taken for a read-only bucket, whose uploads would be dropped for good.
+      expect(log).not.toContain("refuses writes");
+      expect(log.match(/check the credentials/g)?.length).toBe(1);
+      expect(queuedUploads(m.cacheDir).length).toBe(PATH_WS_UNITS.length);
+      s3.fault = "none";
+      await waitForUploads(m, 90_000);
+    } finally {
+      s3.fault = "none";
+    }
+  }, 300_000);
+
   test("read-only never sends a PUT", async () => {
     await cleanUpDaemons(); // earlier machines' daemons may still be uploading: their PUTs are not this one's
     const putsBefore = s3.requests.filter((line) => line.startsWith("PUT")).length;

@@ -1,6 +1,6 @@
 // A real S3-speaking server for the tests: s3rver (npm) on 127.0.0.1 in a child process, with its
 // objects as plain files a test can tamper with, and an HTTP proxy of our own in front of it that
-// injects faults (403 on every PUT, 500s, a dropped connection, a server that is down, a body cut
+// injects faults (403 on every PUT or every request, 500s, a dropped connection, a server that is down, a body cut
 // short as if whole, a connection dropped half-way through a body, a body or a listing that
 // stops half-way and stays silent).
 
@@ -13,6 +13,7 @@ import { freePort, makeTempDir, REPO_ROOT } from "./harness";
 export type Fault =
   | "none"
   | "forbid-put"
+  | "forbid-all"
   | "error-500"
   | "down"
   | "truncate-get"
@@ -76,6 +77,12 @@ export async function startS3Server(bucket = "kache-test"): Promise<S3Server> {
       const url = new URL(request.url);
       state.requests.push(`${request.method} ${url.pathname}`);
       if (state.fault === "down") return new Response("down", { status: 503 });
+      // Wrong credentials: S3 refuses every request, and a HEAD's 403 has no body to say why.
+      if (state.fault === "forbid-all")
+        return new Response(request.method === "HEAD" ? null : "<Error><Code>AccessDenied</Code></Error>", {
+          status: 403,
+          headers: { "content-type": "application/xml" },
+        });
       if (state.fault === "error-500")
         return new Response("<Error><Code>InternalError</Code></Error>", { status: 500 });
       if (state.fault === "forbid-put" && request.method === "PUT")
