@@ -2,6 +2,7 @@
 // written to a temp name beside its place and renamed in, so a reader never sees half an object.
 import {
   closeSync,
+  chmodSync,
   copyFileSync,
   type Dirent,
   fstatSync,
@@ -115,6 +116,9 @@ export class FilesystemRemote implements Remote {
     try {
       mkdirSync(dirname(path), { recursive: true });
       copyFileSync(source, temp);
+      // The source is a private temp file (0600), and a copy keeps its mode: a share that several
+      // users (a team, CI runners under other uids) read needs the mode the umask gives new files.
+      chmodSync(temp, 0o666 & ~process.umask());
       const fd = openSync(temp, "r");
       try {
         fsyncSync(fd);

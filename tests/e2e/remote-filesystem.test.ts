@@ -65,6 +65,9 @@ describe("a filesystem remote shared by two machines", () => {
     const stored = objects(bucket);
     expect(stored.map((name) => name.split("/").slice(-2, -1)[0]).sort()).toEqual(PATH_WS_UNITS);
     expect(stored.every((name) => name.startsWith("artifacts/"))).toBe(true);
+    // Readable by the share's other users: the mode the umask gives new files, not the temp file's 0600.
+    const modes = new Set(stored.map((name) => statSync(join(bucket, name)).mode & 0o777));
+    expect([...modes]).toEqual([0o666 & ~process.umask()]);
   }, 180_000);
 
   test("B, with an empty cache, gets every unit from the remote and the same binary", async () => {
