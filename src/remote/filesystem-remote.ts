@@ -1,8 +1,8 @@
 // A remote that is a directory (an NFS mount, a shared disk): the bucket's layout as files, each
 // written to a temp name beside its place and renamed in, so a reader never sees half an object.
 import {
-  closeSync,
   chmodSync,
+  closeSync,
   copyFileSync,
   type Dirent,
   fstatSync,
