@@ -1,7 +1,6 @@
-// The daemon's work with remotes: remote checks (download, verify, store; one download per key
-// however many wrappers ask; recent misses remembered) and the upload queue (HEAD first, bounded
-// parallelism, backoff, a pause and a single probe when the remote keeps failing, a bucket that
-// refuses writes treated as read-only). One state per remote the builds name.
+// The daemon's work with remotes: remote checks (download, verify, store; one download per key however
+// many wrappers ask; recent misses remembered) and the upload queue (HEAD first, bounded parallelism,
+// backoff, a pause when the remote keeps failing, a bucket refusing writes is read-only). A state per remote.
 import type { RemoteSettings } from "../config/settings";
 import type { DaemonTransfers, RemoteHealthReport, TransferCause } from "../ipc/protocol";
 import { ArchiveError } from "../remote/archive";
@@ -25,7 +24,7 @@ import {
   targetsPerCrate,
 } from "./prefetch";
 import { pullPlanned } from "./prefetch-pulls";
-import { newRemoteState, type RemoteState } from "./remote-state";
+import { configCause, newRemoteState, type RemoteState } from "./remote-state";
 import type { DaemonLogger } from "./server";
 import { type ActiveTransfer, TransferLog } from "./transfer-log";
 
@@ -138,8 +137,7 @@ export class RemoteService {
       return;
     }
     if (error instanceof RemoteError && error.kind === "config") {
-      // Said once per cause: the message starts with the object it was about ("looking up <key>: ").
-      const cause = message.slice(message.indexOf(": ") + 2);
+      const cause = configCause(message);
       if (state.configError !== cause) this.log.warn(`${state.description}: ${message}`);
       state.configError = cause;
       state.pausedUntil = Date.now() + PAUSE_MS;

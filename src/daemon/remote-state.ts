@@ -47,3 +47,11 @@ export function newRemoteState(settings: RemoteSettings): RemoteState {
     downloadsDone: 0,
   };
 }
+
+/**
+ * What a configuration error is about, said once however many objects meet it: its message starts
+ * with the object ("looking up <key>: "), the cause follows.
+ */
+export function configCause(message: string): string {
+  return message.slice(message.indexOf(": ") + 2);
+}
