@@ -78,8 +78,9 @@ describe("path roots", () => {
     TMPDIR: "/tmp",
   };
 
-  test("the most specific root wins and boundaries are respected", () => {
-    const n = new PathNormaliser(
+  /** A member's call in /home/ann/src/proj, its target dir inside. */
+  const annsProject = () =>
+    new PathNormaliser(
       detectRoots(
         "/home/ann/src/proj",
         "/home/ann/src/proj",
@@ -88,6 +89,9 @@ describe("path roots", () => {
         env,
       ),
     );
+
+  test("the most specific root wins and boundaries are respected", () => {
+    const n = annsProject();
     expect(n.normalise("/home/ann/src/proj/target/debug/deps/liba.rlib")).toBe(
       "<TARGET>/debug/deps/liba.rlib",
     );
@@ -140,15 +144,7 @@ describe("path roots", () => {
   });
 
   test("remap args go least specific first, since rustc applies the last match", () => {
-    const n = new PathNormaliser(
-      detectRoots(
-        "/home/ann/src/proj",
-        "/home/ann/src/proj",
-        "/home/ann/src/proj/target/debug/deps",
-        null,
-        env,
-      ),
-    );
+    const n = annsProject();
     const remaps = n.remapArgs();
     expect(remaps.at(-1)).toBe("--remap-path-prefix=/home/ann/src/proj/target=<TARGET>");
     expect(remaps[0]).toBe("--remap-path-prefix=/tmp=<TMPDIR>");
