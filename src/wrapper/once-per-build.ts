@@ -1,8 +1,9 @@
 // A warning every compiler call of a build would give, given by one of them: the first to create a
 // marker named after the build (cargo's pid and start time) and the message.
-import { lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ensureCacheDir } from "../store/cache-dir";
 import { unlinkQuietly } from "../util/atomic-write";
 import { hashParts } from "../util/hash";
 
@@ -42,21 +43,14 @@ export function firstInBuild(dir: string, prefix: string, messages: string[]): b
 }
 
 /**
- * A dir in the temp dir only this user can write, for markers about a cache dir kache will not
- * write into; null when the name is taken by anything else (another user's dir, a link).
+ * A dir of this user's in the temp dir, made and checked as a cache dir is (owner-only, refused when
+ * another user's or writable by everyone), for markers about a cache dir kache will not write into.
  */
 export function privateMarkerDir(): string | null {
-  const uid = process.getuid?.();
-  if (uid === undefined) return null;
-  const dir = join(tmpdir(), `kache-${uid}`);
+  const dir = join(tmpdir(), `kache-${process.getuid?.() ?? "user"}`);
   try {
-    mkdirSync(dir, { mode: 0o700 });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") return null;
-  }
-  try {
-    const stat = lstatSync(dir);
-    return stat.isDirectory() && stat.uid === uid && (stat.mode & 0o077) === 0 ? dir : null;
+    ensureCacheDir(dir);
+    return dir;
   } catch {
     return null;
   }
