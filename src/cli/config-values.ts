@@ -2,7 +2,7 @@
 // from, and typed input turned into the TOML value the loader accepts (checked the loader's way).
 import { homedir } from "node:os";
 import { convertValue } from "../config/convert";
-import { type LoadResult, suggestKey } from "../config/load";
+import { type LoadResult, nearestKey } from "../config/load";
 import { defaultValue, type Env, SETTINGS, type SettingRow, type SettingValue } from "../config/settings";
 import type { TomlScalar } from "../config/toml-edit";
 import { KacheError } from "../util/errors";
@@ -18,9 +18,8 @@ export function findSetting(name: string): SettingRow {
     SETTINGS.find((candidate) => candidate.key === name || candidate.env === name) ??
     SETTINGS.find((candidate) => candidate.key === `cache.${name}` || candidate.env === name.toUpperCase());
   if (row) return row;
-  // suggestKey's fallback tells a config file to drop the key; here there is no file to edit.
-  const suggestion = name.includes(".") || /^[a-z_]+$/.test(name) ? suggestKey(name) : "";
-  const hint = suggestion.startsWith("did you mean") ? suggestion : "`kache config list` shows them";
+  const near = name.includes(".") || /^[a-z_]+$/.test(name) ? nearestKey(name) : null;
+  const hint = near ? `did you mean ${near}?` : "`kache config list` shows them";
   throw new KacheError(`unknown setting \`${name}\``, hint, 2);
 }
 

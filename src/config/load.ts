@@ -263,16 +263,21 @@ function expandOrThrow(text: string, env: Env): string {
   return value;
 }
 
-/** Suggests the known key whose last part is closest to the unknown one's. */
-export function suggestKey(key: string): string {
+/** The known key whose last part is close to the unknown one's, or null. */
+export function nearestKey(key: string): string | null {
   const last = key.slice(key.lastIndexOf(".") + 1);
   let best: { key: string; distance: number } | null = null;
   for (const known of FILE_KEYS) {
     const distance = editDistance(last, known.slice(known.lastIndexOf(".") + 1));
     if (!best || distance < best.distance) best = { key: known, distance };
   }
-  if (best && best.distance <= Math.max(2, Math.floor(last.length / 3))) return `did you mean ${best.key}?`;
-  return "remove it; `kache config list` shows the known keys";
+  return best && best.distance <= Math.max(2, Math.floor(last.length / 3)) ? best.key : null;
+}
+
+/** What to do about an unknown key in a config file. */
+export function suggestKey(key: string): string {
+  const near = nearestKey(key);
+  return near ? `did you mean ${near}?` : "remove it; `kache config list` shows the known keys";
 }
 
 function editDistance(a: string, b: string): number {
