@@ -3,7 +3,9 @@ import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { collectExtraInputs, readCrateConfig } from "../../../src/config/crate-config";
 import { hashBytes } from "../../../src/util/hash";
-import { makeTempDir, writeFile } from "./helpers";
+import { makeTempDir, removeTempDirsAfterEach, writeFile } from "./helpers";
+
+removeTempDirsAfterEach();
 
 function crate(files: Record<string, string>): string {
   const root = makeTempDir();

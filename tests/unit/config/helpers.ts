@@ -1,4 +1,4 @@
-// Temp directories with real files for the config tests, removed after each test.
+// Temp directories with real files for the config tests, removed after each test (removeTempDirsAfterEach).
 import { afterEach } from "bun:test";
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -6,9 +6,15 @@ import { dirname, join } from "node:path";
 
 const created: string[] = [];
 
-afterEach(() => {
-  for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+/**
+ * Registered by each test file that imports this one: Bun loads a module once per run, so a hook
+ * registered here at load time would clean up after the first file's tests only.
+ */
+export function removeTempDirsAfterEach(): void {
+  afterEach(() => {
+    for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+}
 
 /** realpath so comparisons hold on macOS, where /tmp is a symlink. */
 export function makeTempDir(): string {

@@ -3,7 +3,9 @@ import { expect, test } from "bun:test";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { formatIssue, loadSettings } from "../../../src/config/load";
-import { makeTempDir, writeFile } from "./helpers";
+import { makeTempDir, removeTempDirsAfterEach, writeFile } from "./helpers";
+
+removeTempDirsAfterEach();
 
 function load(text: string, env: Record<string, string> = {}) {
   const cwd = makeTempDir();

@@ -3,7 +3,9 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { formatIssue, loadSettings } from "../../../src/config/load";
 import { defaultCacheDir, SETTINGS } from "../../../src/config/settings";
-import { makeTempDir, writeFile } from "./helpers";
+import { makeTempDir, removeTempDirsAfterEach, writeFile } from "./helpers";
+
+removeTempDirsAfterEach();
 
 function setup() {
   const root = makeTempDir();
