@@ -53,7 +53,13 @@ const status = defineCommand({
       out(`  epoch:    ${status.epoch}`);
       out(`  uptime:   ${formatDuration(status.uptimeMs)}`);
       for (const remote of status.remotes ?? []) {
-        const health = remote.paused ? "paused after failures" : remote.lastError ? "answering" : "ok";
+        const health = remote.notAnswering
+          ? "not answering"
+          : remote.paused
+            ? "paused after failures"
+            : remote.lastError
+              ? "answering"
+              : "ok";
         out(`  remote:   ${remote.remote} (${health}${remote.writable ? "" : ", read-only"})`);
         out(
           `            queued ${remote.queued}, uploaded ${remote.uploadsDone}, downloaded ${remote.downloadsDone}`,

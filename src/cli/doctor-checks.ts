@@ -142,10 +142,17 @@ export async function daemonCheck(settings: Settings): Promise<FixableCheck> {
       "run `kache daemon restart`",
     );
   }
-  const troubled = (status.remotes ?? []).find((remote) => remote.paused || remote.lastError);
+  const troubled = (status.remotes ?? []).find(
+    (remote) => remote.paused || remote.notAnswering || remote.lastError,
+  );
   if (troubled) {
-    const how = troubled.paused ? "paused after failures" : "had errors";
-    const detail = `running (pid ${status.pid}), but its remote ${troubled.remote} ${how}: ${troubled.lastError}`;
+    const how = troubled.notAnswering
+      ? "is not answering"
+      : troubled.paused
+        ? "paused after failures"
+        : "had errors";
+    const last = troubled.lastError ? `: ${troubled.lastError}` : "";
+    const detail = `running (pid ${status.pid}), but its remote ${troubled.remote} ${how}${last}`;
     return check("daemon", "warn", detail, "see `kache daemon log`");
   }
   return check("daemon", "ok", `running (${describeDaemon(status)}, up ${formatDuration(status.uptimeMs)})`);

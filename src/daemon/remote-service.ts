@@ -6,7 +6,7 @@ import type { DaemonTransfers, RemoteHealthReport, TransferCause } from "../ipc/
 import { ArchiveError } from "../remote/archive";
 import { manifestListPrefix, pullManifestObject, pushManifests } from "../remote/manifests";
 import { DEFAULT_NAMESPACE, loadNamespace } from "../remote/namespaces";
-import { entryObjectKey, RemoteError, remoteIdentity } from "../remote/remote";
+import { entryObjectKey, remoteIdentity } from "../remote/remote";
 import { TarError } from "../remote/tar";
 import { type LocalStores, pullEntry, pushEntry, remoteTemp } from "../remote/transfer";
 import { BlobStore } from "../store/blobs";
@@ -24,15 +24,12 @@ import {
   targetsPerCrate,
 } from "./prefetch";
 import { pullPlanned } from "./prefetch-pulls";
-import { configCause, newRemoteState, type RemoteState } from "./remote-state";
+import { newRemoteState, type RemoteState } from "./remote-state";
 import type { DaemonLogger } from "./server";
 import { type ActiveTransfer, TransferLog } from "./transfer-log";
 
 /** How long a key the remote did not have is answered "miss" without asking again. */
 const MISS_MEMORY_MS = 60_000;
-/** Consecutive transient failures before the remote is paused and then probed once. */
-const FAILURES_BEFORE_PAUSE = 3;
-const PAUSE_MS = 10_000;
 
 export class RemoteService {
   private readonly states = new Map<string, RemoteState>();
@@ -93,7 +90,7 @@ export class RemoteService {
     const id = remoteIdentity(settings);
     let state = this.states.get(id);
     if (!state) {
-      state = newRemoteState(settings);
+      state = newRemoteState(settings, this.log, () => this.wake());
       this.states.set(id, state);
     }
     return state;
@@ -106,9 +103,10 @@ export class RemoteService {
       queued: queued.filter((item) => remoteIdentity(item.remote) === id).length,
       uploadsDone: state.uploadsDone,
       downloadsDone: state.downloadsDone,
-      lastError: state.lastError,
-      paused: Date.now() < state.pausedUntil,
-      writable: !state.writesRefused && !state.settings.readOnly,
+      lastError: state.health.lastError,
+      paused: state.health.paused(),
+      notAnswering: state.health.notAnswering(),
+      writable: !state.health.writesRefused && !state.settings.readOnly,
     }));
   }
 
@@ -124,47 +122,6 @@ export class RemoteService {
     };
   }
 
-  /** Records a failure; what kind decides whether to retry, pause or give up on writes. */
-  private failed(state: RemoteState, error: unknown, writing: boolean): void {
-    const message = describeError(error);
-    state.lastError = message;
-    if (error instanceof RemoteError && error.kind === "denied" && writing) {
-      if (!state.writesRefused)
-        this.log.warn(
-          `${state.description} refuses writes (${message}); uploads to it stop, pulls go on (set cache.remote.read_only = true to say so)`,
-        );
-      state.writesRefused = true;
-      return;
-    }
-    if (error instanceof RemoteError && error.kind === "config") {
-      const cause = configCause(message);
-      if (state.configError !== cause) this.log.warn(`${state.description}: ${message}`);
-      state.configError = cause;
-      state.pausedUntil = Date.now() + PAUSE_MS;
-      return;
-    }
-    state.consecutiveFailures += 1;
-    if (state.consecutiveFailures === FAILURES_BEFORE_PAUSE) {
-      this.log.warn(
-        `${state.description} failed ${FAILURES_BEFORE_PAUSE} times in a row (${message}); pausing ${PAUSE_MS / 1000}s, then one probe`,
-      );
-    }
-    if (state.consecutiveFailures >= FAILURES_BEFORE_PAUSE) state.pausedUntil = Date.now() + PAUSE_MS;
-  }
-
-  private succeeded(state: RemoteState): void {
-    if (state.consecutiveFailures >= FAILURES_BEFORE_PAUSE)
-      this.log.info(`${state.description} answers again`);
-    state.consecutiveFailures = 0;
-    state.pausedUntil = 0;
-    state.configError = null;
-  }
-
-  /** A paused remote lets one request through when the pause is over: the probe. */
-  private usable(state: RemoteState): boolean {
-    return Date.now() >= state.pausedUntil;
-  }
-
   /** Brings `key` into the local store from the remote; "hit" once it is there. */
   async check(
     settings: RemoteSettings,
@@ -176,7 +133,11 @@ export class RemoteService {
     const missedAt = state.misses.get(key);
     if (missedAt !== undefined && Date.now() - missedAt < MISS_MEMORY_MS)
       return { result: "miss", reason: "not in the remote (remembered)" };
-    if (!this.usable(state)) return { result: "miss", reason: "remote paused after failures" };
+    if (!state.health.usable())
+      return {
+        result: "miss",
+        reason: state.health.notAnswering() ? "remote not answering" : "remote paused after failures",
+      };
     if (
       !state.downloads.has(key) &&
       !(await this.listed(state, crate, entryObjectKey(state.settings, crate, key)))
@@ -230,7 +191,7 @@ export class RemoteService {
     const running = this.prefetching.get(projectDir);
     if (running && links !== null) running.links = links;
     const state = this.state(settings);
-    if (running || onlyTells || !this.usable(state)) return false;
+    if (running || onlyTells || !state.health.usable()) return false;
     const told = { links: links ?? false };
     this.prefetching.set(projectDir, told);
     void this.runPrefetch(state, projectDir, cargo, session, () => told.links).finally(() =>
@@ -283,7 +244,7 @@ export class RemoteService {
           sessionLinks,
         },
       );
-      this.succeeded(state);
+      state.health.succeeded();
       this.log.info(
         `prefetch for ${projectDir}: ${crates.length} crates, ${counts.manifests} input lists, ${counts.pulled} entries ` +
           `(${counts.fromSaved} named by a saved manifest; ${counts.otherCompiler} of another compiler left; ` +
@@ -304,7 +265,7 @@ export class RemoteService {
     try {
       const remote = await state.remote;
       const size = await pullEntry(remote, state.settings, crate, key, this.stores(), transfer);
-      this.succeeded(state);
+      state.health.succeeded();
       if (size === null) {
         this.transfers.drop(transfer);
         state.misses.set(key, Date.now());
@@ -318,7 +279,7 @@ export class RemoteService {
       if (error instanceof ArchiveError || error instanceof TarError) {
         this.log.warn(`rejected ${crate} ${key.slice(0, 12)} from ${state.description}: ${error.message}`);
         state.misses.set(key, Date.now());
-      } else this.failed(state, error, false);
+      } else state.health.failed(error, false);
       return "miss";
     }
   }
@@ -327,7 +288,8 @@ export class RemoteService {
   async manifests(settings: RemoteSettings, fingerprint: string, crate: string): Promise<number> {
     const state = this.state(settings);
     const fetchedAt = state.manifestsFetched.get(fingerprint);
-    if ((fetchedAt !== undefined && Date.now() - fetchedAt < MISS_MEMORY_MS) || !this.usable(state)) return 0;
+    if ((fetchedAt !== undefined && Date.now() - fetchedAt < MISS_MEMORY_MS) || !state.health.usable())
+      return 0;
     let fetch = state.manifestFetches.get(fingerprint);
     if (!fetch) {
       fetch = this.fetchManifests(state, fingerprint, crate).finally(() =>
@@ -348,11 +310,11 @@ export class RemoteService {
       let added = 0;
       for (const list of lists.slice(-MANIFESTS_PER_FINGERPRINT))
         if (await pullManifestObject(remote, list.key, fingerprint, this.db())) added += 1;
-      this.succeeded(state);
+      state.health.succeeded();
       state.manifestsFetched.set(fingerprint, Date.now());
       return added;
     } catch (error) {
-      this.failed(state, error, false);
+      state.health.failed(error, false);
       return 0;
     }
   }
@@ -391,11 +353,11 @@ export class RemoteService {
 
   private async uploadOne(item: UploadItem): Promise<void> {
     const state = this.state(item.remote);
-    if (item.remote.readOnly || state.writesRefused) {
+    if (item.remote.readOnly || state.health.writesRefused) {
       dropUpload(this.cacheDir, item.key);
       return;
     }
-    if (!this.usable(state)) return; // stays queued
+    if (!state.health.usable()) return; // stays queued
     const entry = this.db().getEntry(item.key);
     if (!entry || entry.boundTo) {
       dropUpload(this.cacheDir, item.key); // evicted, or cached for its location only
@@ -433,7 +395,7 @@ export class RemoteService {
           this.db(),
           remoteTemp(this.cacheDir, ".json"),
         );
-      this.succeeded(state);
+      state.health.succeeded();
       dropUpload(this.cacheDir, item.key);
     } catch (error) {
       if (transfer) this.transfers.finish(transfer, { error });
@@ -441,8 +403,8 @@ export class RemoteService {
         this.log.warn(`not uploading ${entry.crate} ${entry.key.slice(0, 12)}: ${error.message}`);
         dropUpload(this.cacheDir, item.key);
       } else {
-        this.failed(state, error, true);
-        if (state.writesRefused) dropUpload(this.cacheDir, item.key);
+        state.health.failed(error, true);
+        if (state.health.writesRefused) dropUpload(this.cacheDir, item.key);
       }
     }
   }

@@ -1,11 +1,13 @@
 // What the daemon keeps per remote a build names: its backend, what it lately lacked, downloads
 // under way, its health and its counters.
 import type { RemoteSettings } from "../config/settings";
-import { openRemote, type Remote } from "../remote/remote";
+import { crateListPrefix, openRemote, type Remote } from "../remote/remote";
 import { CrateListings } from "./crate-listings";
+import { type HealthLog, RemoteHealth, watchedRemote } from "./remote-health";
 
 export interface RemoteState {
   settings: RemoteSettings;
+  /** The backend, its requests timed by `health`. */
   remote: Promise<Remote>;
   description: string;
   misses: Map<string, number>;
@@ -14,44 +16,39 @@ export interface RemoteState {
   manifestsFetched: Map<string, number>;
   manifestFetches: Map<string, Promise<number>>;
   listings: CrateListings;
-  consecutiveFailures: number;
-  pausedUntil: number;
-  /** A 403 on a PUT: pulls go on, uploads stop (and are dropped), said once. */
-  writesRefused: boolean;
-  configError: string | null;
-  lastError: string | null;
+  health: RemoteHealth;
   uploadsDone: number;
   downloadsDone: number;
 }
 
-/** A fresh state; the backend starts loading now, its failure surfaces on first use. */
-export function newRemoteState(settings: RemoteSettings): RemoteState {
-  const remote = openRemote(settings);
+/**
+ * A fresh state; the backend starts loading now, its failure surfaces on first use. `back` is
+ * called when the remote answers again after a pause.
+ */
+export function newRemoteState(settings: RemoteSettings, log: HealthLog, back: () => void): RemoteState {
+  // The endpoint too: two remotes may differ by nothing else.
+  const at = settings.endpoint ? ` at ${settings.endpoint}` : "";
+  const description =
+    settings.type === "filesystem"
+      ? (settings.path ?? "")
+      : `s3://${settings.bucket}/${settings.prefix}${at}`;
+  let remote: Promise<Remote> | null = null;
+  // The probe asks for an object that is never written: "not there" is an answer.
+  const probe = async () => (await remote!).head(`${crateListPrefix(settings, null)}kache-probe`);
+  const health = new RemoteHealth(description, log, { probe, back });
+  remote = openRemote(settings).then((backend) => watchedRemote(backend, health));
   remote.catch(() => {});
   return {
     settings,
     remote,
-    description:
-      settings.type === "filesystem" ? (settings.path ?? "") : `s3://${settings.bucket}/${settings.prefix}`,
+    description,
     misses: new Map(),
     downloads: new Map(),
     manifestsFetched: new Map(),
     manifestFetches: new Map(),
     listings: new CrateListings(),
-    consecutiveFailures: 0,
-    pausedUntil: 0,
-    writesRefused: false,
-    configError: null,
-    lastError: null,
+    health,
     uploadsDone: 0,
     downloadsDone: 0,
   };
-}
-
-/**
- * What a configuration error is about, said once however many objects meet it: its message starts
- * with the object ("looking up <key>: "), the cause follows.
- */
-export function configCause(message: string): string {
-  return message.slice(message.indexOf(": ") + 2);
 }

@@ -77,7 +77,10 @@ export interface RemoteHealthReport {
   uploadsDone: number;
   downloadsDone: number;
   lastError: string | null;
+  /** After failures, until a probe or any request succeeds. */
   paused: boolean;
+  /** A request has gone unanswered for seconds, and nothing else answered meanwhile. */
+  notAnswering: boolean;
   writable: boolean;
 }
 

@@ -19,6 +19,17 @@ export class RemoteError extends Error {
   }
 }
 
+/**
+ * A 403 to a read: wrong credentials, or a policy without s3:ListBucket (AWS then answers a
+ * missing key with 403). A configuration error, never a read-only bucket's refused write.
+ */
+export function readsRefused(error: RemoteError): RemoteError {
+  return new RemoteError(
+    "config",
+    `${error.message}; reads are refused too, so check the credentials and that the policy allows s3:GetObject, s3:PutObject and s3:ListBucket`,
+  );
+}
+
 export interface RemoteObject {
   key: string;
   size: number;

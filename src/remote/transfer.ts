@@ -10,7 +10,7 @@ import type { KeyComponents } from "../wrapper/cache-key";
 import { invocationFingerprint } from "../wrapper/direct-mode";
 import { packEntry, unpackStream } from "./archive";
 import { importEntry } from "./import-entry";
-import { entryObjectKey, type Remote, RemoteError } from "./remote";
+import { entryObjectKey, type Remote, RemoteError, readsRefused } from "./remote";
 import { putToolchainMarker } from "./toolchain-markers";
 
 /** The largest archive kache downloads. */
@@ -77,10 +77,7 @@ async function headBeforeUpload(remote: Remote, objectKey: string) {
     return await remote.head(objectKey);
   } catch (error) {
     if (!(error instanceof RemoteError) || error.kind !== "denied") throw error;
-    throw new RemoteError(
-      "config",
-      `${error.message}; reads are refused too, so check the credentials and that the policy allows s3:GetObject, s3:PutObject and s3:ListBucket`,
-    );
+    throw readsRefused(error);
   }
 }
 

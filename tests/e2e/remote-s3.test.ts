@@ -328,6 +328,53 @@ describe("a bucket that cannot be trusted or reached", () => {
     expect(daemonPids(m.cacheDir).length).toBe(1); // the same daemon, never restarted
   }, 300_000);
 
+  test("a bucket that never answers: only the first wrappers wait on it, the status says so, uploads follow its return", async () => {
+    s3.fault = "hang";
+    try {
+      const m = machine("H", "path-ws", "h", { ...s3.env, KACHE_KEY_SALT: "hanging" });
+      await m.startDaemon();
+      const built = await m.build();
+      expect(built.code).toBe(0);
+      expect(runBinary(app(m.workspace)).trim().split("\n")).toEqual(PATH_WS_OUTPUT);
+      // Each wrapper would wait its whole check_timeout (3 s); only those cargo starts before the
+      // daemon sees its requests go unanswered for 2 s do, at most cargo's two jobs.
+      const waits = built.events.map((event) => (event.phases as Record<string, number>).remote ?? 0);
+      expect(waits.filter((waited) => waited >= 1_000).length).toBeLessThanOrEqual(2);
+      expect(built.events.length).toBe(PATH_WS_UNITS.length);
+      const status = await kache(KACHE_BIN, ["daemon", "status"], m.cacheDir, { env: m.env });
+      expect(status.stdout).toContain("not answering");
+      s3.fault = "none";
+      await waitForUploads(m, 60_000);
+    } finally {
+      s3.fault = "none";
+    }
+  }, 300_000);
+
+  test("a failing bucket is paused, then probed with one request, not with every queued upload", async () => {
+    await cleanUpDaemons(); // only this machine's daemon may send requests while they are watched
+    s3.fault = "error-500";
+    try {
+      const m = machine("P", "path-ws", "p", { ...s3.env, KACHE_KEY_SALT: "probed" });
+      await m.startDaemon();
+      const built = await m.build();
+      expect(built.code).toBe(0);
+      await waitFor("the pause", () => /then one probe/.test(daemonLog(m.cacheDir)), 60_000);
+      await Bun.sleep(1_500); // retries of requests sent before the pause
+      const from = s3.requests.length;
+      // The pause, then the probe: the first request once the queue or a wrapper asks again.
+      await waitFor("the probe", () => s3.requests.length > from, 30_000);
+      await Bun.sleep(3_000);
+      const during = s3.requests.slice(from);
+      expect(during.filter((line) => !line.endsWith("/kache-probe"))).toEqual([]);
+      expect(queuedUploads(m.cacheDir).length).toBe(PATH_WS_UNITS.length);
+      s3.fault = "none";
+      await waitForUploads(m, 60_000);
+      expect(daemonLog(m.cacheDir)).toContain("answers again");
+    } finally {
+      s3.fault = "none";
+    }
+  }, 300_000);
+
   test("a daemon killed with SIGKILL before its queue is done uploads the rest on its next start", async () => {
     const m = machine("K", "path-ws", "k", { ...s3.env, KACHE_KEY_SALT: "killed" });
     await s3.stopServer(); // nothing can upload yet: the whole queue is still there at the kill

@@ -2,7 +2,7 @@
 // objects as plain files a test can tamper with, and an HTTP proxy of our own in front of it that
 // injects faults (403 on every PUT or every request, 500s, a dropped connection, a server that is down, a body cut
 // short as if whole, a connection dropped half-way through a body, a body or a listing that
-// stops half-way and stays silent).
+// stops half-way and stays silent, every request held unanswered until the fault is cleared).
 
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -19,7 +19,8 @@ export type Fault =
   | "truncate-get"
   | "cut-get"
   | "stall-get"
-  | "stall-list";
+  | "stall-list"
+  | "hang";
 
 export interface S3Server {
   /** The proxy's address: what kache is pointed at. */
@@ -69,6 +70,8 @@ export async function startS3Server(bucket = "kache-test"): Promise<S3Server> {
   };
   await spawnServer();
   const state = { fault: "none" as Fault, requests: [] as string[] };
+  // A route that drops packets: requests get no answer until it comes back, then go through.
+  let routeBack = Promise.withResolvers<void>();
   const proxy = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -76,6 +79,7 @@ export async function startS3Server(bucket = "kache-test"): Promise<S3Server> {
     async fetch(request) {
       const url = new URL(request.url);
       state.requests.push(`${request.method} ${url.pathname}`);
+      if (state.fault === "hang") await routeBack.promise;
       if (state.fault === "down") return new Response("down", { status: 503 });
       // Wrong credentials: S3 refuses every request, and a HEAD's 403 has no body to say why.
       if (state.fault === "forbid-all")
@@ -159,6 +163,10 @@ export async function startS3Server(bucket = "kache-test"): Promise<S3Server> {
       return state.fault;
     },
     set fault(value: Fault) {
+      if (state.fault === "hang" && value !== "hang") {
+        routeBack.resolve();
+        routeBack = Promise.withResolvers<void>();
+      }
       state.fault = value;
     },
     requests: state.requests,
