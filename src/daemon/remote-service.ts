@@ -8,7 +8,7 @@ import { manifestListPrefix, pullManifestObject, pushManifests } from "../remote
 import { DEFAULT_NAMESPACE, loadNamespace } from "../remote/namespaces";
 import { entryObjectKey, remoteIdentity } from "../remote/remote";
 import { TarError } from "../remote/tar";
-import { type LocalStores, pullEntry, pushEntry, remoteTemp } from "../remote/transfer";
+import { type LocalStores, pullEntry, pushEntry, remoteTemp, storedDamage } from "../remote/transfer";
 import { BlobStore } from "../store/blobs";
 import { IndexDb } from "../store/index-db";
 import { dropUpload, queuedUploadCount, queuedUploads, type UploadItem } from "../store/upload-queue";
@@ -279,9 +279,33 @@ export class RemoteService {
       if (error instanceof ArchiveError || error instanceof TarError) {
         this.log.warn(`rejected ${crate} ${key.slice(0, 12)} from ${state.description}: ${error.message}`);
         state.misses.set(key, Date.now());
+        this.checkDamage(state, crate, key, error.message);
       } else state.health.failed(error, false);
       return "miss";
     }
+  }
+
+  /**
+   * Fetches a rejected object again: damaged where it is stored, it is replaced by the next upload
+   * of its key (this machine's compile of it) instead of being skipped as there; otherwise every
+   * machine would reject it and compile for good.
+   */
+  private checkDamage(state: RemoteState, crate: string, key: string, reason: string): void {
+    if (state.damaged.has(key)) return;
+    const objectKey = entryObjectKey(state.settings, crate, key);
+    const confirmed = (async () => {
+      const remote = await state.remote;
+      const listed = (await state.listings.get(remote, state.settings, crate)).find(
+        (object) => object.key === objectKey,
+      );
+      if (!listed) return false;
+      const target = { crate, key, listedSize: listed.size };
+      return storedDamage(remote, state.settings, target, this.stores(), reason);
+    })().catch(() => false);
+    state.damaged.set(key, confirmed);
+    void confirmed.then((damaged) => {
+      if (!damaged) state.damaged.delete(key);
+    });
   }
 
   /** Brings the remote's input lists of a fingerprint into the index; how many it added. */
@@ -373,6 +397,7 @@ export class RemoteService {
     );
     try {
       const remote = await state.remote;
+      const replace = (await state.damaged.get(item.key)) ?? false;
       const sent = await pushEntry(
         remote,
         item.remote,
@@ -380,7 +405,12 @@ export class RemoteService {
         this.stores(),
         this.compressionLevel,
         transfer,
+        replace,
       );
+      if (replace) {
+        state.damaged.delete(item.key);
+        this.log.warn(`replaced ${entry.crate} ${entry.key.slice(0, 12)}, damaged in ${state.description}`);
+      }
       // A HEAD that found the object there moved nothing: not a transfer.
       if (sent > 0) this.transfers.finish(transfer, { bytes: sent });
       else this.transfers.drop(transfer);

@@ -16,6 +16,8 @@ export interface RemoteState {
   manifestsFetched: Map<string, number>;
   manifestFetches: Map<string, Promise<number>>;
   listings: CrateListings;
+  /** Rejected objects being fetched again: true once confirmed damaged where stored (storedDamage). */
+  damaged: Map<string, Promise<boolean>>;
   health: RemoteHealth;
   uploadsDone: number;
   downloadsDone: number;
@@ -47,6 +49,7 @@ export function newRemoteState(settings: RemoteSettings, log: HealthLog, back: (
     manifestsFetched: new Map(),
     manifestFetches: new Map(),
     listings: new CrateListings(),
+    damaged: new Map(),
     health,
     uploadsDone: 0,
     downloadsDone: 0,

@@ -1,6 +1,6 @@
 // Moving one entry between the local store and a remote: the daemon and `kache sync` both do it
 // this way. A push packs into a temp archive that is always removed; a pull unpacks as it downloads.
-import { mkdirSync } from "node:fs";
+import { mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { RemoteSettings } from "../config/settings";
 import type { BlobStore } from "../store/blobs";
@@ -8,9 +8,10 @@ import type { Entry, IndexDb } from "../store/index-db";
 import { unlinkQuietly } from "../util/atomic-write";
 import type { KeyComponents } from "../wrapper/cache-key";
 import { invocationFingerprint } from "../wrapper/direct-mode";
-import { packEntry, unpackStream } from "./archive";
+import { ArchiveError, packEntry, unpackArchive, unpackStream } from "./archive";
 import { importEntry } from "./import-entry";
 import { entryObjectKey, type Remote, RemoteError, readsRefused } from "./remote";
+import { TarError } from "./tar";
 import { putToolchainMarker } from "./toolchain-markers";
 
 /** The largest archive kache downloads. */
@@ -68,6 +69,36 @@ export async function pullEntry(
 }
 
 /**
+ * Whether the object of a rejected download is damaged where it is stored, not on its way: fetched
+ * again whole, it has the size the listing gives and is rejected for the same `reason`. A body
+ * spoiled in transit (a proxy cutting it short but framing it as whole) differs in size or in
+ * reason; one that now unpacks is stored, as a pull would.
+ */
+export async function storedDamage(
+  remote: Remote,
+  settings: RemoteSettings,
+  target: { crate: string; key: string; listedSize: number },
+  stores: LocalStores,
+  reason: string,
+): Promise<boolean> {
+  const { crate, key } = target;
+  const archive = remoteTemp(stores.cacheDir);
+  try {
+    if (!(await remote.download(entryObjectKey(settings, crate, key), archive, MAX_ARCHIVE_BYTES)))
+      return false;
+    if (statSync(archive).size !== target.listedSize) return false;
+    try {
+      importEntry(await unpackArchive(archive, stores.blobs), { key, crate }, stores);
+      return false;
+    } catch (error) {
+      return (error instanceof ArchiveError || error instanceof TarError) && error.message === reason;
+    }
+  } finally {
+    unlinkQuietly(archive);
+  }
+}
+
+/**
  * The HEAD an upload starts with. A 403 to it is a refused read, not a refused write: wrong
  * credentials, or a policy without s3:ListBucket (AWS then answers a missing key with 403). Taken
  * for a read-only bucket, it made the daemon drop every queued upload for good.
@@ -81,7 +112,10 @@ async function headBeforeUpload(remote: Remote, objectKey: string) {
   }
 }
 
-/** Uploads one entry unless the remote has it; the bytes sent (0 when it was there). */
+/**
+ * Uploads one entry unless the remote has it; the bytes sent (0 when it was there). `replace`:
+ * the remote's object is known to be damaged (storedDamage), so it is overwritten.
+ */
 export async function pushEntry(
   remote: Remote,
   settings: RemoteSettings,
@@ -89,9 +123,10 @@ export async function pushEntry(
   stores: LocalStores,
   level: number,
   progress?: TransferProgress,
+  replace = false,
 ): Promise<number> {
   const objectKey = entryObjectKey(settings, entry.crate, entry.key);
-  if ((await headBeforeUpload(remote, objectKey)) !== null) return 0;
+  if (!replace && (await headBeforeUpload(remote, objectKey)) !== null) return 0;
   const archive = remoteTemp(stores.cacheDir);
   try {
     // The newest input list of the entry's fingerprint rides along: a pull then needs no pre-pass.

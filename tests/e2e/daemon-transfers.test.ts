@@ -166,15 +166,19 @@ describe("the daemon's transfers, with a filesystem remote shared by two machine
     const fetched = transfers.recent.filter((record) => record.ok && record.direction === "download");
     expect(fetched.every((record) => uploadedKeys.has(record.key))).toBe(true);
     expect(transfers.downloadsDone).toBe(fetched.length);
-    // What C compiled afresh goes up, unless the remote has its key: the rebuilt fixture_core's is
-    // the damaged object's own, so a HEAD finds it and nothing is sent. (Its dependents may get new keys.)
+    // What C compiled afresh goes up, unless the remote has its key. The rebuilt fixture_core's key
+    // is the damaged object's own: fetched again whole and rejected the same way, the object is
+    // replaced. (Its dependents may get new keys.)
     const sent = transfers.recent.filter((record) => record.direction === "upload");
-    expect(sent.map((record) => record.crate)).not.toContain("fixture_core");
+    expect(sent.filter((record) => record.crate === "fixture_core").map((record) => record.key)).toEqual([
+      key,
+    ]);
     for (const record of sent) {
       expect(record.ok).toBe(true);
-      expect(uploadedKeys.has(record.key)).toBe(false);
+      expect(uploadedKeys.has(record.key)).toBe(record.key === key);
       expect(record.bytes).toBe(objectSize(c, record));
     }
+    expect(readFileSync(path).length).toBeGreaterThan(whole.length >> 1); // no longer the cut-off half
     expect(transfers.uploadsDone).toBe(sent.length);
   }, 180_000);
 });

@@ -128,23 +128,36 @@ function storeFiles(cacheDir: string): string[] {
   }
 }
 
+/** s3rver's files of each object (its bytes, their md5, its metadata), to be put back after a test. */
+function savedObjects(keys: string[]): Map<string, Buffer> {
+  const saved = new Map<string, Buffer>();
+  for (const key of keys)
+    for (const suffix of ["._S3rver_object", "._S3rver_object.md5", "._S3rver_metadata.json"]) {
+      const path = join(s3.dir, s3.bucket, `${key}${suffix}`);
+      if (existsSync(path)) saved.set(path, readFileSync(path));
+    }
+  return saved;
+}
+
+function restoreObjects(saved: Map<string, Buffer>): void {
+  for (const [path, bytes] of saved) writeFileSync(path, bytes);
+}
+
 function countWould(stdout: string): number {
   return stdout.split("\n").filter((line) => /^would push \S+ [0-9a-f]{12} /.test(line)).length;
 }
 
 describe("a bucket that cannot be trusted or reached", () => {
-  test("a tampered object is rejected, logged and compiled instead; the output is right", async () => {
+  test("a tampered object is rejected, logged and compiled instead, then replaced; the output is right", async () => {
     const owner = machine("T1", "path-ws", "t1", s3.env);
     // Every fixture_core object: whichever key the build asks for has had a byte changed.
-    const files = entryObjects()
-      .filter((key) => key.split("/")[1] === "fixture_core")
-      .map((key) => s3.objectFile(key));
-    const originals = files.map((file) => readFileSync(file));
-    files.forEach((file, i) => {
-      const bytes = Buffer.from(originals[i]!);
+    const keys = entryObjects().filter((key) => key.split("/")[1] === "fixture_core");
+    const saved = savedObjects(keys);
+    for (const file of keys.map((key) => s3.objectFile(key))) {
+      const bytes = readFileSync(file);
       bytes[Math.floor(bytes.length / 2)] ^= 0xff;
       writeFileSync(file, bytes);
-    });
+    }
     try {
       await owner.startDaemon();
       const built = await owner.build();
@@ -154,20 +167,23 @@ describe("a bucket that cannot be trusted or reached", () => {
       expect(daemonLog(owner.cacheDir)).toContain("rejected fixture_core");
       expect(runBinary(app(owner.workspace)).trim().split("\n")).toEqual(PATH_WS_OUTPUT);
       await waitForUploads(owner);
+      // Fetched again whole and rejected the same way, the stored object was damaged: this
+      // machine's compile of its key replaced it, so the next machine gets it from the bucket.
+      expect(daemonLog(owner.cacheDir)).toMatch(/replaced fixture_core [0-9a-f]{12}, damaged in/);
+      const next = machine("T2", "path-ws", "t2", s3.env);
+      await next.startDaemon();
+      const rebuilt = await next.build();
+      expect(fromRemote(rebuilt.events)).toContain("fixture_core: remote");
+      expect(runBinary(app(next.workspace)).trim().split("\n")).toEqual(PATH_WS_OUTPUT);
     } finally {
-      for (const [i, file] of files.entries()) writeFileSync(file, originals[i]!);
+      restoreObjects(saved);
     }
   }, 300_000);
 
   test("an archive with a symlink member, and a truncated body, are rejected; the build is right", async () => {
     // fixture_noisy's objects become a well-formed archive for the right key whose file is a symlink.
     const noisy = entryObjects().filter((key) => key.split("/")[1] === "fixture_noisy");
-    const saved = new Map<string, Buffer>();
-    for (const key of noisy)
-      for (const suffix of ["._S3rver_object", "._S3rver_object.md5", "._S3rver_metadata.json"]) {
-        const path = join(s3.dir, s3.bucket, `${key}${suffix}`);
-        if (existsSync(path)) saved.set(path, readFileSync(path));
-      }
+    const saved = savedObjects(noisy);
     const remote = new S3Remote(loadSettings({ env: s3.env }).settings.remote);
     const evil = join(makeTempDir("kache-e2e-evil-"), "evil.tar.zst");
     for (const key of noisy) {
@@ -206,9 +222,12 @@ describe("a bucket that cannot be trusted or reached", () => {
       expect(summarise(again.events)).toEqual(PATH_WS_UNITS.map((crate) => `${crate}: miss`));
       expect(daemonLog(cut.cacheDir)).toMatch(/rejected fixture_core /);
       expect(runBinary(app(cut.workspace)).trim().split("\n")).toEqual(PATH_WS_OUTPUT);
+      // Fetched again, every body is short of the listed size: spoiled on its way, never replaced.
+      await waitForUploads(cut);
+      expect(daemonLog(cut.cacheDir)).not.toContain("replaced");
     } finally {
       s3.fault = "none";
-      for (const [path, bytes] of saved) writeFileSync(path, bytes);
+      restoreObjects(saved);
     }
   }, 300_000);
 

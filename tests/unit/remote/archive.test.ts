@@ -10,7 +10,7 @@ import { FilesystemRemote } from "../../../src/remote/filesystem-remote";
 import { importEntry } from "../../../src/remote/import-entry";
 import { entryObjectKey } from "../../../src/remote/remote";
 import { endOfArchive } from "../../../src/remote/tar";
-import { pullEntry } from "../../../src/remote/transfer";
+import { pullEntry, storedDamage } from "../../../src/remote/transfer";
 import { BlobStore } from "../../../src/store/blobs";
 import { type Entry, IndexDb } from "../../../src/store/index-db";
 import { scanFile } from "../../../src/util/file-scan";
@@ -163,6 +163,39 @@ describe("pulling from a remote", () => {
     expect(openFiles()).toBeLessThan(before + 5);
     expect(storeTemps(c.blobs)).toEqual([]);
     expect(c.index.getEntry(expected.key)).toBeNull();
+  });
+});
+
+describe("telling stored damage from a body spoiled on its way", () => {
+  test("damaged where stored: the same size as listed and the same failure; otherwise not, and a good object is stored", async () => {
+    const remoteRoot = join(root, "remote-damage");
+    const settings = { type: "filesystem", path: remoteRoot, prefix: "" } as RemoteSettings;
+    const remote = new FilesystemRemote(remoteRoot);
+    const a = cacheDir();
+    const objectPath = join(remoteRoot, entryObjectKey(settings, expected.crate, expected.key));
+    mkdirSync(join(objectPath, ".."), { recursive: true });
+    const size = await packEntry(storedEntry(a), a.blobs, objectPath, 3);
+    const whole = readFileSync(objectPath);
+    const flipped = Buffer.from(whole);
+    flipped[flipped.length >> 1]! ^= 0xff;
+    writeFileSync(objectPath, flipped);
+
+    const b = cacheDir();
+    const stores = { cacheDir: b.dir, index: b.index, blobs: b.blobs };
+    const failure = await pullEntry(remote, settings, expected.crate, expected.key, stores).catch((e) => e);
+    expect(failure).toBeInstanceOf(ArchiveError);
+    const target = { ...expected, listedSize: size };
+    expect(await storedDamage(remote, settings, target, stores, failure.message)).toBe(true);
+    // Another size than the listing's, or another failure: not the stored object's damage.
+    expect(
+      await storedDamage(remote, settings, { ...target, listedSize: size + 1 }, stores, failure.message),
+    ).toBe(false);
+    expect(await storedDamage(remote, settings, target, stores, "some other failure")).toBe(false);
+    // Fetched again, the object is good (the first body was spoiled on its way): stored, not damage.
+    writeFileSync(objectPath, whole);
+    expect(await storedDamage(remote, settings, target, stores, failure.message)).toBe(false);
+    expect(b.index.getEntry(expected.key)).not.toBeNull();
+    expect(readdirSync(join(b.dir, "tmp"))).toEqual([]);
   });
 });
 
