@@ -10,6 +10,7 @@ import { type LocalStores, pullEntry, pushEntry, remoteTemp } from "../remote/tr
 import { describeError, KacheError } from "../util/errors";
 import { formatBytes, formatDuration } from "../util/size";
 import type { KeyComponents } from "../wrapper/cache-key";
+import { declaredEnvLines } from "../wrapper/declared-env";
 import { invocationFingerprint } from "../wrapper/direct-mode";
 import { compilerTag } from "../wrapper/toolchain-tag";
 import { settingsOrExit } from "./cli-settings";
@@ -71,10 +72,11 @@ async function runJobs(jobs: Job[], concurrency: number, verb: string): Promise<
 }
 
 /**
- * The compiler tag of the rustc a build in `dir` runs: `RUSTC`, else the `rustc` rustup picks there
- * (it reads rust-toolchain.toml from the directory). Null when there is none to ask.
+ * The compiler tag of the rustc a build in `dir` runs (`RUSTC`, else the `rustc` rustup picks there,
+ * which reads rust-toolchain.toml from the directory), with this machine's key salt and declared env
+ * vars, as the prefetch tags them. Null when there is no compiler to ask.
  */
-function workspaceCompilerTag(dir: string): string | null {
+function workspaceCompilerTag(dir: string, settings: Settings): string | null {
   try {
     const result = Bun.spawnSync([process.env.RUSTC || "rustc", "-vV"], {
       cwd: dir,
@@ -82,7 +84,10 @@ function workspaceCompilerTag(dir: string): string | null {
       stderr: "ignore",
       stdin: "ignore",
     });
-    return result.exitCode === 0 ? compilerTag({ compiler: [result.stdout.toString()] }) : null;
+    if (result.exitCode !== 0) return null;
+    const salt = settings.keySalt ? [settings.keySalt] : [];
+    const env = declaredEnvLines(settings.keyEnvVars, process.env);
+    return compilerTag({ compiler: [result.stdout.toString()], salt, env });
   } catch {
     return null;
   }
@@ -209,7 +214,7 @@ export const syncCommand = defineCommand({
         const lockfile = args.all ? null : findLockfile(process.cwd(), args["manifest-path"]);
         const scope = {
           crates: lockfile ? lockfileCrates(lockfile) : null,
-          compiler: lockfile ? workspaceCompilerTag(dirname(lockfile)) : null,
+          compiler: lockfile ? workspaceCompilerTag(dirname(lockfile), settings) : null,
         };
         const { jobs, otherCompiler } = await pullJobs(remote, settings, stores, scope);
         if (otherCompiler > 0)

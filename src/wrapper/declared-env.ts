@@ -21,3 +21,9 @@ export function declaredEnvLines(patterns: string[], env: Record<string, string 
     .map((name) => `${name}=${env[name]}`);
   return [`declared ${[...patterns].sort().join(",")}`, ...matches];
 }
+
+/** The declared part of an env component: from its `declared` line on (empty when none are declared). */
+export function declaredPart(envLines: string[]): string[] {
+  const start = envLines.findIndex((line) => line.startsWith("declared "));
+  return start < 0 ? [] : envLines.slice(start);
+}

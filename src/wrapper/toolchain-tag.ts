@@ -2,6 +2,7 @@
 // with them, so a prefetch pulls only what this machine's compiler can use (SPEC §8).
 import { hashParts } from "../util/hash";
 import type { KeyComponents } from "./cache-key";
+import { declaredPart } from "./declared-env";
 
 /** 16 hex digits: the tags steer what a prefetch downloads; correctness rests on the full key. */
 const TAG_LENGTH = 16;
@@ -16,8 +17,19 @@ function tag(kind: string, lines: string[]): string {
   return hashParts([kind, ...lines]).slice(0, TAG_LENGTH);
 }
 
-export function compilerTag(components: Pick<KeyComponents, "compiler">): string {
-  return tag("compiler", components.compiler);
+/**
+ * The compiler an entry was built with, and its key's salt and declared env vars (cache.key_salt,
+ * cache.key_env_vars) when there are any: a prefetch then leaves another salt's entries in the
+ * bucket, which its build could never use. With neither, the compiler's alone, as before.
+ */
+export function compilerTag(
+  components: Pick<KeyComponents, "compiler"> & Partial<Pick<KeyComponents, "salt" | "env">>,
+): string {
+  const flavour = [...(components.salt ?? []), ...declaredPart(components.env ?? [])];
+  return tag(
+    "compiler",
+    flavour.length === 0 ? components.compiler : [...components.compiler, "flavour", ...flavour],
+  );
 }
 
 export function targetTag(target: string): string {
@@ -25,7 +37,9 @@ export function targetTag(target: string): string {
 }
 
 /** An entry's tags: one compiler and one target. */
-export function entryTags(components: Pick<KeyComponents, "compiler" | "target">): ToolchainTags {
+export function entryTags(
+  components: Pick<KeyComponents, "compiler" | "target"> & Partial<Pick<KeyComponents, "salt" | "env">>,
+): ToolchainTags {
   return { compiler: compilerTag(components), targets: [targetTag(components.target.join("\n"))] };
 }
 
@@ -33,7 +47,9 @@ export function entryTags(components: Pick<KeyComponents, "compiler" | "target">
  * What a build session can use, seen from one of its calls: this call's compiler, its target, and
  * the host (build scripts and proc-macros build for the host even when cargo cross-compiles).
  */
-export function sessionTags(components: Pick<KeyComponents, "compiler" | "target">): ToolchainTags {
+export function sessionTags(
+  components: Pick<KeyComponents, "compiler" | "target"> & Partial<Pick<KeyComponents, "salt" | "env">>,
+): ToolchainTags {
   const own = components.target.join("\n");
   const host = /^host: (\S+)$/m.exec(components.compiler[0] ?? "")?.[1];
   const targets = [own, ...(host && host !== own ? [host] : [])];

@@ -28,7 +28,7 @@ const nightly = { compiler: [vV("1.97.0-nightly")], target: ["x86_64-unknown-lin
  */
 function listing(
   crate: string,
-  entries: [number, typeof stable | null, OutputKind?, number?][],
+  entries: [number, Parameters<typeof entryTags>[0] | null, OutputKind?, number?][],
 ): RemoteObject[] {
   return entries.flatMap(([n, toolchain, output, uploaded]) => [
     { key: `artifacts/${crate}/${key(n)}.tar.zst`, size: 100, modified: uploaded ?? n },
@@ -159,6 +159,25 @@ function tagsOf(built: typeof stable) {
 }
 
 describe("what a prefetch pulls", () => {
+  test("never another key salt's or declared env value's entries: that build could not use them", async () => {
+    const salted = { ...stable, salt: ["team-b"] };
+    const declared = { ...stable, env: ["RUSTC_BOOTSTRAP=1", "declared MODE", "MODE=beta"] };
+    // Other env lines are not what a session shares: they leave the tag as it was.
+    expect(entryTags({ ...stable, env: ["RUSTC_BOOTSTRAP=1"], salt: [] })).toEqual(entryTags(stable));
+    expect(entryTags(salted).compiler).not.toBe(entryTags(stable).compiler);
+    expect(entryTags(declared).compiler).not.toBe(entryTags(stable).compiler);
+    const objects = listing("serde", [
+      [1, stable],
+      [2, salted],
+      [3, declared],
+    ]);
+    expect((await plan(objects)).entries.map((entry) => entry.key)).toEqual([key(1)]);
+    const saltedPlan = await plan(objects, { session: sessionTags(salted) });
+    expect(saltedPlan.entries.map((entry) => entry.key)).toEqual([key(2)]);
+    const declaredPlan = await plan(objects, { session: sessionTags(declared) });
+    expect(declaredPlan.entries.map((entry) => entry.key)).toEqual([key(3)]);
+  });
+
   test("never another compiler's entries, even the newest", async () => {
     const picked = await plan(
       listing("serde", [
