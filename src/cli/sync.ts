@@ -3,7 +3,12 @@
 import { dirname } from "node:path";
 import { defineCommand } from "citty";
 import type { Settings } from "../config/settings";
-import { parseManifestObjectKey, pullManifestObject, pushManifests } from "../remote/manifests";
+import {
+  manifestIsLocal,
+  parseManifestObjectKey,
+  pullManifestObject,
+  pushManifests,
+} from "../remote/manifests";
 import { crateListPrefix, entryObjectKey, parseEntryObjectKey, type Remote } from "../remote/remote";
 import { parseToolchainMarker, suitability } from "../remote/toolchain-markers";
 import { type LocalStores, pullEntry, pushEntry, remoteTemp } from "../remote/transfer";
@@ -126,7 +131,9 @@ async function pullJobs(
     const list = parseManifestObjectKey(object.key);
     const crate = object.key.slice(crateListPrefix(settings.remote, null).length).split("/")[0]!;
     if (list && (!crates || crates.has(crate))) {
-      // Input lists are small and always taken: with them a build needs no dep-info pre-pass.
+      // Input lists are small and always taken (with them a build needs no dep-info pre-pass),
+      // unless the index has them already.
+      if (manifestIsLocal(stores.index, list)) continue;
       jobs.push({
         label: `${crate} input list`,
         bytes: object.size,
@@ -219,7 +226,7 @@ export const syncCommand = defineCommand({
         const { jobs, otherCompiler } = await pullJobs(remote, settings, stores, scope);
         if (otherCompiler > 0)
           process.stdout.write(
-            `leaving ${otherCompiler} entries another compiler built (--all pulls them)\n`,
+            `leaving ${otherCompiler} entries another compiler or key salt built (--all pulls them)\n`,
           );
         if (args["dry-run"]) dryRun("pull", jobs);
         else {

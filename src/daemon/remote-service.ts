@@ -4,7 +4,7 @@
 import type { RemoteSettings } from "../config/settings";
 import type { DaemonTransfers, RemoteHealthReport, TransferCause } from "../ipc/protocol";
 import { ArchiveError } from "../remote/archive";
-import { manifestListPrefix, pullManifestObject, pushManifests } from "../remote/manifests";
+import { manifestListPrefix, pullManifestLists, pushManifests } from "../remote/manifests";
 import { DEFAULT_NAMESPACE, loadNamespace } from "../remote/namespaces";
 import { entryObjectKey, remoteIdentity } from "../remote/remote";
 import { TarError } from "../remote/tar";
@@ -14,7 +14,6 @@ import { IndexDb } from "../store/index-db";
 import { dropUpload, queuedUploadCount, queuedUploads, type UploadItem } from "../store/upload-queue";
 import { describeError } from "../util/errors";
 import { RightOfWay } from "../util/right-of-way";
-import { MANIFESTS_PER_FINGERPRINT } from "../wrapper/direct-mode";
 import type { ToolchainTags } from "../wrapper/toolchain-tag";
 import {
   cargoMetadata,
@@ -308,7 +307,7 @@ export class RemoteService {
     });
   }
 
-  /** Brings the remote's input lists of a fingerprint into the index; how many it added. */
+  /** Brings the remote's input lists of a fingerprint into the index; how many of them it holds now. */
   async manifests(settings: RemoteSettings, fingerprint: string, crate: string): Promise<number> {
     const state = this.state(settings);
     const fetchedAt = state.manifestsFetched.get(fingerprint);
@@ -331,9 +330,7 @@ export class RemoteService {
       const lists = (await state.listings.get(remote, state.settings, crate)).filter((object) =>
         object.key.startsWith(prefix),
       );
-      let added = 0;
-      for (const list of lists.slice(-MANIFESTS_PER_FINGERPRINT))
-        if (await pullManifestObject(remote, list.key, fingerprint, this.db())) added += 1;
+      const added = await pullManifestLists(remote, lists, fingerprint, this.db());
       state.health.succeeded();
       state.manifestsFetched.set(fingerprint, Date.now());
       return added;

@@ -139,6 +139,7 @@ export type Response =
   | { v: number; id: number; ok: true; type: "shutdown" }
   | { v: number; id: number; ok: true; type: "transfers"; transfers: DaemonTransfers }
   | { v: number; id: number; ok: true; type: "remote-check"; result: "hit" | "miss"; reason?: string }
+  /** `added`: how many of the fingerprint's remote input lists the index holds now (a wrapper then looks again). */
   | { v: number; id: number; ok: true; type: "manifests"; added: number }
   | { v: number; id: number; ok: true; type: "upload" | "prefetch"; queued: boolean; reason?: string }
   | { v: number; id: number; ok: false; error: string; hint?: string };

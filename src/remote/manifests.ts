@@ -26,9 +26,16 @@ export function manifestObjectKey(
 }
 
 /** The fingerprint a manifest object belongs to, or null for any other object. */
-export function parseManifestObjectKey(objectKey: string): { fingerprint: string } | null {
+export function parseManifestObjectKey(objectKey: string): { fingerprint: string; hash: string } | null {
   const match = /\/manifests\/([0-9a-f]{64})\/([0-9a-f]{64})\.json$/.exec(objectKey);
-  return match && HEX64.test(match[1]!) ? { fingerprint: match[1]! } : null;
+  return match && HEX64.test(match[1]!) ? { fingerprint: match[1]!, hash: match[2]! } : null;
+}
+
+/** Whether the index has the list an object holds: its name is its text's hash, so no download tells more. */
+export function manifestIsLocal(index: IndexDb, list: { fingerprint: string; hash: string }): boolean {
+  return index
+    .getManifests(list.fingerprint, MANIFESTS_PER_FINGERPRINT)
+    .some((text) => hashBytes(text) === list.hash);
 }
 
 /** The shape of a recorded input list; anything else from the bucket is dropped. */
@@ -107,4 +114,27 @@ export async function pullManifestObject(
   if (!isManifestText(text) || !objectKey.endsWith(`/${hashBytes(text)}.json`)) return false;
   index.putManifest(fingerprint, text, MANIFESTS_PER_FINGERPRINT);
   return true;
+}
+
+/**
+ * Brings a fingerprint's listed input lists into the index, at most as many as it keeps, without
+ * downloading those it has; how many of them it holds now. Those it had count: a prefetch may have
+ * brought one since the caller looked.
+ */
+export async function pullManifestLists(
+  remote: Remote,
+  lists: { key: string }[],
+  fingerprint: string,
+  index: IndexDb,
+): Promise<number> {
+  let held = 0;
+  for (const list of lists.slice(-MANIFESTS_PER_FINGERPRINT)) {
+    const named = parseManifestObjectKey(list.key);
+    if (
+      (named && manifestIsLocal(index, named)) ||
+      (await pullManifestObject(remote, list.key, fingerprint, index))
+    )
+      held += 1;
+  }
+  return held;
 }

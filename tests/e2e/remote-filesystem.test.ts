@@ -242,7 +242,7 @@ describe("a remote shared by two toolchains", () => {
     const pulled = await sync([]);
     expect(pulled.code).toBe(0);
     expect(pulled.stdout).toContain(
-      `leaving ${PATH_WS_UNITS.length} entries another compiler built (--all pulls them)`,
+      `leaving ${PATH_WS_UNITS.length} entries another compiler or key salt built (--all pulls them)`,
     );
     expect(entryKeys(fresh.cacheDir).sort()).toEqual(entryKeys(stable.cacheDir).sort());
     const all = await sync(["--all"]);

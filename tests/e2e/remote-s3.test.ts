@@ -95,6 +95,15 @@ describe("two machines and one bucket", () => {
     );
     expect(pulled.code).toBe(0);
     expect(pulled.stdout).toMatch(/pulled \d+ objects/);
+    // Again: nothing to move, input lists included (each object's name is its text's hash).
+    const again = await kache(
+      KACHE_BIN,
+      ["sync", "--pull", "--manifest-path", join(third.workspace, "Cargo.toml")],
+      third.cacheDir,
+      { env: s3.env },
+    );
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/^pulled 0 objects/m);
     const offline = await third.build(["build", "--locked"], { KACHE_S3_BUCKET: undefined });
     expect(summarise(offline.events)).toEqual(PATH_WS_UNITS.map((crate) => `${crate}: local hit`));
     expect(readFileSync(app(third.workspace))).toEqual(readFileSync(app(first.workspace)));
