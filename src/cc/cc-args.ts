@@ -1,5 +1,5 @@
 // Parses a gcc/clang command line: is it one cacheable `-c` compile, and what goes into its key.
-import { basename, dirname, extname, resolve } from "node:path";
+import { basename, dirname, extname } from "node:path";
 import type { PassthroughReason } from "../wrapper/outcomes";
 import { allowedFlag, PATH_FLAGS, PREFIX_MAP, passthroughFlag, type ValueFlag, valueFlag } from "./cc-flags";
 
@@ -197,9 +197,19 @@ export function parseCcArgs(args: string[], compiler: string): CcArgs {
 }
 
 /** Every dir an `#include` of this call may search, absolute: the source's own dir first. */
-export function includeDirsOf(args: CcArgs, cwd: string): string[] {
-  const own = args.source ? [dirname(resolve(cwd, args.source))] : [];
-  return [...own, ...args.includeDirs.map((dir) => resolve(cwd, dir))];
+/** Variables whose dirs the preprocessor searches after the flags' (an empty element: the cwd). */
+const INCLUDE_PATH_ENV = ["CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH", "OBJC_INCLUDE_PATH"];
+
+/**
+ * Where the preprocessor looks for headers, as the call spells it: the source's dir, the flags'
+ * dirs, and those of CPATH and its kin. (The compiler's own dirs are not watched for new headers.)
+ */
+export function includeDirsOf(args: CcArgs, env: Record<string, string | undefined>): string[] {
+  const own = args.source ? [dirname(args.source)] : [];
+  const fromEnv = INCLUDE_PATH_ENV.flatMap((name) =>
+    env[name] === undefined ? [] : env[name]!.split(":").map((dir) => dir || "."),
+  );
+  return [...own, ...args.includeDirs, ...fromEnv];
 }
 
 /** The object gcc writes without `-o`: the source's stem with `.o`, in the cwd. */

@@ -48,8 +48,12 @@ const PASSTHROUGH_FLAGS: [RegExp, PassthroughReason][] = [
   [/^@/, "response-file"],
 ];
 
-/** `-f` flags that write extra files or load code: not cached. */
-const DENIED_F = /^-f(?:plugin|dump-|sanitize-coverage|stack-usage|callgraph-info|debug-types-section)/;
+/**
+ * `-f` flags that write extra files, load code or compile nothing (`-fsyntax-only`): not cached.
+ * Under `-fdirectives-only` the `-E` run expands no macro, so `__DATE__` would go unseen.
+ */
+const DENIED_F =
+  /^-f(?:plugin|dump-|sanitize-coverage|stack-usage|callgraph-info|debug-types-section|syntax-only|opt-info|save-optimization-record|directives-only)/;
 
 /** Prefix maps the user set: the compile then keeps their mapping and kache adds none. */
 export const PREFIX_MAP = /^-f(?:debug|file|macro)-prefix-map=/;

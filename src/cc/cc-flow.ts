@@ -235,14 +235,8 @@ function keyRequest(flow: Flow) {
 function directLookup(flow: Flow): { fingerprint: string; hit: CcResult | null } {
   const { call } = flow;
   const partial = callComponents(keyRequest(flow));
-  const fingerprint = ccFingerprint(
-    partial.components,
-    call.parsed.source!,
-    call.cwd,
-    call.env,
-    flow.normaliser,
-  );
-  const key = directKey(flow.index, flow.memo, fingerprint, flow.normaliser);
+  const fingerprint = ccFingerprint(partial.components, call.parsed, call.cwd, call.env, flow.normaliser);
+  const key = directKey(flow.index, flow.memo, fingerprint, call.cwd, flow.normaliser);
   flow.phases.key = performance.now() - flow.started;
   return { fingerprint, hit: key ? tryHit(flow, { ...partial, key }, "local hit") : null };
 }
@@ -251,12 +245,12 @@ function directLookup(flow: Flow): { fingerprint: string; hit: CcResult | null }
 function remember(flow: Flow, fingerprint: string | null, key: string, inputs: string[]): void {
   if (!fingerprint) return;
   try {
-    const includeDirs = includeDirsOf(flow.call.parsed, flow.call.cwd);
+    const { parsed, cwd, env } = flow.call;
     recordManifest(
       flow,
       fingerprint,
       key,
-      { paths: inputs, includeDirs },
+      { names: inputs, includeDirs: includeDirsOf(parsed, env), cwd },
       flow.normaliser,
       flow.startedWallMs,
     );

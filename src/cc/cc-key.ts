@@ -1,6 +1,6 @@
 // The key of a C/C++ compile: compiler identity, target, language, the allow-listed flags with
 // paths normalised, the path remapping, and the preprocessed source.
-import { isAbsolute } from "node:path";
+import { isAbsolute, resolve } from "node:path";
 import type { IndexDb } from "../store/index-db";
 import { hashBytes } from "../util/hash";
 import type { PathNormaliser } from "../util/path-roots";
@@ -9,10 +9,11 @@ import { declaredEnvLines } from "../wrapper/declared-env";
 import type { PassthroughReason } from "../wrapper/outcomes";
 import { type CcArgs, objectPath, preprocessArgs } from "./cc-args";
 import { ccIdentity } from "./cc-identity";
+import { nativeFlags, resolveNative } from "./cc-native";
 import { runPreprocessor } from "./preprocess";
 
 /** Bump whenever what goes into the key, or how it is written, changes. */
-export const CC_KEY_FORMAT = "cc-1";
+export const CC_KEY_FORMAT = "cc-2";
 
 export interface CcKeyInput {
   parsed: CcArgs;
@@ -55,8 +56,15 @@ export interface CcKey {
   components: KeyComponents;
 }
 
-/** A flag as the key sees it: path values normalised by the roots, relative ones as given. */
-function keyFlag(flag: { args: string[]; path: boolean }, normaliser: PathNormaliser): string {
+/**
+ * A flag as the key sees it: path values normalised by the roots, relative ones as given; with
+ * `cwd`, relative ones resolved from it first (where the flag leads, for direct mode).
+ */
+export function keyFlag(
+  flag: { args: string[]; path: boolean },
+  normaliser: PathNormaliser,
+  cwd?: string,
+): string {
   if (!flag.path) return flag.args.join(" ");
   const last = flag.args.length - 1;
   const value = flag.args[last]!;
@@ -64,7 +72,8 @@ function keyFlag(flag: { args: string[]; path: boolean }, normaliser: PathNormal
   const start = last === 0 ? value.search(/[/.~]|[A-Za-z]:/) : 0;
   if (start < 0) return flag.args.join(" ");
   const path = value.slice(start);
-  const normalised = isAbsolute(path) ? normaliser.normalisePath(path) : path;
+  const normalised =
+    isAbsolute(path) || cwd !== undefined ? normaliser.normalisePath(resolve(cwd ?? "/", path)) : path;
   return [...flag.args.slice(0, last), value.slice(0, start) + normalised].join(" ");
 }
 
@@ -110,6 +119,7 @@ export function callComponents(input: Omit<CcKeyInput, "preprocessed">): Omit<Cc
     flags: [
       ...args.flags.map((flag) => keyFlag(flag, normaliser)),
       ...depComponent(args, normaliser).map((line) => `dep file: ${line}`),
+      ...nativeLines(input, identity.version, args),
     ],
     remap: remapComponent(args, input.remap),
     salt: input.salt ? [input.salt] : [],
@@ -118,10 +128,23 @@ export function callComponents(input: Omit<CcKeyInput, "preprocessed">): Omit<Cc
   return { target, components };
 }
 
-/** `-ffile-prefix-map` for the binding roots, least specific first: gcc and clang apply the last match. */
+/** What `native` in the call's `-march`/`-mtune`/`-mcpu` means on this machine. */
+function nativeLines(input: Omit<CcKeyInput, "preprocessed">, version: string, args: CcArgs): string[] {
+  const native = nativeFlags(args.flags.flatMap((flag) => flag.args));
+  if (native.length === 0) return [];
+  return [`native: ${resolveNative(input.index, { path: input.compiler, version }, native, args.target)}`];
+}
+
+/**
+ * `-ffile-prefix-map` for every root the key normalises, least specific first: gcc and clang apply
+ * the last match. A root left out (TMPDIR once) was in the key as `<TMPDIR>` but in the object as
+ * its path, so a call under another TMPDIR got an object naming this one's.
+ */
 export function remapFlags(parsed: CcArgs, normaliser: PathNormaliser): string[] {
   if (parsed.userPrefixMap) return [];
-  return normaliser.bindingRoots().map((root) => `-ffile-prefix-map=${root.path}=<${root.name}>`);
+  return [...normaliser.roots]
+    .sort((a, b) => a.path.length - b.path.length)
+    .map((root) => `-ffile-prefix-map=${root.path}=<${root.name}>`);
 }
 
 export interface KeyRequest extends Omit<CcKeyInput, "preprocessed"> {
@@ -140,5 +163,6 @@ export function keyCall(request: KeyRequest): Keying {
   const pre = runPreprocessor(command, request.cwd, request.env, request.normaliser);
   if (pre.text === null) return { passthrough: "preprocess-failed", preprocessMs: pre.ms };
   if (pre.usesTime) return { passthrough: "time-macros", preprocessMs: pre.ms };
+  if (pre.usesIncbin) return { passthrough: "incbin", preprocessMs: pre.ms };
   return { keyed: ccKey({ ...request, preprocessed: pre.text }), inputs: pre.inputs, preprocessMs: pre.ms };
 }

@@ -1,5 +1,4 @@
 // The `-E` run whose output keys a C/C++ compile: dates pinned, line markers' paths normalised.
-import { resolve } from "node:path";
 import type { PathNormaliser } from "../util/path-roots";
 import { withJobserverFds } from "../wrapper/compiler-process";
 import { CC_LOOP_GUARD } from "./real-compiler";
@@ -14,20 +13,25 @@ export interface Preprocessed {
   text: string | null;
   /** The source expands __DATE__/__TIME__ under a pinned epoch: the compile's would differ. */
   usesTime: boolean;
-  /** The files the preprocessor read, as its line markers name them (absolute): for direct mode. */
+  /** The source pulls a file into the object with `.incbin` (inline assembly), unseen by the key. */
+  usesIncbin: boolean;
+  /** The files the preprocessor read, as its line markers name them: for direct mode. */
   inputs: string[];
   ms: number;
 }
 
-/** The files named by the line markers, less gcc's pseudo-files and the working-directory marker. */
-export function markerPaths(text: string, cwd: string): string[] {
-  const paths = new Set<string>();
+/**
+ * The files named by the line markers, as they name them (relative to the call's dir, or
+ * absolute), less gcc's pseudo-files and the working-directory marker.
+ */
+export function markerNames(text: string): string[] {
+  const names = new Set<string>();
   for (const match of text.matchAll(/^# \d+ "((?:[^"\\\n]|\\.)*)"/gm)) {
     const name = match[1]!.replace(/\\(.)/g, "$1");
     if (name.startsWith("<") || name.endsWith("//")) continue;
-    paths.add(resolve(cwd, name));
+    names.add(name);
   }
-  return [...paths];
+  return [...names];
 }
 
 /** `# 12 "/abs/x.h" 2`: only a line marker's path is a location; a string in the code is left alone. */
@@ -51,8 +55,10 @@ export function runPreprocessor(
     maxBuffer: 1 << 30,
   });
   const ms = performance.now() - started;
-  if (!result.success) return { text: null, usesTime: false, inputs: [], ms };
+  if (!result.success) return { text: null, usesTime: false, usesIncbin: false, inputs: [], ms };
   const raw = result.stdout.toString();
   const usesTime = pinned && (raw.includes(PINNED_DATE) || raw.includes(PINNED_TIME));
-  return { text: normaliseLineMarkers(raw, normaliser), usesTime, inputs: markerPaths(raw, cwd), ms };
+  const usesIncbin = raw.includes(".incbin");
+  const text = normaliseLineMarkers(raw, normaliser);
+  return { text, usesTime, usesIncbin, inputs: markerNames(raw), ms };
 }

@@ -7,7 +7,7 @@ import { hashParts } from "../util/hash";
 import type { CompilerIdentity } from "./tool-identity";
 
 /** Changes whenever the process may be on another machine (a cache restored elsewhere, a reboot). */
-function machineId(): string {
+export function machineId(): string {
   try {
     return readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
   } catch {

@@ -38,6 +38,7 @@ export const PASSTHROUGH_REASONS = {
   "stdout-output": "output to stdout (-o -)",
   "special-output": "the object or dep file is a device or directory (-o /dev/null, -MF /dev/null)",
   "time-macros": "the source expands __DATE__ or __TIME__",
+  incbin: "the source pulls a file in with .incbin, which the preprocessor's output does not show",
   "preprocess-failed": "the preprocessor failed (the compile will show why)",
 } as const;
 

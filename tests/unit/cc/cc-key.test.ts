@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { parseCcArgs } from "../../../src/cc/cc-args";
 import { ccRoots } from "../../../src/cc/cc-flow";
 import { type CcKey, keyCall, remapFlags } from "../../../src/cc/cc-key";
-import { markerPaths, normaliseLineMarkers } from "../../../src/cc/preprocess";
+import { markerNames, normaliseLineMarkers } from "../../../src/cc/preprocess";
 import { ensureCacheDir } from "../../../src/store/cache-dir";
 import { IndexDb } from "../../../src/store/index-db";
 import { PathNormaliser } from "../../../src/util/path-roots";
@@ -161,8 +161,8 @@ test("only line markers are normalised, never a string in the code", () => {
   );
 });
 
-test("the files the preprocessor read come from its line markers, less pseudo-files and the cwd marker", () => {
+test("the files the preprocessor read come from its line markers as they name them, less pseudo-files and the cwd marker", () => {
   const text =
     '# 0 "src/a.c"\n# 1 "/w//"\n# 0 "<built-in>"\n# 1 "/usr/include/stdio.h" 1 3 4\n# 2 "src/a\\"q.h" 1\n# 5 "src/a.c" 2\n';
-  expect(markerPaths(text, "/w")).toEqual(["/w/src/a.c", "/usr/include/stdio.h", '/w/src/a"q.h']);
+  expect(markerNames(text)).toEqual(["src/a.c", "/usr/include/stdio.h", 'src/a"q.h']);
 });
