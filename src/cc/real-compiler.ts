@@ -64,13 +64,14 @@ function searchPathAny(name: string, path: string): string | null {
  * The compiler the user asked for with `CC` (or `CXX`), when a build script reached kache through
  * the `CC_<target>` key `kache init` wrote: the cc crate prefers that key over `CC`, so without
  * this a `CC=clang` set in the shell later would quietly build with the shim's `cc` instead.
- * Only a one-word value that is not kache itself counts; anything else leaves the shim's choice.
+ * Only a one-word value that is not kache itself counts; anything else leaves the shim's choice
+ * (null). `found` is null when that compiler is not there: the call fails, as without kache.
  */
 export function userCompiler(
   language: "c" | "c++",
   env: Record<string, string | undefined>,
   self: string = kacheExecutable(),
-): string | null {
+): { wanted: string; found: string | null } | null {
   const target = env.TARGET;
   const base = language === "c" ? "CC" : "CXX";
   const wanted = env[base]?.trim();
@@ -78,7 +79,7 @@ export function userCompiler(
   const path = env.PATH ?? "";
   const keyed = env[`${base}_${target}`] ?? env[`${base}_${target.replaceAll("-", "_")}`];
   if (!keyed || !namesKache(keyed, path, self) || namesKache(wanted, path, self)) return null;
-  return findRealCompiler(wanted, env, self);
+  return { wanted, found: findRealCompiler(wanted, env, self) };
 }
 
 /** The one line kache prints (then exits 127) when no real compiler is found. */

@@ -100,11 +100,10 @@ function loadCcSettings(cwd: string): Settings {
 
 export async function runCc(inv: CcInvocation): Promise<never> {
   const language = /\+\+/.test(inv.name) ? "c++" : "c";
-  const compiler =
-    (inv.masquerade ? userCompiler(language, process.env) : null) ??
-    findRealCompiler(inv.compiler, process.env);
+  const asked = inv.masquerade ? userCompiler(language, process.env) : null;
+  const compiler = asked ? asked.found : findRealCompiler(inv.compiler, process.env);
   if (!compiler) {
-    process.stderr.write(`${noCompilerMessage(inv.name)}\n`);
+    process.stderr.write(`${noCompilerMessage(asked?.wanted ?? inv.name)}\n`);
     process.exit(127);
   }
   // A "real" compiler that is a script calling cc again: compile, never go round the loop.

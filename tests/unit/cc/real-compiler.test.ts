@@ -63,9 +63,14 @@ describe("userCompiler: CC set by the user still wins over the CC_<target> key t
 
   test("the key names a shim and CC names a real compiler: CC's compiler", () => {
     const env = { ...base, [`CC_${target}`]: join(shims, "cc"), CC: "clang" };
-    expect(userCompiler("c", env, kache)).toBe(clang);
+    expect(userCompiler("c", env, kache)).toEqual({ wanted: "clang", found: clang });
     const underscored = { ...base, CC_x86_64_unknown_linux_gnu: join(shims, "cc"), CC: clang };
-    expect(userCompiler("c", underscored, kache)).toBe(clang);
+    expect(userCompiler("c", underscored, kache)).toEqual({ wanted: clang, found: clang });
+  });
+
+  test("CC names a compiler that is not installed: not found, never the shim's cc instead", () => {
+    const env = { ...base, [`CC_${target}`]: join(shims, "cc"), CC: "clang-99" };
+    expect(userCompiler("c", env, kache)).toEqual({ wanted: "clang-99", found: null });
   });
 
   test("C++ reads CXX, not CC", () => {
