@@ -1,7 +1,7 @@
 // Stores a C/C++ compile's object and dep file as an ordinary index entry, and restores one: the
 // object is always a copy (or clone) both ways, never a hardlink, since objcopy and strip write in place.
-import { constants, copyFileSync, readFileSync, writeFileSync } from "node:fs";
-import { basename, dirname } from "node:path";
+import { constants, copyFileSync, lstatSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { basename, dirname, resolve } from "node:path";
 import type { BlobStore } from "../store/blobs";
 import type { Entry, IndexDb } from "../store/index-db";
 import { restoreEntry } from "../store/restore";
@@ -99,6 +99,20 @@ export function storeCcEntry(
 }
 
 /** Places the object and dep file where this call writes them, each checked against its record. */
+/** Where the compiler writes `path`: it opens the path, so through a symlink to what that names. */
+function throughSymlinks(path: string): string {
+  let at = path;
+  for (let hops = 0; hops < 40; hops++) {
+    try {
+      if (!lstatSync(at).isSymbolicLink()) return at;
+      at = resolve(dirname(at), readlinkSync(at));
+    } catch {
+      return at;
+    }
+  }
+  return at;
+}
+
 export function restoreCcEntry(
   blobs: BlobStore,
   entry: Entry,
@@ -107,8 +121,9 @@ export function restoreCcEntry(
 ): number {
   let bytes = 0;
   for (const file of entry.files) {
-    const dest = file.depInfo ? outputs.depFile : outputs.object;
-    if (!dest) continue;
+    const named = file.depInfo ? outputs.depFile : outputs.object;
+    if (!named) continue;
+    const dest = throughSymlinks(named);
     const one = { ...entry, files: [{ ...file, name: basename(dest) }] };
     // Never a hardlink, even of a blob a remote import left writable: tools rewrite objects in place.
     bytes += restoreEntry(blobs, one, dirname(dest), normaliser, { hardlinks: false }).bytes;

@@ -1,7 +1,7 @@
 // C/C++ wrapper mode entry: find the real compiler, decide cache or pass-through, run the flow, and
 // turn any kache failure into the plain compile the build asked for.
-import { statSync } from "node:fs";
-import { basename, resolve } from "node:path";
+import { existsSync, statSync } from "node:fs";
+import { basename, dirname, resolve } from "node:path";
 import { loadSettings } from "../config/load";
 import { configSearchDir } from "../config/project-dir";
 import type { Settings } from "../config/settings";
@@ -85,6 +85,8 @@ function passthroughReason(parsed: CcArgs, settings: Settings, cwd: string): Pas
   if (process.env.DEPENDENCIES_OUTPUT || process.env.SUNPRO_DEPENDENCIES) return "unsupported-flag";
   if (isSpecialFile(objectPath(parsed), cwd) || isSpecialFile(depFilePath(parsed), cwd))
     return "special-output";
+  // The compiler says why it cannot write there; a restore would only fail on the way.
+  if (!existsSync(dirname(resolve(cwd, objectPath(parsed))))) return "output-dir-missing";
   const source = resolve(cwd, parsed.source!);
   if (settings.exclude.some((pattern) => globMatches(pattern, source))) return "excluded";
   return null;

@@ -37,6 +37,7 @@ export const PASSTHROUGH_REASONS = {
   "response-file": "arguments in a response file (@file)",
   "stdout-output": "output to stdout (-o -)",
   "special-output": "the object or dep file is a device or directory (-o /dev/null, -MF /dev/null)",
+  "output-dir-missing": "the object's directory does not exist (the compiler says so)",
   "time-macros": "the source expands __DATE__ or __TIME__",
   incbin: "the source pulls a file in with .incbin, which the preprocessor's output does not show",
   "preprocess-failed": "the preprocessor failed (the compile will show why)",

@@ -3,7 +3,15 @@
 // by .incbin, other TMPDIRs, flags that write side files, and -march=native. Each object is checked
 // against what plain cc makes of the same call.
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import { IndexDb } from "../../src/store/index-db";
 import { KACHE_BIN, type KacheEvent, makeTempDir, readEvents, removeTempDirs } from "./harness";
@@ -213,6 +221,36 @@ describe("flags", () => {
       expect(native).toMatch(/-march=(?!native)\S+/);
     } finally {
       index.close();
+    }
+  });
+});
+
+describe("outputs", () => {
+  test("a symlinked -o is written through on a hit, as the compiler writes it", () => {
+    const cacheDir = makeTempDir("kache-cc-inputs-cache-");
+    const dir = makeTempDir("kache-cc-inputs-link-");
+    files(dir, { "foo.c": 'const char *v = "linked";\n' });
+    const args = ["-O2", "-c", "foo.c", "-o", "link.o"];
+    expect(run(dir, [KACHE_BIN, "cc", ...args], { KACHE_CACHE_DIR: cacheDir }).exitCode).toBe(0);
+    writeFileSync(join(dir, "real.o"), "stale");
+    Bun.spawnSync(["rm", "-f", join(dir, "link.o")]);
+    symlinkSync("real.o", join(dir, "link.o"));
+    expect(run(dir, [KACHE_BIN, "cc", ...args], { KACHE_CACHE_DIR: cacheDir }).exitCode).toBe(0);
+    expect(lastEvent(cacheDir).outcome).toBe("local hit");
+    expect(lstatSync(join(dir, "link.o")).isSymbolicLink()).toBe(true);
+    expect(says(readFileSync(join(dir, "real.o")), "linked")).toBe(true);
+  });
+
+  test("an object dir that does not exist: passed through, the compiler's error alone", () => {
+    const cacheDir = makeTempDir("kache-cc-inputs-cache-");
+    const dir = makeTempDir("kache-cc-inputs-nodir-");
+    files(dir, { "foo.c": "int f(void) { return 1; }\n" });
+    const args = ["-O2", "-c", "foo.c", "-o", "missing/out.o"];
+    for (let i = 0; i < 2; i++) {
+      const result = run(dir, [KACHE_BIN, "cc", ...args], { KACHE_CACHE_DIR: cacheDir });
+      expect(result.exitCode).not.toBe(0);
+      expect(result.stderr).not.toContain("kache warn");
+      expect(lastEvent(cacheDir)).toMatchObject({ outcome: "passthrough", reason: "output-dir-missing" });
     }
   });
 });
