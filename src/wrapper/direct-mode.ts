@@ -124,6 +124,15 @@ export function inputsFromManifest(
   return null;
 }
 
+/**
+ * A file's hash while a recorded list is tried. Not `hashOf`: a list that does not match must not
+ * leave its files guarded (the compile's own inputs are), or a file it named that is gone now
+ * (`foo.rs` after a move to `foo/mod.rs`) would refuse every store of the crate for good.
+ */
+function candidateHash(ctx: KeyContext, path: string): string {
+  return ctx.memo.hash(resolve(ctx.cwd, path)) ?? "missing";
+}
+
 function matchLinks(manifest: Manifest, ctx: KeyContext, hashes: Map<string, string>): string[] | null {
   if (!manifest.links) return null;
   const links: string[] = [];
@@ -134,7 +143,7 @@ function matchLinks(manifest: Manifest, ctx: KeyContext, hashes: Map<string, str
     }
     const path = ctx.normaliser.denormalise(link.path);
     if (link.check && !ctx.memo.known(path) && fileCheck(path) !== link.check) return null;
-    const hash = hashOf(ctx, path);
+    const hash = candidateHash(ctx, path);
     if (hash !== link.hash) return null;
     links.push(path);
     hashes.set(path, hash);
@@ -158,7 +167,7 @@ function matchManifest(manifest: Manifest, ctx: KeyContext): KnownInputs | null 
   const hashes = new Map<string, string>();
   for (const source of manifest.sources) {
     const path = ctx.normaliser.denormalise(source.path);
-    const hash = hashOf(ctx, path);
+    const hash = candidateHash(ctx, path);
     if (hash !== source.hash) return null;
     // A registry's unpacked crates do not change, so no twin appears there.
     const twin = source.path.startsWith("<CARGO_HOME>/") ? null : moduleTwin(path);

@@ -1,5 +1,6 @@
 // After a successful miss: stage the outputs, then store them here or in a detached process.
-import { rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
+import { resolve } from "node:path";
 import { isCi, type Settings } from "../config/settings";
 import type { FileHashMemo } from "../store/file-hash-memo";
 import { clearPending, markPending, recordStorePid } from "../store/pending-stores";
@@ -112,7 +113,8 @@ async function storeOutputs(miss: Miss): Promise<number> {
     const guarded = keyedFiles(plan, keyed.inputs);
     const changed = inputModifiedSince(guarded, inv.cwd, plan.callStartNs, miss.normaliser.inTargetDir);
     if (changed !== null) {
-      log.info(`${crate}: not cached: ${changed} changed while compiling`);
+      const how = existsSync(resolve(inv.cwd, changed)) ? "changed" : "was removed";
+      log.info(`${crate}: not cached: ${changed} ${how} while compiling`);
       return 0;
     }
     const staged = stageOutputs(

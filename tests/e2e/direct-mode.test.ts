@@ -138,6 +138,26 @@ describe("direct mode", () => {
     expect(event(after.events, "fixture_core")).toMatchObject({ outcome: "local hit", prepass: false });
   });
 
+  test("util.rs moved to util/mod.rs: compiled and stored, though the old list names a file that is gone", async () => {
+    await build();
+    mkdirSync(join(workspace, "core/src/util"));
+    writeFileSync(join(workspace, "core/src/util/mod.rs"), originals[UTIL]!);
+    rmSync(join(workspace, UTIL));
+    try {
+      removeTarget(workspace);
+      const moved = await build();
+      expect(event(moved.events, "fixture_core").outcome).toBe("miss");
+      expect(event(moved.events, "fixture_core").size).toBeGreaterThan(0); // stored, not refused
+      removeTarget(workspace);
+      const again = await build();
+      expect(event(again.events, "fixture_core").outcome).toBe("local hit");
+      expect(appLine("util")).toBe("util: util says hi");
+    } finally {
+      rmSync(join(workspace, "core/src/util"), { recursive: true, force: true });
+      restoreOriginals();
+    }
+  });
+
   test("a listed file that was deleted misses and falls back (pre-pass when a remote could hit)", async () => {
     await build();
     rmSync(join(workspace, UTIL));
