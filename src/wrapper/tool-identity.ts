@@ -3,6 +3,7 @@ import { realpathSync, statSync } from "node:fs";
 import { basename } from "node:path";
 import type { IndexDb } from "../store/index-db";
 import { KacheError } from "../util/errors";
+import { hashFile } from "../util/hash";
 import { isScript } from "../util/script-file";
 
 export interface CompilerIdentity {
@@ -40,6 +41,19 @@ function memoised(index: IndexDb | null, kind: string, path: string, compute: ()
   return index.memoOnce(`${kind}|${stamp}`, compute);
 }
 
+/**
+ * For a script in front of the real tool (`exec cc "$@" -Wl,--strip-all`), its content: it answers
+ * the version question with the tool's words, whatever flags it adds. Empty for a binary.
+ */
+function scriptContent(path: string): string {
+  try {
+    const real = realpathSync(path.includes("/") ? path : (Bun.which(path) ?? path));
+    return isScript(real) ? `\nscript sha256 ${hashFile(real)}` : "";
+  } catch {
+    return "";
+  }
+}
+
 /** rustc (and clippy-driver) answer `-vV` with `rustc <version>` and a `host:` line. */
 function soundsLikeRustc(version: string): boolean {
   return /^rustc \S+/.test(version) && /^host: \S+/m.test(version);
@@ -63,7 +77,7 @@ export function compilerIdentity(index: IndexDb | null, compiler: string): Compi
     throw new NotRustcError(`${compiler} does not answer -vV like rustc: ${version.split("\n")[0]}`);
   }
   const host = /^host: (.+)$/m.exec(version)?.[1]?.trim() ?? "unknown";
-  return { version, host, sysroot };
+  return { version: `${version}${scriptContent(compiler)}`, host, sysroot };
 }
 
 /**
@@ -72,7 +86,7 @@ export function compilerIdentity(index: IndexDb | null, compiler: string): Compi
  */
 export function toolVersion(index: IndexDb | null, tool: string): string {
   const resolved = tool.includes("/") ? tool : (Bun.which(tool) ?? tool);
-  return memoised(index, "tool-version-c", resolved, () => {
+  const version = memoised(index, "tool-version-c", resolved, () => {
     const result = Bun.spawnSync({
       cmd: [resolved, "--version"],
       env: { ...process.env, LC_ALL: "C", LANGUAGE: "" },
@@ -82,6 +96,7 @@ export function toolVersion(index: IndexDb | null, tool: string): string {
     });
     return `${result.exitCode}\n${result.stdout.toString()}${result.stderr.toString()}`;
   });
+  return `${version}${scriptContent(resolved)}`;
 }
 
 export function isUnder(path: string, root: string): boolean {

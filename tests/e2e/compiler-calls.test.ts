@@ -85,6 +85,21 @@ describe("a compiler not named rustc", () => {
     await expectCachedWith({ RUSTC: script });
   });
 
+  // The script answers `-vV` with rustc's words whatever flags it adds: its content is in the key.
+  test("RUSTC a script that adds --cfg: the edited script gets its own entries, never the old ones", async () => {
+    const script = join(makeTempDir("kache-e2e-rustc-"), "my-rustc");
+    const workspace = copyFixture("path-ws");
+    const cacheDir = newCacheDir();
+    const build = () => cargo(["build", "--locked"], { cwd: workspace, cacheDir, env: { RUSTC: script } });
+    writeScript(script, ["#!/bin/sh", `exec "${toolchainRustc()}" "$@" --cfg kache_script_flag`]);
+    expect((await build()).code).toBe(0);
+    writeScript(script, ["#!/bin/sh", `exec "${toolchainRustc()}" "$@"`]);
+    removeTarget(workspace);
+    const edited = await build();
+    expect(edited.code, edited.stderr).toBe(0);
+    expect(summarise(edited.events)).toEqual(PATH_WS_UNITS.map((crate) => `${crate}: miss`));
+  });
+
   // It answers `-vV` with its own words and exit code 3: not rustc, so kache only runs it, unchanged.
   test("a program that is not rustc passes through with its exit code and output untouched", async () => {
     const dir = crateDir(["out"]);

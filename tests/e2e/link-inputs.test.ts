@@ -8,6 +8,7 @@ import {
   cargo,
   copyFixture,
   type KacheEvent,
+  makeTempDir,
   newCacheDir,
   removeTarget,
   removeTempDirs,
@@ -149,3 +150,25 @@ for (const lto of ["true", "thin"]) {
     expect(release()).toBe(ORIGINAL);
   }, 240_000);
 }
+
+test("a linker that is a script in front of cc: editing the script (the flags it adds) is a new link", async () => {
+  const host = /^host: (\S+)$/m.exec(Bun.spawnSync(["rustc", "-vV"]).stdout.toString())![1]!;
+  const script = join(makeTempDir("kache-e2e-linker-"), "cc-wrap");
+  const env = { [`CARGO_TARGET_${host.toUpperCase().replaceAll("-", "_")}_LINKER`]: script };
+  const symbols = () =>
+    Bun.spawnSync(["readelf", "-S", join(workspace, "target", "debug", "native_app")])
+      .stdout.toString()
+      .includes(".symtab");
+  writeFileSync(script, '#!/bin/sh\nexec cc "$@"\n', { mode: 0o755 });
+  const first = await cargo(["build", "--locked"], { cwd: workspace, cacheDir, env });
+  expect(first.code, first.stderr).toBe(0);
+  expect(symbols()).toBe(true);
+  // Same `--version` answer (cc's), other flags: the binary plain cargo links now has no symbols.
+  writeFileSync(script, '#!/bin/sh\nexec cc "$@" -Wl,--strip-all\n', { mode: 0o755 });
+  removeTarget(workspace);
+  const second = await cargo(["build", "--locked"], { cwd: workspace, cacheDir, env });
+  expect(second.code, second.stderr).toBe(0);
+  expect(eventOf(second, "native_app").outcome).toBe("miss");
+  expect(symbols()).toBe(false);
+  expect(app()).toBe(ORIGINAL);
+}, 240_000);
