@@ -150,9 +150,9 @@ function staticArchives(dir: string): string[] {
 /**
  * `-l static=foo` links `libfoo.a` into the output: its bytes matter, so find and hash it. A
  * library crate also bundles what a `#[link(kind = "static")]` attribute names, found in the
- * search dirs without any `-l`: every archive its own build script left in OUT_DIR is hashed for
- * that. (Dependencies' OUT_DIRs reach the crate too, but only for the final link, whose reads come
- * from the linker's input list.)
+ * search dirs without any `-l`: every archive in its own build script's OUT_DIR and in search
+ * dirs outside the target dir (a vendored lib dir) is hashed for that, except the system's and
+ * the toolchain's. (A link's reads come from the linker's input list.)
  */
 function nativeLibLines(ctx: KeyContext, linking: boolean): string[] {
   const dirs = nativeSearchDirs(ctx);
@@ -165,11 +165,24 @@ function nativeLibLines(ctx: KeyContext, linking: boolean): string[] {
     const found = dirs.map((dir) => join(dir, file)).find((path) => existsSync(path));
     return `${spec}=${found ? hashOf(ctx, found) : "not-found"}`;
   });
+  if (linking) return lines;
   const ownOutDir = ctx.env.OUT_DIR ? resolve(ctx.cwd, ctx.env.OUT_DIR) : null;
-  if (linking || !ownOutDir) return lines;
-  for (const archive of dirs.filter((dir) => isUnder(dir, ownOutDir)).flatMap(staticArchives))
+  // Other crates' OUT_DIRs reach this call too; what they bundle is in their own rlib's key.
+  const bundlable = (dir: string) =>
+    (ownOutDir !== null && isUnder(dir, ownOutDir)) ||
+    (!ctx.normaliser.inTargetDir(dir) && !systemLibraryDir(ctx, dir));
+  for (const archive of dirs.filter(bundlable).flatMap(staticArchives))
     lines.push(`archive ${ctx.normaliser.normalisePath(archive)}=${hashOf(ctx, archive)}`);
   return lines;
+}
+
+/** Dirs whose archives change with the system or the toolchain, not with a build: too many to hash. */
+const SYSTEM_LIBRARY_DIRS = ["/usr/", "/lib/", "/lib32/", "/lib64/", "/System/", "/Library/"];
+
+function systemLibraryDir(ctx: KeyContext, dir: string): boolean {
+  return (
+    isUnder(dir, ctx.compiler.sysroot) || SYSTEM_LIBRARY_DIRS.some((prefix) => `${dir}/`.startsWith(prefix))
+  );
 }
 
 /** Host-dependent codegen (`native`) is keyed as what it means on this machine, never as the word. */

@@ -1,7 +1,7 @@
 // Every input a link reads is in the key (SPEC §3 item 12): native code two crates below a binary,
 // a library only the final link finds through `-L native=`, and an object handed over by path.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   type CargoResult,
@@ -171,4 +171,42 @@ test("a linker that is a script in front of cc: editing the script (the flags it
   expect(eventOf(second, "native_app").outcome).toBe("miss");
   expect(symbols()).toBe(false);
   expect(app()).toBe(ORIGINAL);
+}, 240_000);
+
+test('a #[link(kind = "static")] archive in a vendored lib dir outside OUT_DIR is keyed by content', async () => {
+  const root = makeTempDir("kache-e2e-vendored-");
+  const lib = join(root, "vendor");
+  const crate = join(root, "natc");
+  mkdirSync(lib);
+  mkdirSync(join(crate, "src"), { recursive: true });
+  writeFileSync(
+    join(crate, "Cargo.toml"),
+    '[package]\nname = "natc"\nversion = "0.1.0"\nedition = "2021"\n\n[lib]\npath = "src/lib.rs"\n\n[[bin]]\nname = "natc"\npath = "src/main.rs"\n',
+  );
+  writeFileSync(
+    join(crate, "build.rs"),
+    'fn main() {\n    println!("cargo:rerun-if-env-changed=NATC_LIB_DIR");\n    println!("cargo:rustc-link-search=native={}", std::env::var("NATC_LIB_DIR").unwrap());\n}\n',
+  );
+  writeFileSync(
+    join(crate, "src", "lib.rs"),
+    '#[link(name = "nv", kind = "static")]\nextern "C" {\n    fn nv() -> i32;\n}\npub fn value() -> i32 {\n    unsafe { nv() }\n}\n',
+  );
+  writeFileSync(join(crate, "src", "main.rs"), 'fn main() {\n    println!("nv={}", natc::value());\n}\n');
+  const archive = (value: number) => {
+    writeFileSync(join(lib, "nv.c"), `int nv(void) { return ${value}; }\n`);
+    expect(Bun.spawnSync(["cc", "-c", "-fPIC", "nv.c", "-o", "nv.o"], { cwd: lib }).exitCode).toBe(0);
+    rmSync(join(lib, "libnv.a"), { force: true });
+    expect(Bun.spawnSync(["ar", "crsD", "libnv.a", "nv.o"], { cwd: lib }).exitCode).toBe(0);
+  };
+  const env = { NATC_LIB_DIR: lib };
+  const buildNatc = async () => {
+    const result = await cargo(["build"], { cwd: crate, cacheDir, env });
+    expect(result.code, result.stderr).toBe(0);
+    return runBinary(join(crate, "target", "debug", "natc")).trim();
+  };
+  archive(1);
+  expect(await buildNatc()).toBe("nv=1");
+  archive(2);
+  removeTarget(crate);
+  expect(await buildNatc()).toBe("nv=2");
 }, 240_000);
