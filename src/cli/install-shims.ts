@@ -13,6 +13,11 @@ function envHint(dir: string): string[] {
   const entries = ccEnvEntries(host ?? "<host-triple>", dir);
   return [
     "",
+    ...(host
+      ? []
+      : [
+          "`rustc -vV` did not answer here, so <host-triple> below stands for its `host:` line (x86_64-unknown-linux-gnu, say).",
+        ]),
     "To have cargo's build scripts (the cc crate) compile through these shims, add to ~/.cargo/config.toml:",
     "",
     "[env]",
