@@ -302,6 +302,8 @@ export class RemoteService {
       return storedDamage(remote, state.settings, target, this.stores(), reason);
     })().catch(() => false);
     state.damaged.set(key, confirmed);
+    // Keys never uploaded from here (bound, read-only) would stay: the oldest go past a few hundred.
+    if (state.damaged.size > 256) state.damaged.delete(state.damaged.keys().next().value!);
     void confirmed.then((damaged) => {
       if (!damaged) state.damaged.delete(key);
     });

@@ -56,7 +56,20 @@ export interface ArchiveMetadata {
   manifest: { fingerprint: string; text: string } | null;
 }
 
-export class ArchiveError extends Error {}
+/**
+ * An archive kache does not accept. `damaged`: its bytes are wrong (a hash, a size, the framing,
+ * the compression, a hostile member, another key's entry), so a copy stored that way should be
+ * replaced; otherwise this reader refuses it (a format or a limit another kache may accept, or a
+ * local error) and it is left alone.
+ */
+export class ArchiveError extends Error {
+  constructor(
+    message: string,
+    readonly damaged = false,
+  ) {
+    super(message);
+  }
+}
 
 const SHA256 = /^[0-9a-f]{64}$/;
 /** A file name an entry may restore: one path component inside the out-dir. */
@@ -143,6 +156,10 @@ function fail(message: string): never {
   throw new ArchiveError(message);
 }
 
+function damaged(message: string): never {
+  throw new ArchiveError(message, true);
+}
+
 function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((item) => typeof item === "string");
 }
@@ -153,7 +170,7 @@ export function parseMetadata(bytes: Uint8Array, limits: ArchiveLimits): Archive
   try {
     value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch {
-    fail("the archive's metadata is not JSON");
+    damaged("the archive's metadata is not JSON");
   }
   if (value?.format !== ARCHIVE_FORMAT)
     fail(`archive format ${String(value?.format)} is not ${ARCHIVE_FORMAT}`);
@@ -170,8 +187,8 @@ export function parseMetadata(bytes: Uint8Array, limits: ArchiveLimits): Archive
   let total = 0;
   for (const file of files as MetadataFile[]) {
     if (typeof file?.name !== "string" || !OUTPUT_NAME.test(file.name))
-      fail(`archive file name not accepted: ${JSON.stringify(file?.name)}`);
-    if (names.has(file.name)) fail(`archive lists ${file.name} twice`);
+      damaged(`archive file name not accepted: ${JSON.stringify(file?.name)}`);
+    if (names.has(file.name)) damaged(`archive lists ${file.name} twice`);
     names.add(file.name);
     if (!Number.isSafeInteger(file.size) || file.size < 0) fail(`archive file ${file.name} has a bad size`);
     if (typeof file.sha256 !== "string" || !SHA256.test(file.sha256))
@@ -228,7 +245,7 @@ class Unpacker {
     let data = chunk;
     while (data.length > 0) {
       if (this.ended) {
-        if (data.some((byte) => byte !== 0)) fail("data after the end of the archive");
+        if (data.some((byte) => byte !== 0)) damaged("data after the end of the archive");
         return;
       }
       if (this.member) data = this.feedMember(data);
@@ -254,7 +271,7 @@ class Unpacker {
   private startMember(name: string, size: number, executable: boolean): void {
     const pad = (TAR_BLOCK - (size % TAR_BLOCK)) % TAR_BLOCK;
     if (!this.metadata) {
-      if (name !== METADATA) fail(`the archive starts with ${name}, not its metadata`);
+      if (name !== METADATA) damaged(`the archive starts with ${name}, not its metadata`);
       if (size > METADATA_MAX_BYTES) fail("the archive's metadata is too large");
       this.metadataSize = size;
       this.metadataPadding = pad;
@@ -262,10 +279,10 @@ class Unpacker {
       return;
     }
     const declared = this.metadata.files[this.nextFile];
-    if (!declared || name !== `f${this.nextFile}`) fail(`unexpected archive member ${name}`);
+    if (!declared || name !== `f${this.nextFile}`) damaged(`unexpected archive member ${name}`);
     if (size !== declared.size)
-      fail(`archive member ${name} is ${size} bytes, the metadata says ${declared.size}`);
-    if (executable !== declared.executable) fail(`archive member ${name} has the wrong mode`);
+      damaged(`archive member ${name} is ${size} bytes, the metadata says ${declared.size}`);
+    if (executable !== declared.executable) damaged(`archive member ${name} has the wrong mode`);
     const path = this.blobs.tempFile();
     this.temps.push(path);
     this.member = {
@@ -321,13 +338,13 @@ class Unpacker {
     closeSync(member.fd);
     const declared = this.metadata!.files[member.index]!;
     if (member.hasher.digest("hex") !== declared.sha256)
-      fail(`archive member for ${declared.name} does not match its hash`);
+      damaged(`archive member for ${declared.name} does not match its hash`);
     this.checks.push(member.checker.digest());
   }
 
   private finish(): void {
-    if (!this.metadata) fail("the archive has no metadata");
-    if (this.nextFile !== this.metadata.files.length) fail("the archive lacks some of its files");
+    if (!this.metadata) damaged("the archive has no metadata");
+    if (this.nextFile !== this.metadata.files.length) damaged("the archive lacks some of its files");
     this.ended = true;
   }
 
@@ -399,12 +416,14 @@ export async function unpackStream(
       // asking it for a key waited.
       await new Promise((resolve) => setImmediate(resolve));
     }
-    if (!unpacker.ended || !unpacker.metadata) fail("the archive ends early");
+    if (!unpacker.ended || !unpacker.metadata) damaged("the archive ends early");
     return { metadata: unpacker.metadata, temps: unpacker.temps, checks: unpacker.checks };
   } catch (error) {
     unpacker.abort();
     if (error instanceof ArchiveError || error instanceof TarError || error instanceof RemoteError)
       throw error;
-    throw new ArchiveError(`the archive cannot be read: ${(error as Error)?.message ?? error}`);
+    // An error of this machine (a full disk, a permission) says nothing of the object; zstd's does.
+    const local = typeof (error as { syscall?: unknown })?.syscall === "string";
+    throw new ArchiveError(`the archive cannot be read: ${(error as Error)?.message ?? error}`, !local);
   }
 }

@@ -19,6 +19,7 @@ export function importEntry(
     if (metadata.key !== expected.key || metadata.crate !== expected.crate)
       throw new ArchiveError(
         `the object for ${expected.crate} ${expected.key} holds ${metadata.crate} ${metadata.key}`,
+        true,
       );
     const { checks } = unpacked;
     let added = 0;

@@ -70,9 +70,10 @@ export async function pullEntry(
 
 /**
  * Whether the object of a rejected download is damaged where it is stored, not on its way: fetched
- * again whole, it has the size the listing gives and is rejected for the same `reason`. A body
- * spoiled in transit (a proxy cutting it short but framing it as whole) differs in size or in
- * reason; one that now unpacks is stored, as a pull would.
+ * again whole, it has the size the listing gives and is rejected for the same `reason`, one about
+ * its bytes (not a format or limit this kache refuses, which another may accept). A body spoiled
+ * in transit (a proxy cutting it short but framing it as whole) differs in size or in reason; one
+ * that now unpacks is stored, as a pull would.
  */
 export async function storedDamage(
   remote: Remote,
@@ -91,7 +92,8 @@ export async function storedDamage(
       importEntry(await unpackArchive(archive, stores.blobs), { key, crate }, stores);
       return false;
     } catch (error) {
-      return (error instanceof ArchiveError || error instanceof TarError) && error.message === reason;
+      const bytesWrong = (error instanceof ArchiveError && error.damaged) || error instanceof TarError;
+      return bytesWrong && error.message === reason;
     }
   } finally {
     unlinkQuietly(archive);

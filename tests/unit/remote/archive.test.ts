@@ -191,6 +191,18 @@ describe("telling stored damage from a body spoiled on its way", () => {
       await storedDamage(remote, settings, { ...target, listedSize: size + 1 }, stores, failure.message),
     ).toBe(false);
     expect(await storedDamage(remote, settings, target, stores, "some other failure")).toBe(false);
+    // An archive of another format is refused by this reader, not damaged: another kache may take it.
+    const future = { ...metadataFor(expected, [{ name: "libdemo.rlib", bytes: body }]), format: 999 };
+    writeArchive(objectPath, [
+      ...member("kache.json", new TextEncoder().encode(JSON.stringify(future))),
+      ...member("f0", body),
+      endOfArchive(),
+    ]);
+    const refusal = await pullEntry(remote, settings, expected.crate, expected.key, stores).catch((e) => e);
+    expect(refusal).toBeInstanceOf(ArchiveError);
+    expect(refusal.message).toContain("archive format 999");
+    const listedFuture = { ...target, listedSize: readFileSync(objectPath).length };
+    expect(await storedDamage(remote, settings, listedFuture, stores, refusal.message)).toBe(false);
     // Fetched again, the object is good (the first body was spoiled on its way): stored, not damage.
     writeFileSync(objectPath, whole);
     expect(await storedDamage(remote, settings, target, stores, failure.message)).toBe(false);
