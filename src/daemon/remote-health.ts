@@ -128,33 +128,47 @@ export class RemoteHealth {
     this.hooks.back();
   }
 
-  /** Counts `request` as waiting for the remote's answer until it settles, either way. */
+  /** The remote said something: a response, a page of a listing. */
+  heard(): void {
+    this.lastAnswerAt = this.now();
+  }
+
+  /**
+   * Counts `request` as waiting for the remote's answer until it settles. A failure the remote did
+   * not say (a timeout, a connection lost: transient) is no answer.
+   */
   timed<T>(request: Promise<T>): Promise<T> {
     const id = ++this.requests;
     this.asking.set(id, this.now());
-    const answered = () => {
-      this.asking.delete(id);
-      this.lastAnswerAt = this.now();
-    };
-    request.then(answered, answered);
+    request.then(
+      () => {
+        this.asking.delete(id);
+        this.heard();
+      },
+      (error) => {
+        this.asking.delete(id);
+        if (!(error instanceof RemoteError) || error.kind !== "transient") this.heard();
+      },
+    );
     return request;
   }
 }
 
 /**
  * `remote` with its requests timed by `health`: those that get a quick answer when the remote is
- * there (a HEAD, a listing, a download until its body starts, a small object). Uploads are left
- * out: a big one takes as long as the link needs.
+ * there (a HEAD, a listing page by page, a read until its body starts). Whole downloads and uploads
+ * are left out: a big one takes as long as the link needs.
  */
 export function watchedRemote(remote: Remote, health: RemoteHealth): Remote {
   return {
     description: remote.description,
     download: (key: string, destination: string, maxBytes: number) =>
-      health.timed(remote.download(key, destination, maxBytes)),
+      remote.download(key, destination, maxBytes),
     read: (key: string, maxBytes: number) => health.timed(remote.read(key, maxBytes)),
     upload: (key: string, source: string) => remote.upload(key, source),
     head: (key: string) => health.timed(remote.head(key)),
-    list: (prefix: string): Promise<RemoteObject[]> => health.timed(remote.list(prefix)),
+    list: (prefix: string): Promise<RemoteObject[]> =>
+      health.timed(remote.list(prefix, () => health.heard())),
     listFirstPage: (prefix: string): Promise<ListedPage> => health.timed(remote.listFirstPage(prefix)),
     delete: (key: string) => remote.delete(key),
   };

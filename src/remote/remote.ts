@@ -56,8 +56,11 @@ export interface Remote {
   upload(key: string, source: string): Promise<void>;
   /** The object's size, or null when it does not exist. */
   head(key: string): Promise<number | null>;
-  /** Every object under `prefix` (a "directory": ends with `/`), sorted by key. */
-  list(prefix: string): Promise<RemoteObject[]>;
+  /**
+   * Every object under `prefix` (a "directory": ends with `/`), sorted by key. `onPage` hears of
+   * each page as it arrives (a long listing is a remote answering, not one that hangs).
+   */
+  list(prefix: string, onPage?: () => void): Promise<RemoteObject[]>;
   /**
    * One request's worth of `list`: the first page (S3's 1000 keys), and whether it was all. A
    * backend whose listings cost no request answers an empty page that is not complete.

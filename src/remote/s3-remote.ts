@@ -325,11 +325,12 @@ export class S3Remote implements Remote {
     }
   }
 
-  async list(prefix: string): Promise<RemoteObject[]> {
+  async list(prefix: string, onPage?: () => void): Promise<RemoteObject[]> {
     const keys: RemoteObject[] = [];
     let token: string | undefined;
     do {
       const page = await this.page(prefix, token);
+      onPage?.();
       keys.push(...page.objects);
       token = page.next;
     } while (token);

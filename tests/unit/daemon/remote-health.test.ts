@@ -119,11 +119,21 @@ describe("a remote that does not answer", () => {
     h.pass(1);
     expect(h.health.notAnswering()).toBe(true);
     expect(h.health.usable()).toBe(false);
-    // Any answer, even a failure, shows the remote is there.
+    // A timeout or a lost connection is no answer.
+    const timedOut = Promise.withResolvers<void>();
+    const lost = h.health.timed(timedOut.promise).catch(() => {});
+    timedOut.reject(transient());
+    await lost;
+    expect(h.health.notAnswering()).toBe(true);
+    // Any answer, even a refusal, shows the remote is there; so does a page of a long listing.
     const quick = Promise.withResolvers<void>();
     const failing = h.health.timed(quick.promise).catch(() => {});
-    quick.reject(transient());
+    quick.reject(new RemoteError("config", "looking up a: 403, check the credentials"));
     await failing;
+    expect(h.health.notAnswering()).toBe(false);
+    h.pass(STALL_MS);
+    expect(h.health.notAnswering()).toBe(true);
+    h.health.heard();
     expect(h.health.notAnswering()).toBe(false);
     h.pass(STALL_MS);
     expect(h.health.notAnswering()).toBe(true);
