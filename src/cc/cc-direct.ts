@@ -8,6 +8,7 @@ import type { IndexDb } from "../store/index-db";
 import { hashParts } from "../util/hash";
 import type { PathNormaliser } from "../util/path-roots";
 import { digestKey, type KeyComponents } from "../wrapper/cache-key";
+import { isUnder } from "../wrapper/tool-identity";
 import type { CcArgs } from "./cc-args";
 import { keyFlag } from "./cc-key";
 
@@ -147,11 +148,18 @@ export function recordManifest(
   startedWallMs: number,
 ): boolean {
   const paths = read.names.map((name) => resolve(read.cwd, name));
-  // __TIMESTAMP__ expands to a file's mtime, which no content hash sees; __has_include asks about
-  // files that may not exist, which no list of read files shows: such calls always preprocess.
-  for (const path of paths) {
+  // __TIMESTAMP__ expands to a file's mtime, which no content hash sees: such calls always
+  // preprocess. So do those whose own headers ask __has_include about files that may not exist
+  // (no list of read files shows them); the compiler's own headers (glibc's, libstdc++'s use it)
+  // are not watched, as for new headers.
+  const callDirs = read.includeDirs.map((dir) => resolve(read.cwd, dir));
+  const compilers = (name: string) =>
+    isAbsolute(name) && !callDirs.some((dir) => isUnder(resolve(name), dir));
+  for (const [i, path] of paths.entries()) {
     const text = readFileSync(path);
-    if (text.includes("__TIMESTAMP__") || text.includes("__has_include")) return false;
+    if (text.includes("__TIMESTAMP__")) return false;
+    if (!compilers(read.names[i]!) && (text.includes("__has_include") || text.includes("__has_embed")))
+      return false;
   }
   const inputs: [string, string][] = [];
   for (const [i, path] of paths.entries()) {

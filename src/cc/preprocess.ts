@@ -13,7 +13,7 @@ export interface Preprocessed {
   text: string | null;
   /** The source expands __DATE__/__TIME__ under a pinned epoch: the compile's would differ. */
   usesTime: boolean;
-  /** The source pulls a file into the object with `.incbin` (inline assembly), unseen by the key. */
+  /** The source pulls a file into the object with `.incbin` (inline assembly) or `#embed`, unseen by the key. */
   usesIncbin: boolean;
   /** The files the preprocessor read, as its line markers name them: for direct mode. */
   inputs: string[];
@@ -58,7 +58,8 @@ export function runPreprocessor(
   if (!result.success) return { text: null, usesTime: false, usesIncbin: false, inputs: [], ms };
   const raw = result.stdout.toString();
   const usesTime = pinned && (raw.includes(PINNED_DATE) || raw.includes(PINNED_TIME));
-  const usesIncbin = raw.includes(".incbin");
+  // `#embed` (C23) may stay a directive in the output, naming a file whose bytes are not there.
+  const usesIncbin = raw.includes(".incbin") || /^\s*#\s*embed\b/m.test(raw);
   const text = normaliseLineMarkers(raw, normaliser);
   return { text, usesTime, usesIncbin, inputs: markerNames(raw), ms };
 }

@@ -39,7 +39,7 @@ export const PASSTHROUGH_REASONS = {
   "special-output": "the object or dep file is a device or directory (-o /dev/null, -MF /dev/null)",
   "output-dir-missing": "the object's directory does not exist (the compiler says so)",
   "time-macros": "the source expands __DATE__ or __TIME__",
-  incbin: "the source pulls a file in with .incbin, which the preprocessor's output does not show",
+  incbin: "the source pulls a file in with .incbin or #embed, which the preprocessor's output does not show",
   "preprocess-failed": "the preprocessor failed (the compile will show why)",
 } as const;
 

@@ -155,6 +155,17 @@ describe("headers that come to exist", () => {
   });
 });
 
+describe("the compiler's own headers", () => {
+  test("glibc's, which use __has_include, leave direct mode on", () => {
+    const cacheDir = makeTempDir("kache-cc-inputs-cache-");
+    const dir = makeTempDir("kache-cc-inputs-glibc-");
+    files(dir, { "foo.c": "#include <unistd.h>\nint f(void) { return (int)getpid(); }\n" });
+    kacheTwice(dir, cacheDir, ["-O2", "-c", "foo.c", "-o", "out.o"]);
+    expect(lastEvent(cacheDir).outcome).toBe("local hit");
+    expect((lastEvent(cacheDir).phases as Record<string, number>).prepass).toBeUndefined();
+  });
+});
+
 describe("what no preprocessor output shows", () => {
   test(".incbin: the call passes through, and the object always has the file's bytes", () => {
     const cacheDir = makeTempDir("kache-cc-inputs-cache-");
