@@ -3,6 +3,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { FileHashMemo } from "../store/file-hash-memo";
 import type { PathNormaliser } from "../util/path-roots";
+import { bundlableDirs, nativeSearchDir } from "./bundled-archives";
 import { KEY_FORMAT_VERSION, type KeyComponents } from "./cache-key";
 import { declaredEnvLines } from "./declared-env";
 import type { DepInfo } from "./dep-info";
@@ -125,14 +126,7 @@ function externLines(ctx: KeyContext, linking: boolean): string[] {
 }
 
 function nativeSearchDirs(ctx: KeyContext): string[] {
-  return ctx.args.searchPaths
-    .map((spec) => {
-      const eq = spec.indexOf("=");
-      const kind = eq === -1 ? "all" : spec.slice(0, eq);
-      return { kind, dir: eq === -1 ? spec : spec.slice(eq + 1) };
-    })
-    .filter((p) => p.kind === "all" || p.kind === "native")
-    .map((p) => resolve(ctx.cwd, p.dir));
+  return ctx.args.searchPaths.map((spec) => nativeSearchDir(spec, ctx.cwd)).filter((dir) => dir !== null);
 }
 
 /** Static archives in a search dir: a library crate may bundle any of them, named by `-l` or `#[link]`. */
@@ -150,9 +144,8 @@ function staticArchives(dir: string): string[] {
 /**
  * `-l static=foo` links `libfoo.a` into the output: its bytes matter, so find and hash it. A
  * library crate also bundles what a `#[link(kind = "static")]` attribute names, found in the
- * search dirs without any `-l`: every archive in its own build script's OUT_DIR and in search
- * dirs outside the target dir (a vendored lib dir) is hashed for that, except the system's and
- * the toolchain's. (A link's reads come from the linker's input list.)
+ * search dirs without any `-l`: every archive in the dirs its own build script named is hashed
+ * for that (bundled-archives.ts). (A link's reads come from the linker's input list.)
  */
 function nativeLibLines(ctx: KeyContext, linking: boolean): string[] {
   const dirs = nativeSearchDirs(ctx);
@@ -166,23 +159,10 @@ function nativeLibLines(ctx: KeyContext, linking: boolean): string[] {
     return `${spec}=${found ? hashOf(ctx, found) : "not-found"}`;
   });
   if (linking) return lines;
-  const ownOutDir = ctx.env.OUT_DIR ? resolve(ctx.cwd, ctx.env.OUT_DIR) : null;
-  // Other crates' OUT_DIRs reach this call too; what they bundle is in their own rlib's key.
-  const bundlable = (dir: string) =>
-    (ownOutDir !== null && isUnder(dir, ownOutDir)) ||
-    (!ctx.normaliser.inTargetDir(dir) && !systemLibraryDir(ctx, dir));
-  for (const archive of dirs.filter(bundlable).flatMap(staticArchives))
+  const call = { cwd: ctx.cwd, outDir: ctx.env.OUT_DIR, sysroot: ctx.compiler.sysroot };
+  for (const archive of bundlableDirs(dirs, call).flatMap(staticArchives))
     lines.push(`archive ${ctx.normaliser.normalisePath(archive)}=${hashOf(ctx, archive)}`);
   return lines;
-}
-
-/** Dirs whose archives change with the system or the toolchain, not with a build: too many to hash. */
-const SYSTEM_LIBRARY_DIRS = ["/usr/", "/lib/", "/lib32/", "/lib64/", "/System/", "/Library/"];
-
-function systemLibraryDir(ctx: KeyContext, dir: string): boolean {
-  return (
-    isUnder(dir, ctx.compiler.sysroot) || SYSTEM_LIBRARY_DIRS.some((prefix) => `${dir}/`.startsWith(prefix))
-  );
 }
 
 /** Host-dependent codegen (`native`) is keyed as what it means on this machine, never as the word. */
