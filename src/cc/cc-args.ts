@@ -196,7 +196,6 @@ export function parseCcArgs(args: string[], compiler: string): CcArgs {
   return parse.finish();
 }
 
-/** Every dir an `#include` of this call may search, absolute: the source's own dir first. */
 /** Variables whose dirs the preprocessor searches after the flags' (an empty element: the cwd). */
 const INCLUDE_PATH_ENV = ["CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH", "OBJC_INCLUDE_PATH"];
 

@@ -98,7 +98,6 @@ export function storeCcEntry(
   return { size, key, boundTo };
 }
 
-/** Places the object and dep file where this call writes them, each checked against its record. */
 /** Where the compiler writes `path`: it opens the path, so through a symlink to what that names. */
 function throughSymlinks(path: string): string {
   let at = path;
@@ -113,6 +112,7 @@ function throughSymlinks(path: string): string {
   return at;
 }
 
+/** Places the object and dep file where this call writes them, each checked against its record. */
 export function restoreCcEntry(
   blobs: BlobStore,
   entry: Entry,

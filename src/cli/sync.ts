@@ -17,6 +17,7 @@ import { formatBytes, formatDuration } from "../util/size";
 import type { KeyComponents } from "../wrapper/cache-key";
 import { declaredEnvLines } from "../wrapper/declared-env";
 import { invocationFingerprint } from "../wrapper/direct-mode";
+import { withScriptContent } from "../wrapper/tool-identity";
 import { compilerTag } from "../wrapper/toolchain-tag";
 import { settingsOrExit } from "./cli-settings";
 import { findLockfile, lockfileCrates } from "./lockfile-crates";
@@ -92,7 +93,8 @@ function workspaceCompilerTag(dir: string, settings: Settings): string | null {
     if (result.exitCode !== 0) return null;
     const salt = settings.keySalt ? [settings.keySalt] : [];
     const env = declaredEnvLines(settings.keyEnvVars, process.env);
-    return compilerTag({ compiler: [result.stdout.toString()], salt, env });
+    const identity = withScriptContent(process.env.RUSTC || "rustc", result.stdout.toString());
+    return compilerTag({ compiler: [identity], salt, env });
   } catch {
     return null;
   }

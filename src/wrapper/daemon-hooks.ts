@@ -102,7 +102,7 @@ function askForRemoteWork(settings: Settings, request: Parameters<typeof callDae
   });
 }
 
-/** Asks the daemon for the remote's input lists of a fingerprint; true when it added any. */
+/** Asks the daemon for the remote's input lists of a fingerprint; true when the index holds any now. */
 export async function fetchManifests(
   settings: Settings,
   fingerprint: string,

@@ -22,36 +22,48 @@ function run(cmd: string[]): string {
 /** The compiler answered `-vV` with something that is not rustc: the call passes through. */
 export class NotRustcError extends KacheError {}
 
-/** The memo key for a binary, or null when its output may change without the file changing. */
-function binaryStamp(path: string): string | null {
+interface ToolFile {
+  real: string;
+  script: boolean;
+  /** The memo key, or null when its answer may change without the file changing. */
+  stamp: string | null;
+}
+
+const toolFiles = new Map<string, ToolFile | null>();
+
+/** What the file behind `path` is, looked at once per process. */
+function toolFile(path: string): ToolFile | null {
+  let known = toolFiles.get(path);
+  if (known !== undefined) return known;
   try {
     const real = realpathSync(path.includes("/") ? path : (Bun.which(path) ?? path));
-    // A rustup proxy picks a toolchain from the environment and directory: never memoise it.
-    if (basename(real).startsWith("rustup") || isScript(real)) return null;
+    const script = isScript(real);
     const stat = statSync(real);
-    return `${real}|${stat.size}|${stat.mtimeMs}`;
+    // A rustup proxy picks a toolchain from the environment and directory: never memoise it.
+    const stamp =
+      basename(real).startsWith("rustup") || script ? null : `${real}|${stat.size}|${stat.mtimeMs}`;
+    known = { real, script, stamp };
   } catch {
-    return null;
+    known = null;
   }
+  toolFiles.set(path, known);
+  return known;
 }
 
 function memoised(index: IndexDb | null, kind: string, path: string, compute: () => string): string {
-  const stamp = binaryStamp(path);
+  const stamp = toolFile(path)?.stamp;
   if (!stamp || !index) return compute();
   return index.memoOnce(`${kind}|${stamp}`, compute);
 }
 
 /**
- * For a script in front of the real tool (`exec cc "$@" -Wl,--strip-all`), its content: it answers
- * the version question with the tool's words, whatever flags it adds. Empty for a binary.
+ * `answer` (a version) of the tool at `path`, and, for a script in front of the real tool
+ * (`exec cc "$@" -Wl,--strip-all`), its content: it answers with the tool's words whatever flags
+ * it adds.
  */
-function scriptContent(path: string): string {
-  try {
-    const real = realpathSync(path.includes("/") ? path : (Bun.which(path) ?? path));
-    return isScript(real) ? `\nscript sha256 ${hashFile(real)}` : "";
-  } catch {
-    return "";
-  }
+export function withScriptContent(path: string, answer: string): string {
+  const file = toolFile(path);
+  return file?.script ? `${answer}\nscript sha256 ${hashFile(file.real)}` : answer;
 }
 
 /** rustc (and clippy-driver) answer `-vV` with `rustc <version>` and a `host:` line. */
@@ -77,7 +89,7 @@ export function compilerIdentity(index: IndexDb | null, compiler: string): Compi
     throw new NotRustcError(`${compiler} does not answer -vV like rustc: ${version.split("\n")[0]}`);
   }
   const host = /^host: (.+)$/m.exec(version)?.[1]?.trim() ?? "unknown";
-  return { version: `${version}${scriptContent(compiler)}`, host, sysroot };
+  return { version: withScriptContent(compiler, version), host, sysroot };
 }
 
 /**
@@ -96,7 +108,7 @@ export function toolVersion(index: IndexDb | null, tool: string): string {
     });
     return `${result.exitCode}\n${result.stdout.toString()}${result.stderr.toString()}`;
   });
-  return `${version}${scriptContent(resolved)}`;
+  return withScriptContent(resolved, version);
 }
 
 export function isUnder(path: string, root: string): boolean {
