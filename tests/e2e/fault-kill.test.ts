@@ -2,7 +2,8 @@
 // (Killed lock holders: fault-locks.test.ts.)
 import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
-import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hashFile } from "../../src/util/hash";
 import {
@@ -22,6 +23,7 @@ import {
 import {
   type CargoResult,
   cargo,
+  cargoEnv,
   copyFixture,
   hashTree,
   KACHE_BIN,
@@ -32,7 +34,13 @@ import {
   runBinary,
 } from "./harness";
 
-afterAll(removeTempDirs);
+// A SIGKILLed wrapper cannot remove its scratch dir: this file's wrappers get a TMPDIR of its own.
+const ownTmp = mkdtempSync(join(tmpdir(), "kache-e2e-fault-kill-"));
+process.env.TMPDIR = ownTmp;
+afterAll(() => {
+  removeTempDirs();
+  rmSync(ownTmp, { recursive: true, force: true });
+});
 
 const TIMEOUT = 300_000;
 
@@ -238,6 +246,33 @@ test(
       );
       expect(restoredWhole, `${hit.crate} restored into ${hit.out_dir}`).toBe(true);
     }
+  },
+  TIMEOUT,
+);
+
+test(
+  "Ctrl-C in the middle of a build (SIGINT to every process of it) leaves no scratch dir behind",
+  async () => {
+    const workspace = copyFixture("native-ws");
+    const tmp = makeTempDir("kache-e2e-interrupted-tmp-");
+    const scratch = () => readdirSync(tmp).filter((name) => name.startsWith("kache-"));
+    // setsid: the build is a process group of its own, as a terminal's foreground job is.
+    const build = Bun.spawn(["setsid", "cargo", "build", "--locked"], {
+      cwd: workspace,
+      env: cargoEnv({ cwd: workspace, cacheDir: newCacheDir(), env: { TMPDIR: tmp } }),
+      stdout: "ignore",
+      stderr: "ignore",
+    });
+    const deadline = Date.now() + 120_000;
+    while (scratch().length === 0 && Date.now() < deadline && build.exitCode === null) await Bun.sleep(5);
+    expect(scratch().length).toBeGreaterThan(0); // a link call was under way
+    process.kill(-build.pid, "SIGINT");
+    await build.exited;
+    // A wrapper cargo started just as the signal went out never got it: it finishes its call (an
+    // orphan now, no longer this process's descendant) and removes its dir as every call does.
+    const settled = Date.now() + 20_000;
+    while (scratch().length > 0 && Date.now() < settled) await Bun.sleep(20);
+    expect(scratch()).toEqual([]);
   },
   TIMEOUT,
 );
