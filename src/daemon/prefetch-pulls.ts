@@ -25,6 +25,8 @@ export interface PrefetchPulls {
   fetchEntry(key: string, crate: string): Promise<"hit" | "miss">;
   /** Resolves once the next entry may start: downloads a wrapper waits for go first. */
   mayStart?(): Promise<void>;
+  /** Whether the remote may be asked now: a paused one gets nothing more from this prefetch. */
+  usable?(): boolean;
 }
 
 export interface PrefetchCounts {
@@ -59,13 +61,17 @@ export async function pullPlanned(pulls: PrefetchPulls, request: PrefetchRequest
     manifests.end();
     entries.end();
   });
-  await Promise.all([
+  const stopped = () => pulls.usable !== undefined && !pulls.usable();
+  // Settled, every one: a failure must not leave the other workers downloading on their own.
+  const done = await Promise.allSettled([
     planned,
     manifests.drain(pulls.concurrency, async (item) => {
+      if (stopped()) return;
       await pullManifestObject(pulls.remote, item.key, item.fingerprint, index);
     }),
     entries.drain(pulls.downloads ?? PREFETCH_DOWNLOADS, async (item) => {
       await pulls.mayStart?.();
+      if (stopped()) return;
       // A remote check of the build may have brought it since the plan: a second download would
       // cost its bytes again and replace the row a wrapper has just counted a hit on.
       if (index.getEntry(item.key) !== null) return;
@@ -80,5 +86,7 @@ export async function pullPlanned(pulls: PrefetchPulls, request: PrefetchRequest
       }
     }),
   ]);
+  const failed = done.find((result) => result.status === "rejected");
+  if (failed) throw failed.reason;
   return counts;
 }

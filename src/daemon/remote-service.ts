@@ -232,6 +232,7 @@ export class RemoteService {
           list: (crate) => state.listings.get(remote, state.settings, crate),
           fetchEntry: (key, crate) => this.fetchEntry(state, key, crate, "prefetch"),
           mayStart: () => this.asked.clear(state.settings.checkTimeoutSecs * 1000),
+          usable: () => state.health.usable(),
         },
         {
           crates,

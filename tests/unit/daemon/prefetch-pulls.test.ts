@@ -173,3 +173,37 @@ test("no pull starts while a wrapper's own download is under way", async () => {
   expect(counts.pulled).toBe(2);
   index.close();
 });
+
+test("once the remote is paused, no further download starts", async () => {
+  const dir = join(root, "paused");
+  mkdirSync(dir, { recursive: true });
+  const index = IndexDb.open(dir);
+  const fetched: string[] = [];
+  let usable = true;
+  const pulls = {
+    ...pullsInto(
+      index,
+      async (crate) =>
+        [1, 2, 3, 4, 5, 6].map((n) => ({
+          key: `artifacts/${crate}/${key(n)}.tar.zst`,
+          size: 100,
+          modified: n,
+        })),
+      (entryKey) => {
+        fetched.push(entryKey);
+        if (fetched.length === 2) usable = false; // the remote failed enough to pause
+      },
+    ),
+    usable: () => usable,
+  };
+  const request = {
+    crates: ["serde", "regex"],
+    members: new Set<string>(),
+    session: null,
+    saved: [],
+    haveEntry: () => false,
+  };
+  await pullPlanned(pulls, request);
+  expect(fetched.length).toBe(2);
+  index.close();
+});
