@@ -68,6 +68,20 @@ export async function putToolchainMarker(
   }
 }
 
+/**
+ * Whether the remote holds a marker for `key` in `crate`: an upload whose marker PUT failed left
+ * its archive alone, and a later upload that finds the archive writes the missing marker.
+ */
+export async function hasToolchainMarker(
+  remote: Remote,
+  settings: RemoteSettings,
+  crate: string,
+  key: string,
+): Promise<boolean> {
+  const markers = await remote.list(`${crateListPrefix(settings, crate)}toolchains/`);
+  return markers.some((object) => object.key.endsWith(`/${key}`));
+}
+
 /** How well an entry suits a build session, best first; `null` never (another compiler built it). */
 export type Suitability = 0 | 1 | 2 | null;
 

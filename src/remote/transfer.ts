@@ -12,7 +12,7 @@ import { ArchiveError, packEntry, unpackArchive, unpackStream } from "./archive"
 import { importEntry } from "./import-entry";
 import { entryObjectKey, type Remote, RemoteError, readsRefused } from "./remote";
 import { TarError } from "./tar";
-import { putToolchainMarker } from "./toolchain-markers";
+import { hasToolchainMarker, putToolchainMarker } from "./toolchain-markers";
 
 /** The largest archive kache downloads. */
 export const MAX_ARCHIVE_BYTES = 4 * 1024 ** 3;
@@ -128,7 +128,12 @@ export async function pushEntry(
   replace = false,
 ): Promise<number> {
   const objectKey = entryObjectKey(settings, entry.crate, entry.key);
-  if (!replace && (await headBeforeUpload(remote, objectKey)) !== null) return 0;
+  if (!replace && (await headBeforeUpload(remote, objectKey)) !== null) {
+    // The archive is there; its marker may not be (its PUT failed after the archive's).
+    if (!(await hasToolchainMarker(remote, settings, entry.crate, entry.key)))
+      await putToolchainMarker(remote, settings, entry, remoteTemp(stores.cacheDir, ".marker"));
+    return 0;
+  }
   const archive = remoteTemp(stores.cacheDir);
   try {
     // The newest input list of the entry's fingerprint rides along: a pull then needs no pre-pass.

@@ -403,6 +403,35 @@ describe("a bucket that cannot be trusted or reached", () => {
     }
   }, 300_000);
 
+  test("an upload whose marker PUT failed writes the marker when it is tried again", async () => {
+    s3.fault = "fail-marker-put";
+    try {
+      const m = machine("M", "path-ws", "m", { ...s3.env, KACHE_KEY_SALT: "markers" });
+      await m.startDaemon();
+      const built = await m.build();
+      expect(built.code).toBe(0);
+      await waitFor(
+        "the archives",
+        () =>
+          built.events.every((event) =>
+            entryObjects().includes(`artifacts/${event.crate}/${event.key}.tar.zst`),
+          ),
+        60_000,
+      );
+      s3.fault = "none";
+      await waitForUploads(m, 90_000);
+      const markers = s3.objectKeys().filter((key) => key.includes("/toolchains/"));
+      for (const event of built.events)
+        expect(
+          markers.some(
+            (key) => key.startsWith(`artifacts/${event.crate}/toolchains/`) && key.endsWith(`/${event.key}`),
+          ),
+        ).toBe(true);
+    } finally {
+      s3.fault = "none";
+    }
+  }, 300_000);
+
   test("a daemon killed with SIGKILL before its queue is done uploads the rest on its next start", async () => {
     const m = machine("K", "path-ws", "k", { ...s3.env, KACHE_KEY_SALT: "killed" });
     await s3.stopServer(); // nothing can upload yet: the whole queue is still there at the kill

@@ -20,7 +20,8 @@ export type Fault =
   | "cut-get"
   | "stall-get"
   | "stall-list"
-  | "hang";
+  | "hang"
+  | "fail-marker-put";
 
 export interface S3Server {
   /** The proxy's address: what kache is pointed at. */
@@ -87,7 +88,12 @@ export async function startS3Server(bucket = "kache-test"): Promise<S3Server> {
           status: 403,
           headers: { "content-type": "application/xml" },
         });
-      if (state.fault === "error-500")
+      if (
+        state.fault === "error-500" ||
+        (state.fault === "fail-marker-put" &&
+          request.method === "PUT" &&
+          url.pathname.includes("/toolchains/"))
+      )
         return new Response("<Error><Code>InternalError</Code></Error>", { status: 500 });
       if (state.fault === "forbid-put" && request.method === "PUT")
         return new Response("<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>", {
