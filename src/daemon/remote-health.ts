@@ -14,6 +14,8 @@ export const FAILURES_BEFORE_PAUSE = 3;
 export const PAUSE_MS = 10_000;
 /** How long a request may go unanswered, with no other answering meanwhile, before the remote is "not answering". */
 export const STALL_MS = 2_000;
+/** How long a remote that refused a write is not written to before an upload tries again. */
+export const WRITES_RETRY_MS = 10 * 60_000;
 
 export interface HealthLog {
   info(message: string): void;
@@ -38,8 +40,9 @@ export function configCause(message: string): string {
 }
 
 export class RemoteHealth {
-  /** A 403 on a PUT: pulls go on, uploads stop (and are dropped), said once. */
-  writesRefused = false;
+  /** When a PUT last got a 403, while writes count as refused; said once. */
+  private writesRefusedAt: number | null = null;
+  private refusalSaid = false;
   lastError: string | null = null;
   private consecutiveFailures = 0;
   private configError: string | null = null;
@@ -56,6 +59,19 @@ export class RemoteHealth {
     private readonly hooks: HealthHooks,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /**
+   * A PUT got a 403 lately: uploads stop and are dropped, as for a read-only remote, while pulls go
+   * on. A policy fixed later is found by the first upload once WRITES_RETRY_MS have passed.
+   */
+  writesRefused(): boolean {
+    return this.writesRefusedAt !== null && this.now() - this.writesRefusedAt < WRITES_RETRY_MS;
+  }
+
+  /** An upload went through: writes work. */
+  wrote(): void {
+    this.writesRefusedAt = null;
+  }
 
   /** Paused after failures or a configuration error, until a probe (or any request) succeeds. */
   paused(): boolean {
@@ -96,11 +112,12 @@ export class RemoteHealth {
     const message = describeError(error);
     this.lastError = message;
     if (denied && writing) {
-      if (!this.writesRefused)
+      if (!this.refusalSaid)
         this.log.warn(
-          `${this.description} refuses writes (${message}); uploads to it stop, pulls go on (set cache.remote.read_only = true to say so)`,
+          `${this.description} refuses writes (${message}); uploads to it stop, pulls go on, and an upload tries again every ${WRITES_RETRY_MS / 60_000} minutes (set cache.remote.read_only = true to say so)`,
         );
-      this.writesRefused = true;
+      this.refusalSaid = true;
+      this.writesRefusedAt = this.now();
       return;
     }
     if (error instanceof RemoteError && error.kind === "config") {

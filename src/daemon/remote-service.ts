@@ -105,7 +105,7 @@ export class RemoteService {
       lastError: state.health.lastError,
       paused: state.health.paused(),
       notAnswering: state.health.notAnswering(),
-      writable: !state.health.writesRefused && !state.settings.readOnly,
+      writable: !state.health.writesRefused() && !state.settings.readOnly,
     }));
   }
 
@@ -377,7 +377,7 @@ export class RemoteService {
 
   private async uploadOne(item: UploadItem): Promise<void> {
     const state = this.state(item.remote);
-    if (item.remote.readOnly || state.health.writesRefused) {
+    if (item.remote.readOnly || state.health.writesRefused()) {
       dropUpload(this.cacheDir, item.key);
       return;
     }
@@ -415,7 +415,10 @@ export class RemoteService {
       if (sent > 0) this.transfers.finish(transfer, { bytes: sent });
       else this.transfers.drop(transfer);
       transfer = null;
-      if (sent > 0) state.uploadsDone += 1;
+      if (sent > 0) {
+        state.uploadsDone += 1;
+        state.health.wrote();
+      }
       if (item.fingerprint)
         await pushManifests(
           remote,
@@ -434,7 +437,7 @@ export class RemoteService {
         dropUpload(this.cacheDir, item.key);
       } else {
         state.health.failed(error, true);
-        if (state.health.writesRefused) dropUpload(this.cacheDir, item.key);
+        if (state.health.writesRefused()) dropUpload(this.cacheDir, item.key);
       }
     }
   }

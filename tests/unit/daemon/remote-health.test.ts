@@ -1,5 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import { FAILURES_BEFORE_PAUSE, PAUSE_MS, RemoteHealth, STALL_MS } from "../../../src/daemon/remote-health";
+import {
+  FAILURES_BEFORE_PAUSE,
+  PAUSE_MS,
+  RemoteHealth,
+  STALL_MS,
+  WRITES_RETRY_MS,
+} from "../../../src/daemon/remote-health";
 import { RemoteError } from "../../../src/remote/remote";
 
 /** A health on a clock the test moves, with its log lines, probes and "back" calls counted. */
@@ -98,13 +104,22 @@ describe("pause and probe", () => {
     expect(h.health.usable()).toBe(true);
   });
 
-  test("a refused write stops uploads without pausing pulls", () => {
+  test("a refused write stops uploads without pausing pulls, until an upload tries again later", () => {
     const h = healthOnAClock();
     h.health.failed(new RemoteError("denied", "uploading a: 403"), true);
     h.health.failed(new RemoteError("denied", "uploading b: 403"), true);
-    expect(h.health.writesRefused).toBe(true);
+    expect(h.health.writesRefused()).toBe(true);
     expect(h.health.usable()).toBe(true);
-    expect(h.lines.length).toBe(1);
+    h.pass(WRITES_RETRY_MS - 1);
+    expect(h.health.writesRefused()).toBe(true);
+    h.pass(1);
+    expect(h.health.writesRefused()).toBe(false); // the next upload tries
+    h.health.failed(new RemoteError("denied", "uploading c: 403"), true);
+    expect(h.health.writesRefused()).toBe(true);
+    expect(h.lines.length).toBe(1); // said once
+    h.pass(WRITES_RETRY_MS);
+    h.health.wrote(); // the policy was fixed
+    expect(h.health.writesRefused()).toBe(false);
   });
 });
 
