@@ -58,7 +58,7 @@ const status = defineCommand({
           : remote.paused
             ? "paused after failures"
             : remote.lastError
-              ? "answering"
+              ? "ok again since its last error"
               : "ok";
         out(`  remote:   ${remote.remote} (${health}${remote.writable ? "" : ", read-only"})`);
         out(

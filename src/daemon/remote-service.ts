@@ -247,7 +247,7 @@ export class RemoteService {
       state.health.succeeded();
       this.log.info(
         `prefetch for ${projectDir}: ${crates.length} crates, ${counts.manifests} input lists, ${counts.pulled} entries ` +
-          `(${counts.fromSaved} named by a saved manifest; ${counts.otherCompiler} of another compiler left; ` +
+          `(${counts.fromSaved} named by a saved manifest; ${counts.otherCompiler} of another compiler or salt left; ` +
           `${counts.checksLeft} check entries left, as the session links) in ${Date.now() - started} ms`,
       );
     } catch (error) {

@@ -45,12 +45,27 @@ function isNotFound(error: unknown): boolean {
   return status(error) === 404 || name === "NoSuchKey" || name === "NotFound";
 }
 
+const STATUS_NAMES: Record<number, string> = {
+  400: "BadRequest",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "NotFound",
+  500: "InternalError",
+  502: "BadGateway",
+  503: "ServiceUnavailable",
+  504: "GatewayTimeout",
+};
+
 /** What kind of failure an SDK error is; the hint names what to check. */
 export function classifyS3Error(error: unknown, what: string): RemoteError {
   const sdk = (error ?? {}) as SdkError;
-  const name = sdk.name ?? sdk.code ?? "Error";
   const code = status(error);
-  const message = `${what}: ${name}${code ? ` (HTTP ${code})` : ""}${sdk.message && sdk.message !== name ? `: ${sdk.message}` : ""}`;
+  // A HEAD's error has no body to name it: the SDK says "Unknown", the status says more.
+  const unnamed = !sdk.name || sdk.name === "Unknown" || sdk.name === "UnknownError";
+  const name = unnamed && code ? (STATUS_NAMES[code] ?? "Error") : (sdk.name ?? sdk.code ?? "Error");
+  const detail =
+    sdk.message && sdk.message !== name && sdk.message !== "UnknownError" ? `: ${sdk.message}` : "";
+  const message = `${what}: ${name}${code ? ` (HTTP ${code})` : ""}${detail}`;
   if (CONFIG_ERRORS.has(name))
     return new RemoteError("config", `${message}; check the bucket, region and credentials`);
   if (code === 403 || name === "AccessDenied") return new RemoteError("denied", message);
