@@ -1,7 +1,7 @@
 // What the daemon keeps per remote a build names: its backend, what it lately lacked, downloads
 // under way, its health and its counters.
 import type { RemoteSettings } from "../config/settings";
-import { crateListPrefix, openRemote, type Remote } from "../remote/remote";
+import { crateListPrefix, describeRemote, openRemote, type Remote } from "../remote/remote";
 import { CrateListings } from "./crate-listings";
 import { type HealthLog, RemoteHealth, watchedRemote } from "./remote-health";
 
@@ -28,12 +28,7 @@ export interface RemoteState {
  * called when the remote answers again after a pause.
  */
 export function newRemoteState(settings: RemoteSettings, log: HealthLog, back: () => void): RemoteState {
-  // The endpoint too: two remotes may differ by nothing else.
-  const at = settings.endpoint ? ` at ${settings.endpoint}` : "";
-  const description =
-    settings.type === "filesystem"
-      ? (settings.path ?? "")
-      : `s3://${settings.bucket}/${settings.prefix}${at}`;
+  const description = describeRemote(settings);
   let remote: Promise<Remote> | null = null;
   // The probe asks for an object that is never written: "not there" is an answer.
   const probe = async () => (await remote!).head(`${crateListPrefix(settings, null)}kache-probe`);

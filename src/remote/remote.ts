@@ -105,6 +105,12 @@ export function crateListPrefix(settings: RemoteSettings, crate: string | null):
   return `${prefix ? `${prefix}/` : ""}${crate === null ? "" : `${crate}/`}`;
 }
 
+/** Where a remote points, for logs and status: the directory, or `s3://bucket/prefix` (and its endpoint). */
+export function describeRemote(settings: RemoteSettings): string {
+  if (settings.type === "filesystem") return settings.path ?? "";
+  return `s3://${settings.bucket}/${settings.prefix}${settings.endpoint ? ` at ${settings.endpoint}` : ""}`;
+}
+
 /** Builds the configured backend; loads the AWS SDK only for S3. */
 export async function openRemote(settings: RemoteSettings): Promise<Remote> {
   if (settings.type === "filesystem") {

@@ -16,7 +16,7 @@ import {
 import type { RemoteSettings } from "../config/settings";
 import { unlinkQuietly } from "../util/atomic-write";
 import { withinMs } from "../util/within";
-import { type ListedPage, type Remote, RemoteError, type RemoteObject } from "./remote";
+import { describeRemote, type ListedPage, type Remote, RemoteError, type RemoteObject } from "./remote";
 
 interface SdkError {
   name?: string;
@@ -241,7 +241,7 @@ export class S3Remote implements Remote {
     }: { nativeReads?: boolean; idleTimeoutMs?: number } = {},
   ) {
     this.bucket = settings.bucket!;
-    this.description = `s3://${this.bucket}/${settings.prefix}${settings.endpoint ? ` at ${settings.endpoint}` : ""}`;
+    this.description = describeRemote(settings);
     const custom = Boolean(settings.endpoint);
     const credentials =
       settings.accessKey && settings.secretKey

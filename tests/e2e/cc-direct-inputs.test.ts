@@ -14,17 +14,12 @@ import {
 } from "node:fs";
 import { dirname, join } from "node:path";
 import { IndexDb } from "../../src/store/index-db";
+import { ccTestEnv } from "./cc-support";
 import { KACHE_BIN, type KacheEvent, makeTempDir, readEvents, removeTempDirs } from "./harness";
 
 afterAll(() => removeTempDirs());
 
-const home = makeTempDir("kache-cc-inputs-home-");
-const baseEnv = {
-  PATH: process.env.PATH ?? "/usr/bin:/bin",
-  HOME: home,
-  CARGO_HOME: join(home, ".cargo"),
-  XDG_CONFIG_HOME: join(home, ".config"),
-};
+const baseEnv = ccTestEnv("kache-cc-inputs-home-");
 
 interface Run {
   exitCode: number;

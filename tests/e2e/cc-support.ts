@@ -109,3 +109,19 @@ export function editFile(path: string, from: string, to: string): () => void {
   writeFileSync(path, original.replace(from, to));
   return () => writeFileSync(path, original);
 }
+
+/** A HOME of its own for `kache cc` runs, and the environment they start from. */
+export function ccTestEnv(prefix: string): {
+  PATH: string;
+  HOME: string;
+  CARGO_HOME: string;
+  XDG_CONFIG_HOME: string;
+} {
+  const home = makeTempDir(prefix);
+  return {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: home,
+    CARGO_HOME: join(home, ".cargo"),
+    XDG_CONFIG_HOME: join(home, ".config"),
+  };
+}

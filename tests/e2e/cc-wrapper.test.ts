@@ -14,6 +14,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import { ccTestEnv } from "./cc-support";
 import { cleanUpDaemons, kache, track, waitFor } from "./daemon-support";
 import { KACHE_BIN, type KacheEvent, makeTempDir, readEvents, removeTempDirs } from "./harness";
 import { queuedUploads, remoteConfig } from "./remote-support";
@@ -23,14 +24,8 @@ afterAll(async () => {
   removeTempDirs();
 });
 
-const home = makeTempDir("kache-cc-home-");
-const baseEnv = {
-  PATH: process.env.PATH ?? "/usr/bin:/bin",
-  HOME: home,
-  CARGO_HOME: join(home, ".cargo"),
-  XDG_CONFIG_HOME: join(home, ".config"),
-  KACHE_PROGRESS: "always",
-};
+const baseEnv = { ...ccTestEnv("kache-cc-home-"), KACHE_PROGRESS: "always" };
+const home = baseEnv.HOME;
 
 interface Run {
   exitCode: number;
